@@ -1,0 +1,69 @@
+# Renben: `make run` starts everything, `make test` runs every test. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
+
+# Rasa 3.6 runs on Python 3.8-3.10 only: find a working 3.10 on PATH, then in pyenv.
+PYTHON310 := $(shell for p in python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10 \
+	"$$(pyenv root 2>/dev/null)"/versions/3.10*/bin/python3.10 ; do \
+	if "$$p" -c 'import sys, venv; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then \
+	echo "$$p"; break; fi; done)
+
+RASA := $(PY) -m rasa
+# Rasa's telemetry and error reports would leave the machine: off everywhere.
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+TRAINING := --config config.yml --domain bot/domain --data data/nlu data/rules
+
+.PHONY: help install model run test validate test-stories test-unit eval bench clean
+
+help:
+	@echo "make run    start the whole system (installs and trains when needed)"
+	@echo "make test   run every test (validation, unit, integration, story tests)"
+	@echo "make eval   intent accuracy on ../shared/eval, per language"
+	@echo "make bench  latency benchmarks (bench/)"
+
+$(STAMP): pyproject.toml constraints.txt
+	@if [ -z "$(PYTHON310)" ]; then \
+	  echo "Renben needs Python 3.10 (Rasa 3.6 runs on Python 3.8-3.10 only) and none was found."; \
+	  echo "Install it, then run make again:"; \
+	  echo "  Debian/Ubuntu:  apt-get install python3.10 python3.10-venv"; \
+	  echo "  pyenv:          pyenv install 3.10.13"; \
+	  exit 1; fi
+	@test -x $(PY) || { echo "Creating $(VENV) with $(PYTHON310)"; $(PYTHON310) -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip wheel
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+model: install
+	@$(PY) -m bot.model_store
+
+run: model
+	@$(PY) -m bot.launch
+
+validate: install
+	$(PY) -m bot.validation
+
+test-stories: model
+	$(RASA) test core --stories tests/test_stories.yml --model models/renben-$$($(PY) -c 'from bot.model_store import fingerprint; print(fingerprint())').tar.gz \
+	  --e2e --fail-on-prediction-errors --out reports/story-tests
+
+test-unit: model
+	$(PY) -m pytest -q
+
+test: validate test-stories test-unit
+
+eval: model
+	@$(PY) -m bot.evaluation
+
+bench: model
+	$(PY) bench/nlu_latency.py
+
+clean:
+	rm -rf reports var/logs

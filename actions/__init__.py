@@ -1,0 +1,2 @@
+"""The action server's actions: `rasa run actions --actions actions` imports them all from here."""
+from actions import checks, fallback, handoff, language, topic_answer  # noqa: F401

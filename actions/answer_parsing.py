@@ -1,0 +1,145 @@
+"""Reading claimants' answers to pre-check questions: pure functions.
+
+Answers come as "十二年", "一年半", "18个月", "about 8 years", "1966年3月", "March 1966", "被辞退了",
+"I quit". Each parser returns None when it cannot tell, so the form asks again rather than guess.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Optional, Tuple
+
+from bot.textnorm import to_simplified
+
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_ZH_NUMBER = re.compile(r"[零〇一二两三四五六七八九十]+")
+_EN_NUMBERS = {
+    "zero": 0, "none": 0, "one": 1, "a": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "twenty": 20, "thirty": 30, "forty": 40,
+}
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+
+
+def _clean(text: str) -> str:
+    return to_simplified(unicodedata.normalize("NFKC", text or "")).strip().lower()
+
+
+def chinese_number(numeral: str) -> Optional[int]:
+    """'十五' -> 15, '二十' -> 20, '三' -> 3, '一九六六' -> 1966 (digit by digit)."""
+    if not numeral:
+        return None
+    if "十" not in numeral:
+        value = 0
+        for ch in numeral:
+            value = value * 10 + _DIGITS[ch]
+        return value
+    tens, _, ones = numeral.partition("十")
+    if len(tens) > 1 or len(ones) > 1:
+        return None
+    return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[ones] if ones else 0)
+
+
+def _arabic(text: str) -> str:
+    """Replaces Chinese numerals with digits and English number words with digits."""
+    text = _ZH_NUMBER.sub(lambda m: str(chinese_number(m.group()) or m.group()), text)
+    return re.sub(
+        r"\b(" + "|".join(sorted(_EN_NUMBERS, key=len, reverse=True)) + r")\b",
+        lambda m: str(_EN_NUMBERS[m.group()]),
+        text,
+    )
+
+
+def parse_years(text: str) -> Optional[float]:
+    """A period in years: '3年' 3.0, '一年半' 1.5, '18个月' 1.5, 'about 8 years' 8.0, '没交过' 0."""
+    t = _clean(text)
+    if re.search(r"没交|没有交|没缴|从来没|never paid|haven't paid|have not paid|^none$|^no$", t):
+        return 0.0
+    # Halves first: "a" is also the number word for one.
+    t = t.replace("half a year", "0.5 years").replace("and a half", "and-half")
+    t = _arabic(t)
+    t = re.sub(r"(\d+)\s*and-half", lambda m: f"{int(m.group(1)) + 0.5}", t)
+    t = t.replace("半年", "0.5年")
+    months = re.search(r"(\d+(?:\.\d+)?)\s*(个多月|个月|月|months?|mos?\b)", t)
+    years = re.search(r"(\d+(?:\.\d+)?)\s*(多)?\s*(年|years?|yrs?)", t)
+    total = None
+    if years:
+        total = float(years.group(1))
+        if re.search(r"\d\s*年半|years? and-half", t):
+            total += 0.5
+    if months and not (years and months.start() < years.end()):
+        total = (total or 0.0) + float(months.group(1)) / 12
+    if total is None:
+        bare = re.fullmatch(r"\D{0,6}?(\d+(?:\.\d+)?)\D{0,6}", t)
+        if bare:
+            total = float(bare.group(1))
+    if total is None or total > 60:
+        return None
+    return round(total, 2)
+
+
+_NO_ZH = re.compile(r"不是|没有|还没|没|否|不对|不|自己辞|主动辞|辞职|跳槽")
+_YES_ZH = re.compile(r"是|对|嗯|有|好|可以|辞退|开除|裁员|解雇|不续签|不再续|到期|登记了|已经")
+_NO_EN = re.compile(r"\b(no|nope|nah|not yet|not|haven't|have not|didn't|i resigned|resigned|i quit|quit|left voluntarily|n)\b")
+_YES_EN = re.compile(r"\b(yes|yeah|yep|yup|sure|correct|right|i have|i did|i am|y|fired|dismissed|laid off|let go|made redundant|redundant|not renewed|contract ended|registered)\b")
+
+
+def parse_yes_no(text: str) -> Optional[bool]:
+    """True for yes, False for no, None when it is neither or both."""
+    t = _clean(text)
+    # The employer's choice, even when phrased with a negative ("单位不续签", "not renewed").
+    if re.search(r"不续签|不再续|not renewed|wasn't renewed|did not renew|didn't renew", t):
+        return True
+    if re.search(r"[\u4e00-\u9fff]", t):
+        no, yes = bool(_NO_ZH.search(t)), bool(_YES_ZH.search(t))
+        if no and yes:
+            # "不是我自己要走" / "没有,被辞退的": the stronger, later clause decides.
+            return True if re.search(r"辞退|开除|裁员|解雇|被", t) else False
+        return True if yes else False if no else None
+    no, yes = bool(_NO_EN.search(t)), bool(_YES_EN.search(t))
+    if yes and not no:
+        return True
+    if no and not yes:
+        return False
+    if no and yes and re.search(r"fired|dismissed|laid off|let go|redundant", t):
+        return True
+    return None
+
+
+def parse_birth(text: str) -> Optional[Tuple[int, int]]:
+    """(year, month) of birth: '1966年3月', '1966-03', '66年3月', 'March 1966', '3/1966'."""
+    t = _arabic(_clean(text))
+    m = re.search(r"((?:19|20)?\d{2})\s*(?:年|[-/.])\s*(\d{1,2})\s*(?:月|$|\b)", t)
+    if m:
+        year, month = int(m.group(1)), int(m.group(2))
+    else:
+        m = re.search(r"\b([a-z]{3})[a-z]*\.?\s+((?:19|20)\d{2})\b", t)
+        m2 = re.search(r"\b(\d{1,2})\s*/\s*((?:19|20)\d{2})\b", t)
+        if m and m.group(1) in _MONTHS:
+            year, month = int(m.group(2)), _MONTHS[m.group(1)]
+        elif m2:
+            year, month = int(m2.group(2)), int(m2.group(1))
+        else:
+            return None
+    if year < 100:
+        year += 1900
+    if not (1900 <= year <= 2015 and 1 <= month <= 12):
+        return None
+    return year, month
+
+
+GROUPS = ("male", "female_cadre", "female_worker")
+
+
+def parse_group(text: str) -> Optional[str]:
+    """'男' male; '女干部'/'cadre'/'55' female_cadre; '女工人'/'worker'/'50' female_worker."""
+    t = _clean(text)
+    if re.search(r"干部|管理|专业技术|cadre|55", t):
+        return "female_cadre"
+    if re.search(r"女工|工人|worker|50", t) and not re.search(r"^男|\bman\b|\bmale\b", t):
+        return "female_worker"
+    if re.search(r"男|\b(man|male|men)\b", t) and not re.search(r"woman|female", t):
+        return "male"
+    return None

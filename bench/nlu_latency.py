@@ -1,0 +1,150 @@
+"""/model/parse latency: Renben's pipeline against Rasa's default pipeline, in the same run.
+
+    make bench      (or: .venv/bin/python bench/nlu_latency.py [--requests 300])
+
+Trains Rasa's default NLU pipeline on the same data (cached in models/bench/ by data hash),
+starts both models in their own `rasa run --enable-api` on loopback, sends the same messages to
+each in alternation, and prints p50 and p99 of each and their ratios. Target: p50 ratio <= 1.5.
+The messages are this repository's own training examples, so nothing here touches ../shared/eval.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot import embedded_redis, model_store  # noqa: E402
+
+# Rasa 3.6's default pipeline (what `rasa init` writes, and what Rasa picks when none is given).
+DEFAULT_PIPELINE = {
+    "recipe": "default.v1",
+    "language": "zh",
+    "pipeline": [
+        {"name": "WhitespaceTokenizer"},
+        {"name": "RegexFeaturizer"},
+        {"name": "LexicalSyntacticFeaturizer"},
+        {"name": "CountVectorsFeaturizer"},
+        {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
+        {"name": "DIETClassifier", "epochs": 100, "constrain_similarities": True},
+        {"name": "EntitySynonymMapper"},
+        {"name": "ResponseSelector", "epochs": 100, "constrain_similarities": True},
+        {"name": "FallbackClassifier", "threshold": 0.3, "ambiguity_threshold": 0.1},
+    ],
+    "policies": [{"name": "RulePolicy"}],
+}
+
+
+def data_hash() -> str:
+    digest = hashlib.sha256(json.dumps(DEFAULT_PIPELINE, sort_keys=True).encode())
+    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def baseline_model() -> Path:
+    folder = ROOT / "models" / "bench"
+    target = folder / f"default-{data_hash()}.tar.gz"
+    if target.exists():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "default_config.yml"
+    config.write_text(yaml.safe_dump(DEFAULT_PIPELINE, allow_unicode=True))
+    print("Training Rasa's default pipeline on the same data (once per data change) ...", flush=True)
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "rasa", "train", "nlu", "--config", str(config), "--nlu", "data/nlu",
+                    "--out", str(folder), "--fixed-model-name", target.name[: -len(".tar.gz")]],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    print(f"  trained in {time.monotonic() - started:.0f} s")
+    return target
+
+
+def messages(count: int) -> list[str]:
+    examples = []
+    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")):
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
+            if "intent" in block:
+                examples += [line[2:].strip() for line in block["examples"].splitlines() if line.startswith("- ")]
+    random.Random(7).shuffle(examples)
+    return examples[:count]
+
+
+def serve(model: Path, port: int, log: Path) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "rasa", "run", "--enable-api", "--model", str(model),
+                                "--port", str(port), "--interface", "127.0.0.1"],
+                               cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=2) as reply:
+                if json.load(reply).get("model_file"):
+                    return process
+        except OSError:
+            time.sleep(1)
+    process.kill()
+    raise SystemExit(f"rasa run on port {port} did not start: see {log}")
+
+
+def parse_ms(port: int, text: str) -> float:
+    body = json.dumps({"text": text}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/model/parse", data=body,
+                                     headers={"Content-Type": "application/json"})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        reply.read()
+    return (time.perf_counter() - started) * 1000
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    ours = model_store.ensure_trained(ROOT / "models")
+    baseline = baseline_model()
+    logs = ROOT / "reports"
+    logs.mkdir(exist_ok=True)
+    ports = {"renben": embedded_redis.free_port(), "default": embedded_redis.free_port()}
+    servers = [serve(ours, ports["renben"], logs / "bench-renben.log"),
+               serve(baseline, ports["default"], logs / "bench-default.log")]
+    try:
+        texts = messages(args.requests)
+        for text in texts[:20]:  # warm-up
+            for port in ports.values():
+                parse_ms(port, text)
+        times: dict[str, list[float]] = {name: [] for name in ports}
+        for i, text in enumerate(texts):
+            order = list(ports.items()) if i % 2 == 0 else list(reversed(ports.items()))
+            for name, port in order:
+                times[name].append(parse_ms(port, text))
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=30)
+    print(f"/model/parse latency over {len(texts)} messages each (ms):")
+    for name, values in times.items():
+        print(f"  {name:8s} p50 {percentile(values, 0.5):7.2f}  p99 {percentile(values, 0.99):7.2f}"
+              f"  mean {statistics.mean(values):7.2f}")
+    p50 = percentile(times["renben"], 0.5) / percentile(times["default"], 0.5)
+    p99 = percentile(times["renben"], 0.99) / percentile(times["default"], 0.99)
+    print(f"ratio renben/default: p50 {p50:.2f} (target <= 1.5)  p99 {p99:.2f}")
+
+
+if __name__ == "__main__":
+    main()

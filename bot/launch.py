@@ -1,0 +1,157 @@
+"""Starts every process of Renben on one machine and stops them all on Ctrl-C.
+
+`make run` calls `python -m bot.launch`. Tests use `Stack` to run the same processes on free
+ports. Each child's output goes to var/logs/<name>.log.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import yaml
+
+from bot import embedded_redis, model_store
+from bot.settings import ROOT, Settings, endpoints
+
+
+class StartupError(RuntimeError):
+    """A process did not start; the message names it and the log to read."""
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    model: Path
+    redis_url: str = ""
+    processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
+    _redis: Optional[embedded_redis.EmbeddedRedis] = None
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.actions_port}"
+
+    @property
+    def logs(self) -> Path:
+        return self.settings.var_dir / "logs"
+
+    def start(self, timeout: float = 180.0) -> "Stack":
+        self.logs.mkdir(parents=True, exist_ok=True)
+        try:
+            if self.settings.redis_url:
+                self.redis_url = self.settings.redis_url
+            else:
+                self._redis = embedded_redis.start(self.settings.var_dir / "redis")
+                self.redis_url = self._redis.url
+            endpoints_file = self.settings.var_dir / "endpoints.yml"
+            endpoints_file.write_text(yaml.safe_dump(endpoints(self.settings, self.redis_url)))
+            self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                                    "--port", str(self.settings.actions_port)])
+            self._spawn("rasa", [
+                sys.executable, "-m", "rasa", "run", "--model", str(self.model),
+                "--endpoints", str(endpoints_file), "--credentials", "bot/credentials.yml",
+                "--enable-api", "--auth-token", self.settings.token(),
+                "--interface", self.settings.host, "--port", str(self.settings.rasa_port),
+            ])
+            self._wait_until_up("actions", f"{self.actions_url}/health", timeout)
+            self._wait_until_up("rasa", f"{self.rasa_url}/", timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _spawn(self, name: str, command: List[str]) -> None:
+        log = open(self.logs / f"{name}.log", "ab")
+        # Rasa reports errors to its servers unless told not to; nothing leaves this machine.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+               "RASA_TELEMETRY_ENABLED": "false"}
+        self.processes[name] = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                                env=env, start_new_session=True)
+
+    def _wait_until_up(self, name: str, url: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        process = self.processes[name]
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise StartupError(f"{name} exited with {process.returncode}: {self._tail(name)}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as reply:
+                    if reply.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise StartupError(f"{name} did not answer {url} within {timeout:.0f} s: {self._tail(name)}")
+
+    def _tail(self, name: str, lines: int = 30) -> str:
+        path = self.logs / f"{name}.log"
+        text = path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else []
+        return f"see {path}\n" + "\n".join(text)
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            process = self.processes[name]
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        self.processes.clear()
+        if self._redis:
+            self._redis.stop()
+            self._redis = None
+
+
+def main() -> int:
+    settings = Settings.from_env()
+    model = model_store.ensure_trained(settings.models_dir)
+    stack = Stack(settings, model)
+    print("Starting Redis, the action server and the Rasa server ...", flush=True)
+    stopping = False
+
+    def on_signal(signum, frame):  # noqa: ANN001
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start()
+    except StartupError as error:
+        print(f"Could not start: {error}", file=sys.stderr)
+        return 1
+    redis_note = "embedded" if not settings.redis_url else "REDIS_URL"
+    print(f"""
+Renben is running. Ctrl-C stops everything.
+  Chat (REST):     POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "me", "message": "你好"}}
+  Rasa HTTP API:   {stack.rasa_url}  (token in {settings.var_dir / 'auth_token'} unless RASA_AUTH_TOKEN is set)
+  Action server:   {stack.actions_url}
+  Redis:           {stack.redis_url} ({redis_note})
+  Logs:            {stack.logs}
+""", flush=True)
+    try:
+        while not stopping:
+            for name, process in stack.processes.items():
+                if process.poll() is not None:
+                    print(f"{name} stopped unexpectedly ({stack._tail(name)})", file=sys.stderr)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        print("Stopping ...", flush=True)
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Every Redis key and channel the agent desk uses. All start with `renben:`; nothing else in
+`handoff/` spells a key. `<lang>` is a language code (`zh`, `en`), `<id>` a ticket id.
+
+The Lua commit script touches several of these keys at once, so the desk needs one Redis primary
+(standalone or Sentinel). On Redis Cluster, give every key below one hash tag (for example
+`renben:{desk}:`) so that they share a slot.
+"""
+from __future__ import annotations
+
+PREFIX = "renben:"
+
+#: Hash: one ticket's fields (see handoff/queue.py `_FIELDS`).  renben:ticket:<id>
+TICKET = PREFIX + "ticket:"
+#: List of JSON history entries, oldest first.                    renben:ticket-history:<id>
+TICKET_HISTORY = PREFIX + "ticket-history:"
+#: Sorted set: the waiting tickets of one language, served lowest score first.  renben:queue:<lang>
+QUEUE = PREFIX + "queue:"
+#: Set of every language that has ever had a queue.
+LANGUAGES = PREFIX + "queue-languages"
+#: String: the open (waiting or assigned) ticket of a conversation.  renben:open:<conversation_id>
+OPEN_TICKET = PREFIX + "open:"
+#: Set of every ticket id of a conversation, for erasure.  renben:conversation-tickets:<conversation_id>
+CONVERSATION_TICKETS = PREFIX + "conversation-tickets:"
+#: Counter: arrival order of tickets (a ticket's `seq`).
+SEQUENCE = PREFIX + "ticket-sequence"
+
+#: Hash: one agent's presence: languages, status, last_seen.  renben:agent:<agent_id>
+AGENT = PREFIX + "agent:"
+#: Sorted set: agent id -> last seen (epoch seconds); the grace-period sweep reads it.
+AGENTS_SEEN = PREFIX + "agents-seen"
+#: Set: agents who declared this language and have not been swept.  renben:agents-language:<lang>
+AGENTS_BY_LANGUAGE = PREFIX + "agents-language:"
+#: Set: ticket ids an agent holds.  renben:agent-tickets:<agent_id>
+AGENT_TICKETS = PREFIX + "agent-tickets:"
+
+#: List: recent handling times in seconds (claim to return/close), newest first.  renben:handling:<lang>
+HANDLING_TIMES = PREFIX + "handling:"
+#: List: JSON wait-time alerts for supervisors, newest first.
+ALERTS = PREFIX + "alerts"
+
+#: Pub/sub channel: one JSON message per ticket change, for every desk process.
+UPDATES_CHANNEL = PREFIX + "desk-updates"
+#: Stream the Rasa event broker (bot/event_broker.py) writes conversation events to.
+EVENTS_STREAM = PREFIX + "events"

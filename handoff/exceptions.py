@@ -1,0 +1,62 @@
+"""Errors raised by the agent desk (`handoff`). Catch `DeskError` to catch them all.
+
+    DeskError
+    ├── InvalidRequest      an argument is not acceptable: an unknown priority, state or close
+    │                       reason, a malformed language code, agent id or callback contact
+    ├── TicketNotFound      no ticket has that id (never created, erased, or expired)
+    ├── UnknownAgent        the agent has never come online (no presence record)
+    ├── InvalidTransition   the ticket's state does not allow that event (closing a closed ticket)
+    │   └── NotHolder       the acting agent does not hold the ticket it acts on
+    ├── BriefError          the tracker given to build a brief is not a tracker
+    └── QueueUnavailable    Redis cannot be reached, answered with an error, or the ticket kept
+                            changing under us past the retry limit
+
+A lost claim race is not an error: `claim` returns None. Errors become WebSocket close codes,
+HTTP statuses or polite messages only at the edge (the desk server, the action server).
+"""
+from __future__ import annotations
+
+
+class DeskError(Exception):
+    """Root of every error the agent desk raises on purpose."""
+
+
+class InvalidRequest(DeskError, ValueError):
+    """An argument is not acceptable; the message says which and why. Fix the call."""
+
+
+class TicketNotFound(DeskError, LookupError):
+    """No ticket has that id."""
+
+    def __init__(self, ticket_id: str):
+        super().__init__(f"no ticket {ticket_id!r}")
+        self.ticket_id = ticket_id
+
+
+class UnknownAgent(DeskError, LookupError):
+    """The agent has no presence record: call `agent_online` first."""
+
+    def __init__(self, agent_id: str):
+        super().__init__(f"agent {agent_id!r} has never come online")
+        self.agent_id = agent_id
+
+
+class InvalidTransition(DeskError):
+    """The ticket's state does not allow the event. Re-read the ticket and show its state."""
+
+    def __init__(self, ticket_id: str, state: str, event: str, why: str = ""):
+        message = f"ticket {ticket_id!r} is {state}: cannot apply {event!r}"
+        super().__init__(f"{message} ({why})" if why else message)
+        self.ticket_id, self.state, self.event = ticket_id, state, event
+
+
+class NotHolder(InvalidTransition):
+    """The acting agent does not hold the ticket (someone else does, or nobody does)."""
+
+
+class BriefError(DeskError, ValueError):
+    """The tracker is not shaped like Rasa's GET /conversations/<id>/tracker answer."""
+
+
+class QueueUnavailable(DeskError):
+    """Redis could not serve the request. Retry later; nothing was half-written."""

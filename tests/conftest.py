@@ -1,0 +1,101 @@
+"""Shared fixtures: the trained model, a real Redis, and the real running stack."""
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from bot import embedded_redis, model_store
+from bot.launch import Stack
+from bot.settings import ROOT, Settings
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The model for the current data and pipeline (trained here if `make model` was not run)."""
+    return model_store.ensure_trained(ROOT / "models")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = embedded_redis.start(tmp_path_factory.mktemp("redis"), persist=False)
+    yield server
+    server.stop()
+
+
+def start_stack(model: Path, var_dir: Path, **overrides: Any) -> Stack:
+    settings = Settings(
+        var_dir=var_dir,
+        rasa_port=embedded_redis.free_port(),
+        actions_port=embedded_redis.free_port(),
+        auth_token="test-token",
+        **overrides,
+    )
+    return Stack(settings, model).start()
+
+
+@pytest.fixture(scope="session")
+def stack(model_path, redis_server, tmp_path_factory):
+    """Rasa server, action server, Redis lock store and SQLite tracker store, on free ports."""
+    running = start_stack(model_path, tmp_path_factory.mktemp("var"), redis_url=redis_server.url)
+    yield running
+    running.stop()
+
+
+class Client:
+    """Talks to the running Rasa server the way a channel client and the desk would."""
+
+    def __init__(self, base_url: str, token: str):
+        self.base_url, self.token = base_url, token
+
+    def raw(self, path: str, body: bytes, *, method: str = "POST",
+            content_type: str = "application/json") -> tuple[int, Any]:
+        request = urllib.request.Request(self.base_url + path, data=body, method=method,
+                                         headers={"Content-Type": content_type})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as reply:
+                return reply.status, json.loads(reply.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def say(self, sender: str, message: Optional[str]) -> List[Dict[str, Any]]:
+        status, replies = self.raw("/webhooks/rest/webhook",
+                                   json.dumps({"sender": sender, "message": message}).encode())
+        assert status == 200, replies
+        return replies
+
+    def texts(self, sender: str, message: Optional[str]) -> str:
+        return "\n".join(r.get("text", "") for r in self.say(sender, message))
+
+    def tracker(self, sender: str) -> Dict[str, Any]:
+        url = f"{self.base_url}/conversations/{sender}/tracker?token={self.token}"
+        with urllib.request.urlopen(url, timeout=30) as reply:
+            return json.load(reply)
+
+    def parse(self, text: str) -> Dict[str, Any]:
+        status, result = self.raw(f"/model/parse?token={self.token}", json.dumps({"text": text}).encode())
+        assert status == 200, result
+        return result
+
+    def user_texts(self, sender: str) -> List[str]:
+        return [e["text"] for e in self.tracker(sender)["events"] if e["event"] == "user"]
+
+
+@pytest.fixture(scope="session")
+def client(stack) -> Client:
+    return Client(stack.rasa_url, stack.settings.token())
+
+
+def has_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+@pytest.fixture
+def sender(request) -> str:
+    """A conversation id of its own for each test."""
+    return f"{request.node.name}-{os.getpid()}"

@@ -1,0 +1,191 @@
+"""The actions, run directly with the real domain and knowledge base (no servers)."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.checks import ActionCorrectAnswer, ActionPensionResult, ActionUnemploymentResult, ValidatePensionForm
+from actions.fallback import ActionClarify
+from actions.handoff import ActionHandoff
+from actions.language import ActionSetLanguage
+from actions.topic_answer import ActionAnswerTopic
+from bot.settings import ROOT
+
+DOMAIN = Domain.load(str(ROOT / "bot" / "domain")).as_dict()
+TOPICS = ["ask_pension", "ask_unemployment", "ask_medical", "ask_work_injury", "ask_maternity",
+          "ask_disability_care", "ask_assistance", "ask_social_card", "ask_transfer", "ask_contribution",
+          "ask_payment_status", "ask_documents", "report_change", "data_rights"]
+
+
+def has_chinese(text: str) -> bool:
+    """Written in Chinese. English answers may quote a Chinese name in brackets, e.g. (社保中心)."""
+    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in text)
+    return cjk > 0.1 * len(text.replace(" ", "")) if text else False
+
+
+def tracker(intent: str = "greet", text: str = "", language: Optional[str] = "zh",
+            slots: Optional[Dict[str, Any]] = None, events: Optional[List[Dict[str, Any]]] = None,
+            ranking: Optional[List[Dict[str, Any]]] = None, active_loop: Optional[str] = None,
+            **message: Any) -> Tracker:
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9},
+              "intent_ranking": ranking or [], **message}
+    return Tracker("t", {"language": language, **(slots or {})}, latest,
+                   events or [], False, None, {"name": active_loop} if active_loop else {}, None)
+
+
+def run(action, t: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, t, DOMAIN))
+    return dispatcher.messages, events
+
+
+def all_text(messages) -> str:
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("intent", TOPICS)
+def test_every_topic_is_answered_in_the_claimants_language_with_a_way_onward(intent, language):
+    messages, events = run(ActionAnswerTopic(), tracker(intent, language=language))
+    text = all_text(messages)
+    assert len(text) > 80
+    if language == "zh":
+        assert has_chinese(text)
+    else:
+        assert not has_chinese(text), text
+        assert sum("\u4e00" <= ch <= "\u9fff" for ch in text) < 0.05 * len(text)
+    # Every answer ends with a way onward: buttons on the last message.
+    assert messages[-1]["buttons"], messages[-1]
+    payloads = [b["payload"] for b in messages[-1]["buttons"]]
+    assert "/request_human" in payloads
+
+
+def test_a_topic_answer_names_its_legal_source():
+    messages, _ = run(ActionAnswerTopic(), tracker("ask_unemployment", language="zh"))
+    assert "社会保险法" in all_text(messages) or "失业保险条例" in all_text(messages)
+
+
+def test_the_unemployment_answer_offers_the_pre_check_and_clears_old_answers():
+    messages, events = run(ActionAnswerTopic(), tracker("ask_unemployment", language="en"))
+    assert {"event": "slot", "timestamp": None, "name": "pending_offer", "value": "unemployment_check"} in events
+    assert {e["name"] for e in events if e["value"] is None} >= {"uf_contribution_years", "uf_registered"}
+    assert [b["payload"] for b in messages[-1]["buttons"]][:2] == ["/affirm", "/deny"]
+
+
+def test_a_long_message_gets_the_truncation_notice_first():
+    t = tracker("ask_medical", language="en", input={"truncated": True, "max_chars": 2000})
+    messages, _ = run(ActionAnswerTopic(), t)
+    assert "2000" in messages[0]["text"]
+
+
+def test_a_foreign_employee_is_answered_about_foreign_employees():
+    t = tracker("ask_pension", text="I am a foreign employee in Shanghai, do I need to pay pension?", language="en")
+    text = all_text(run(ActionAnswerTopic(), t)[0])
+    assert "agreement" in text.lower()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_clarify_offers_the_two_best_topic_guesses_and_a_person(language):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.7}, {"name": "affirm", "confidence": 0.2},
+               {"name": "ask_pension", "confidence": 0.2}, {"name": "ask_contribution", "confidence": 0.1},
+               {"name": "ask_medical", "confidence": 0.05}]
+    messages, events = run(ActionClarify(), tracker("nlu_fallback", text="x", language=language, ranking=ranking))
+    payloads = [b["payload"] for b in messages[-1]["buttons"]]
+    assert payloads == ["/ask_pension", "/ask_contribution", "/request_human"]
+    assert has_chinese(all_text(messages)) == (language == "zh")
+
+
+def test_clarify_offers_a_person_after_two_failed_turns_in_a_row():
+    failed = {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    understood = {"event": "user", "parse_data": {"intent": {"name": "greet"}}}
+    _, events = run(ActionClarify(), tracker("nlu_fallback", events=[understood, failed]))
+    assert events[0]["value"] is None
+    messages, events = run(ActionClarify(), tracker("nlu_fallback", events=[failed, failed]))
+    assert events[0]["value"] == "handoff"
+    assert [b["payload"] for b in messages[-1]["buttons"]] == ["/affirm", "/deny"]
+
+
+def test_clarify_asks_for_words_when_there_were_none():
+    messages, _ = run(ActionClarify(), tracker("nlu_fallback", text="???", language="en",
+                                                input={"has_words": False}))
+    assert "/request_human" in [b["payload"] for b in messages[-1]["buttons"]]
+    assert not has_chinese(all_text(messages))
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_handoff_gives_the_phone_line_and_the_appeal_route(language):
+    text = all_text(run(ActionHandoff(), tracker("complaint_appeal", language=language))[0])
+    assert "12333" in text
+    assert has_chinese(text) == (language == "zh")
+    assert ("复议" in text) if language == "zh" else ("reconsideration" in text.lower())
+
+
+@pytest.mark.parametrize("current, detected, expected", [
+    (None, {"code": "en"}, ["en"]),
+    ("zh", {"code": "en"}, ["en"]),
+    ("en", {"code": "en"}, []),
+    ("zh", {"code": "en", "weak": True}, []),
+])
+def test_set_language_follows_the_message(current, detected, expected):
+    t = Tracker("t", {"language": current}, {"language": detected}, [], False, None, {}, None)
+    _, events = run(ActionSetLanguage(), t)
+    assert [e["value"] for e in events] == expected
+
+
+def test_unemployment_result_lists_each_rule_says_not_a_decision_and_how_to_appeal():
+    slots = {"uf_contribution_years": 3.0, "uf_involuntary": True, "uf_registered": True}
+    messages, events = run(ActionUnemploymentResult(), tracker(language="zh", slots=slots))
+    text = all_text(messages)
+    assert text.count("✓") == 3 and "✗" not in text
+    assert "12个月" in text  # 1 to 5 years of contributions: up to 12 months (Social Insurance Law, Art. 46)
+    assert "不是" in text and "决定" in text
+    assert "复议" in text or "申诉" in text
+    assert {"event": "slot", "timestamp": None, "name": "last_check", "value": "unemployment"} in events
+
+
+def test_unemployment_result_shows_which_rule_is_not_met():
+    slots = {"uf_contribution_years": 0.5, "uf_involuntary": False, "uf_registered": True}
+    text = all_text(run(ActionUnemploymentResult(), tracker(language="en", slots=slots))[0])
+    marks = [line[0] for line in text.splitlines() if line[:1] in "✓✗"]
+    assert marks == ["✗", "✗", "✓"]
+    assert "not a decision" in text.lower()
+
+
+def test_pension_result_applies_the_2025_reform():
+    slots = {"pf_group": "male", "pf_birth": "1966-03", "pf_contribution_years": 20.0}
+    text = all_text(run(ActionPensionResult(), tracker(language="en", slots=slots))[0])
+    # Born March 1966: one month later for every 4 months of birth from January 1965, so
+    # 60 years and 4 months, reached in July 2026 (State Council Measures, 2024, Annex 1).
+    assert "60 years 4 months" in text and "2026-07" in text
+    assert "✓" in text
+
+
+def test_pension_result_states_the_gap_in_contribution_years():
+    slots = {"pf_group": "female_worker", "pf_birth": "1978-05", "pf_contribution_years": 10.0}
+    text = all_text(run(ActionPensionResult(), tracker(language="zh", slots=slots))[0])
+    assert "✗" in text
+
+
+def test_validating_a_birth_date_asks_again_when_it_cannot_be_read():
+    dispatcher = CollectingDispatcher()
+    result = ValidatePensionForm().validate_pf_birth("不记得了", dispatcher, tracker(), DOMAIN)
+    assert result == {"pf_birth": None}
+    assert dispatcher.messages and dispatcher.messages[0]["response"] == "utter_invalid_birth"
+    result = ValidatePensionForm().validate_pf_birth("1966年3月", dispatcher, tracker(), DOMAIN)
+    assert result == {"pf_birth": "1966-03"}
+
+
+def test_correcting_clears_the_named_answer_or_else_the_last_one():
+    given = [{"event": "slot", "name": "pf_group", "value": "male"},
+             {"event": "slot", "name": "pf_birth", "value": "1966-03"}]
+    _, events = run(ActionCorrectAnswer(), tracker("correct_answer", text="我说错了", events=given,
+                                                   active_loop="pension_form"))
+    assert [(e["name"], e["value"]) for e in events] == [("pf_birth", None)]
+    _, events = run(ActionCorrectAnswer(), tracker("correct_answer", text="I'm a woman, not a man",
+                                                   events=given, active_loop="pension_form"))
+    assert [(e["name"], e["value"]) for e in events] == [("pf_group", None)]

@@ -1,0 +1,49 @@
+"""Reading answers to pre-check questions."""
+import pytest
+
+from actions.answer_parsing import chinese_number, parse_birth, parse_group, parse_years, parse_yes_no
+
+
+@pytest.mark.parametrize("numeral,value", [("十五", 15), ("十", 10), ("二十", 20), ("三", 3), ("两", 2),
+                                           ("二十三", 23), ("一九六六", 1966)])
+def test_chinese_numbers(numeral, value):
+    assert chinese_number(numeral) == value
+
+
+@pytest.mark.parametrize("text,years", [
+    ("3年", 3), ("三年", 3), ("十五年", 15), ("一年半", 1.5), ("两年多", 2), ("18个月", 1.5),
+    ("大概10年吧", 10), ("4年零6个月", 4.5), ("about 8 years", 8), ("eighteen months", 1.5),
+    ("12 and a half years", 12.5), ("12", 12), ("没交过", 0), ("never paid", 0), ("叁年", None),
+    ("不知道", None), ("I don't know", None), ("500 years", None),
+])
+def test_years(text, years):
+    assert parse_years(text) == years
+
+
+@pytest.mark.parametrize("text,answer", [
+    ("是", True), ("是的", True), ("对", True), ("被辞退了", True), ("合同到期单位不续签", True),
+    ("不是", False), ("没有", False), ("还没有", False), ("我自己辞职的", False),
+    ("不是我自己要走,是被辞退的", True),
+    ("yes", True), ("yeah I was laid off", True), ("my contract was not renewed", True),
+    ("no", False), ("not yet", False), ("I resigned", False), ("maybe", None), ("嗯……这个", True),
+])
+def test_yes_no(text, answer):
+    assert parse_yes_no(text) is answer
+
+
+@pytest.mark.parametrize("text,birth", [
+    ("1966年3月", (1966, 3)), ("1966-03", (1966, 3)), ("66年3月", (1966, 3)), ("一九六六年三月", (1966, 3)),
+    ("March 1966", (1966, 3)), ("born in may 1970", (1970, 5)), ("3/1966", (1966, 3)),
+    ("1966", None), ("1966年13月", None), ("昨天", None),
+])
+def test_birth(text, birth):
+    assert parse_birth(text) == birth
+
+
+@pytest.mark.parametrize("text,group", [
+    ("男", "male"), ("man", "male"), ("女干部", "female_cadre"), ("woman cadre", "female_cadre"),
+    ("女工人", "female_worker"), ("woman worker", "female_worker"), ("原来55岁退休", "female_cadre"),
+    ("女", None), ("woman", None),
+])
+def test_group(text, group):
+    assert parse_group(text) == group

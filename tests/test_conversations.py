@@ -1,0 +1,76 @@
+"""Whole conversations against the real Rasa server, action server and Redis lock store."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import has_chinese
+
+pytestmark = pytest.mark.stack
+
+
+def test_a_chinese_question_is_answered_in_chinese_with_buttons(client, sender):
+    replies = client.say(sender, "生育津贴怎么领")
+    assert has_chinese(replies[0]["text"])
+    assert any(r.get("buttons") for r in replies)
+    tracker = client.tracker(sender)
+    assert tracker["slots"]["language"] == "zh"
+    assert tracker["latest_message"]["intent"]["name"] == "ask_maternity"
+
+
+def test_traditional_characters_are_understood(client, sender):
+    client.say(sender, "失業金怎麼申請")
+    assert client.tracker(sender)["latest_message"]["intent"]["name"] == "ask_unemployment"
+
+
+def test_the_claimant_can_switch_language_mid_conversation(client, sender):
+    assert has_chinese(client.texts(sender, "医保怎么报销"))
+    text = client.texts(sender, "sorry, can you answer in English? how do I replace my social security card")
+    assert not has_chinese(text) and "card" in text.lower()
+    assert client.tracker(sender)["slots"]["language"] == "en"
+    assert has_chinese(client.texts(sender, "请用中文回答"))
+
+
+def test_the_unemployment_pre_check_through_the_channel(client, sender):
+    client.say(sender, "how do I claim unemployment benefit")
+    first_question = client.texts(sender, "yes")
+    assert "year" in first_question.lower() and not has_chinese(first_question)
+    client.say(sender, "6 years")
+    client.say(sender, "I was laid off")
+    result = client.texts(sender, "yes")
+    assert "18 months" in result  # 5 to 10 years of contributions: up to 18 months
+    assert "not a decision" in result.lower() and "reconsideration" in result.lower()
+
+
+def test_a_pre_check_can_be_corrected_and_left(client, sender):
+    client.say(sender, "失业金怎么领")
+    client.say(sender, "好的")
+    client.say(sender, "两年")
+    client.say(sender, "是")
+    result = client.texts(sender, "是")
+    assert "12个月" in result
+    asks_again = client.texts(sender, "我说错了，不是两年")
+    assert has_chinese(asks_again)
+    result = client.texts(sender, "十二年")
+    assert "24个月" in result
+    client.say(sender, "失业金怎么领")
+    client.say(sender, "好")
+    left = client.texts(sender, "算了")
+    tracker = client.tracker(sender)
+    assert tracker["active_loop"] in ({}, None) or not tracker["active_loop"].get("name")
+    assert has_chinese(left)
+
+
+def test_a_person_is_reachable_from_inside_a_form(client, sender):
+    client.say(sender, "退休年龄是多少")
+    client.say(sender, "好")
+    text = client.texts(sender, "转人工")
+    assert "12333" in text
+    assert not (client.tracker(sender)["active_loop"] or {}).get("name")
+
+
+def test_two_failed_turns_offer_a_person(client, sender):
+    client.say(sender, "你好")
+    client.say(sender, "？？？")
+    replies = client.say(sender, "。。。")
+    assert [b["payload"] for b in replies[-1]["buttons"]] == ["/affirm", "/deny"]
+    assert "12333" in client.texts(sender, "好的")

@@ -1,0 +1,51 @@
+"""Settings from the environment and the endpoints they produce."""
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import Settings, SettingsError, endpoints, redis_parts
+
+
+def test_embedded_defaults_need_no_configuration(tmp_path):
+    settings = Settings.from_env({"RENBEN_VAR_DIR": str(tmp_path)})
+    config = endpoints(settings, "redis://127.0.0.1:7000/0")
+    assert config["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
+    assert config["lock_store"]["type"] == "redis" and config["lock_store"]["port"] == 7000
+    token = settings.token()
+    assert len(token) >= 32 and settings.token() == token  # generated once, kept
+    assert (tmp_path / "auth_token").stat().st_mode & 0o777 == 0o600
+
+
+def test_production_settings_come_from_the_environment(tmp_path):
+    settings = Settings.from_env({
+        "RENBEN_VAR_DIR": str(tmp_path), "RASA_AUTH_TOKEN": "s3cret",
+        "TRACKER_STORE_URL": "postgresql://rasa:p%40ss@db.internal:6543/renben",
+        "REDIS_URL": "rediss://:pw@cache.internal:6380/2",
+    })
+    assert settings.token() == "s3cret" and not (tmp_path / "auth_token").exists()
+    config = endpoints(settings, settings.redis_url)
+    assert config["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "url": "db.internal",
+                                       "port": 6543, "db": "renben", "username": "rasa", "password": "p@ss"}
+    lock = config["lock_store"]
+    assert (lock["url"], lock["port"], lock["db"], lock["use_ssl"], lock["password"]) == \
+        ("cache.internal", 6380, 2, True, "pw")
+
+
+@pytest.mark.parametrize("env", [
+    {"RASA_PORT": "eighty"}, {"ACTIONS_PORT": "70000"},
+])
+def test_a_bad_port_is_named(env):
+    with pytest.raises(SettingsError, match=next(iter(env))):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize("url", ["http://x:6379", "redis://x:6379/zero"])
+def test_a_bad_redis_url_is_refused(url):
+    with pytest.raises(SettingsError):
+        redis_parts(url)
+
+
+def test_a_tracker_store_url_must_be_postgresql(tmp_path):
+    settings = Settings(var_dir=tmp_path, tracker_store_url="mysql://x/y")
+    with pytest.raises(SettingsError, match="postgresql"):
+        endpoints(settings, "redis://127.0.0.1:6379/0")
