@@ -158,10 +158,13 @@ class ActionPensionResult(Action):
         return [SlotSet("last_check", "pension"), SlotSet("pending_offer", None)]
 
 
+# A number of years ("两年", "12年", "2 years"), not a calendar year ("1966年").
+_YEARS_WORDS = (r"缴|交了|年限|几年|多少年|years?|paid|contribut"
+                r"|(?<!\d)\d{1,2}\s*年|[一二两三四五六七八九十半]+年")
 # Words that say which answer the claimant wants to change.
 _SLOT_WORDS = {
-    "uf_contribution_years": r"缴|交了|年限|几年|多少年|years?|paid|contribut",
-    "pf_contribution_years": r"缴|交了|年限|几年|多少年|years?|paid|contribut",
+    "uf_contribution_years": _YEARS_WORDS,
+    "pf_contribution_years": _YEARS_WORDS,
     "uf_involuntary": r"辞退|辞职|离职|自愿|开除|dismiss|resign|quit|fired|laid off|redundan",
     "uf_registered": r"登记|找工作|求职|regist|looking for work|job ?seek",
     "pf_group": r"男|女|干部|工人|\bman\b|woman|male|female|cadre|worker",

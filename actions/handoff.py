@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge
 from actions.phrasebook import Phrasebook
+from actions.turns import notices_for
 
 
 class ActionHandoff(Action):
@@ -20,6 +21,8 @@ class ActionHandoff(Action):
     ) -> List[Dict[Text, Any]]:
         phrases = Phrasebook.from_domain(domain, tracker.get_slot("language"))
         lang = phrases.language
+        for notice in notices_for(tracker.latest_message, phrases):
+            dispatcher.utter_message(text=notice)
         service = knowledge.load_yaml("service.yml")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent == "complaint_appeal":

@@ -48,7 +48,9 @@ def detect_language(text: str) -> Detection:
         return Detection(EN if english_sentence else ZH)
     if not words:
         return Detection(None)
-    return Detection(EN, weak=len(words) == 1 and words[0] in _NEUTRAL)
+    # One short fragment ("m", "ID") is not enough evidence to change a conversation's language.
+    weak = len(words) == 1 and (words[0] in _NEUTRAL or len(words[0]) < 3)
+    return Detection(EN, weak=weak)
 
 
 def choose_language(detection: Detection, current: Optional[str], default: str = ZH) -> str:

@@ -16,6 +16,8 @@ import zhconv
 #: is told; the whole message still goes into the tracker. Documented in docs/bad-input.md.
 MAX_NLU_CHARS = 2000
 
+# Terminal colour codes pasted with text ("\x1b[31m"): the whole sequence, not only the ESC.
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\ufffd]")  # zero-width, BOM, undecodable bytes
 _SPACE = re.compile(r"\s+")
@@ -44,7 +46,7 @@ def normalise(text: str | None, *, max_chars: int = MAX_NLU_CHARS) -> Normalised
     `has_words` is False for messages of only emoji, punctuation or space.
     """
     raw = text or ""
-    cleaned = _CONTROL.sub(" ", _INVISIBLE.sub("", raw))
+    cleaned = _CONTROL.sub(" ", _INVISIBLE.sub("", _ANSI_ESCAPE.sub("", raw)))
     cleaned = unicodedata.normalize("NFKC", cleaned)
     cleaned = _SPACE.sub(" ", cleaned).strip()
     truncated = len(cleaned) > max_chars

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.error
+import re
 import urllib.request
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -17,7 +18,12 @@ from bot.settings import ROOT, Settings
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    """The model for the current data and pipeline (trained here if `make model` was not run)."""
+    """The model for the current data and pipeline (trained here if `make model` was not run).
+
+    RENBEN_TEST_MODEL names a model file to use instead (while developing, to skip retraining)."""
+    override = os.environ.get("RENBEN_TEST_MODEL")
+    if override:
+        return Path(override)
     return model_store.ensure_trained(ROOT / "models")
 
 
@@ -98,4 +104,4 @@ def has_chinese(text: str) -> bool:
 @pytest.fixture
 def sender(request) -> str:
     """A conversation id of its own for each test."""
-    return f"{request.node.name}-{os.getpid()}"
+    return re.sub(r"[^\w-]+", "-", f"{request.node.name}-{os.getpid()}")

@@ -9,7 +9,8 @@ from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.checks import ActionCorrectAnswer, ActionPensionResult, ActionUnemploymentResult, ValidatePensionForm
+from actions.checks import (FORM_SLOTS, ActionCorrectAnswer, ActionPensionResult, ActionUnemploymentResult,
+                            ValidatePensionForm, slot_to_correct)
 from actions.fallback import ActionClarify
 from actions.handoff import ActionHandoff
 from actions.language import ActionSetLanguage
@@ -189,3 +190,20 @@ def test_correcting_clears_the_named_answer_or_else_the_last_one():
     _, events = run(ActionCorrectAnswer(), tracker("correct_answer", text="I'm a woman, not a man",
                                                    events=given, active_loop="pension_form"))
     assert [(e["name"], e["value"]) for e in events] == [("pf_group", None)]
+
+
+@pytest.mark.parametrize("text, slot", [
+    ("我说错了，不是两年", "uf_contribution_years"),
+    ("not 2 years, sorry", "uf_contribution_years"),
+    ("刚才说错了", "uf_registered"),  # names nothing: the last answer given
+])
+def test_a_correction_naming_a_number_of_years_clears_the_years(text, slot):
+    given = [{"event": "slot", "name": "uf_contribution_years", "value": 2},
+             {"event": "slot", "name": "uf_registered", "value": True}]
+    assert slot_to_correct(text, FORM_SLOTS["unemployment_form"], given) == slot
+
+
+def test_a_calendar_year_is_not_taken_for_a_number_of_years():
+    given = [{"event": "slot", "name": "pf_contribution_years", "value": 20},
+             {"event": "slot", "name": "pf_group", "value": "male_worker"}]
+    assert slot_to_correct("不是1966年", FORM_SLOTS["pension_form"], given) == "pf_group"

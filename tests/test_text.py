@@ -16,6 +16,10 @@ class TestNormalise:
     def test_control_and_zero_width_characters_are_dropped(self):
         assert normalise("医保\x00卡\u200b丢了\x1b").text == "医保 卡丢了"
 
+    def test_terminal_colour_codes_are_dropped_whole(self):
+        assert normalise("\x1b[31m失业金\x1b[0m").text == "失业金"
+        assert normalise("\x00\x07\x1b[31m\x7f").has_words is False
+
     def test_white_space_collapses(self):
         assert normalise("  养老金 \n\t 多少  ").text == "养老金 多少"
 
@@ -58,6 +62,10 @@ class TestDetectLanguage:
 
     def test_a_lone_ok_does_not_switch_a_chinese_conversation(self):
         assert choose_language(detect_language("ok"), ZH) == ZH
+
+    @pytest.mark.parametrize("text", ["m", "31m", "ID 5"])
+    def test_a_fragment_of_latin_letters_does_not_switch_a_chinese_conversation(self, text):
+        assert choose_language(detect_language(text), ZH) == ZH
 
     def test_a_lone_hello_starts_an_english_conversation(self):
         assert choose_language(detect_language("hello"), None) == EN

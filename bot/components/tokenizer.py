@@ -13,10 +13,11 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.segment import load_user_dictionary, segment
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+#: The one token of a message with no words at all (an empty message).
 NO_WORDS = "__no_words__"
 
 
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class MixedTokenizer(Tokenizer):
     """jieba for runs of Chinese characters, whole words for Latin letters and digits.
 
