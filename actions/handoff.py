@@ -1,15 +1,94 @@
-"""Reaching a person. Until the agent desk runs, this tells the claimant how to call or visit."""
+"""Reaching a person: the conversation goes to the agent desk's queue (handoff/).
+
+`action_handoff` builds the brief from the tracker, enqueues a ticket (priority from the slot
+`handoff_priority`, else `requested`), pauses the bot for the conversation and tells the claimant
+what happens next: their place and the expected wait, or honestly that nobody is on duty and how
+to get a callback; for a crisis with nobody on duty, the crisis lines first. If the desk's Redis
+cannot be reached (or REDIS_URL is not set), it gives the phone line and office instead.
+
+The action server reads REDIS_URL (and the DESK_* settings) once, on the first handoff.
+"""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+import asyncio
+import functools
+import logging
+import math
+import os
+import time
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge
 from actions.phrasebook import Phrasebook
-from actions.turns import notices_for
+from handoff.brief import build_brief
+from handoff.exceptions import DeskError
+from handoff.phrases import Phrases, load as load_phrases
+from handoff.queue import Queue, connect
+from handoff.settings import DeskSettings
+from handoff.tickets import Priority, Ticket, WaitEstimate
+
+logger = logging.getLogger(__name__)
+LIVE_PRIORITIES = (Priority.CRISIS, Priority.URGENT, Priority.COMPLEX, Priority.REQUESTED)
+
+
+@functools.lru_cache(maxsize=1)
+def desk_queue() -> Optional[Queue]:
+    """The desk's queue, built once from the environment; None when REDIS_URL is not set."""
+    if not os.environ.get("REDIS_URL"):
+        logger.warning("REDIS_URL is not set: handoffs give the phone line instead of queueing.")
+        return None
+    settings = DeskSettings.from_env()
+    return Queue(connect(settings.redis_url), settings)
+
+
+@functools.lru_cache(maxsize=1)
+def desk_phrases() -> Phrases:
+    return load_phrases()
+
+
+def priority_of(value: Any) -> Priority:
+    """The slot's priority if it is a live one, else `requested`."""
+    try:
+        priority = Priority(value)
+    except ValueError:
+        return Priority.REQUESTED
+    return priority if priority in LIVE_PRIORITIES else Priority.REQUESTED
+
+
+def enqueue(queue: Queue, tracker_state: Dict[str, Any], *, language: str, priority: Priority,
+            reason: str) -> Tuple[Ticket, Optional[WaitEstimate], bool]:
+    """The ticket, its wait estimate and whether we are within staffed hours (blocking I/O)."""
+    brief = build_brief(tracker_state, waiting_since=time.time(), reason=reason, priority=priority.value)
+    ticket = queue.enqueue(conversation_id=tracker_state["sender_id"],
+                           channel=brief.channel, language=language, priority=priority,
+                           reason=reason, brief=brief.as_dict())
+    return ticket, queue.estimate(ticket.id), queue.staffed()
+
+
+def crisis_contacts(language: str) -> str:
+    """The crisis lines of data/crisis_contacts.yml in one line, e.g. "12356 (…), 120 (…)"."""
+    contacts = knowledge.load_yaml("crisis_contacts.yml").get("contacts") or []
+    separator = "；" if language == "zh" else "; "
+    return separator.join(f"{c['number']} ({c['name'].get(language) or c['name']['zh']})" for c in contacts)
+
+
+def what_happens_next(phrases: Phrasebook, ticket: Ticket, estimate: Optional[WaitEstimate],
+                      staffed: bool, hours: str) -> str:
+    """The claimant's next step, honestly: crisis lines, closed hours, nobody online, or the wait."""
+    position = estimate.position if estimate else 1
+    nobody = estimate is None or estimate.seconds is None
+    if ticket.priority is Priority.CRISIS and (nobody or not staffed):
+        return phrases.say("utter_handoff_crisis_no_agent", contacts=crisis_contacts(phrases.language))
+    if not staffed:
+        return phrases.say("utter_handoff_closed_hours", hours=hours)
+    if nobody:
+        return phrases.say("utter_handoff_no_agent", position=position)
+    minutes = max(1, math.ceil(estimate.seconds / 60))
+    return phrases.say("utter_handoff_queued", position=position, minutes=minutes)
 
 
 class ActionHandoff(Action):
@@ -19,10 +98,10 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        phrases = Phrasebook.from_domain(domain, tracker.get_slot("language"))
+        # The model's domain wins; handoff.yml fills in while a model trained before it runs.
+        responses = {**desk_phrases().responses, **(domain.get("responses") or {})}
+        phrases = Phrasebook(responses, tracker.get_slot("language"))
         lang = phrases.language
-        for notice in notices_for(tracker.latest_message, phrases):
-            dispatcher.utter_message(text=notice)
         service = knowledge.load_yaml("service.yml")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent == "complaint_appeal":
@@ -31,6 +110,20 @@ class ActionHandoff(Action):
                 dispatcher.utter_message(
                     text=phrases.say("utter_handoff_appeal", appeal=str(appeal.text(lang)["answer"]).strip())
                 )
+        priority = priority_of(tracker.get_slot("handoff_priority"))
+        reason = str(tracker.get_slot("handoff_reason") or
+                     {"complaint_appeal": "complaint or appeal"}.get(intent, "asked for a person"))
+        queue = desk_queue()
+        if queue is not None:
+            try:
+                ticket, estimate, staffed = await asyncio.to_thread(
+                    enqueue, queue, tracker.current_state(), language=lang, priority=priority, reason=reason)
+            except DeskError as error:
+                logger.error("Could not queue the handoff of %s: %s", tracker.sender_id, error)
+            else:
+                dispatcher.utter_message(text=what_happens_next(phrases, ticket, estimate, staffed,
+                                                                service["hours"][lang]))
+                return [SlotSet("pending_offer", None), ConversationPaused()]
         dispatcher.utter_message(
             text=phrases.say(
                 "utter_handoff_contact",

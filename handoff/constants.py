@@ -42,3 +42,20 @@ ALERTS = PREFIX + "alerts"
 UPDATES_CHANNEL = PREFIX + "desk-updates"
 #: Stream the Rasa event broker (bot/event_broker.py) writes conversation events to.
 EVENTS_STREAM = PREFIX + "events"
+
+#: Stream per claimant channel of everything the desk sends to claimants (docs/claimant-outbox.md).
+#: renben:outbox:<channel>, channel = the tracker's latest_input_channel (web, wechat).
+OUTBOX = PREFIX + "outbox:"
+#: Stream of "the bot should have handled this" flags from agents, for the trainers' review inbox.
+REVIEW_FLAGS = PREFIX + "review-flags"
+#: Hash: agent id -> JSON account (languages, role, name, token_hash). Written by `add-agent`.
+AGENT_ACCOUNTS = PREFIX + "agent-accounts"
+#: Hash: SHA-256 of an agent's token -> agent id, for logging in.
+AGENT_TOKENS = PREFIX + "agent-tokens"
+#: String: the desk process that currently sweeps presence, checks waits and announces queue
+#: positions (SET NX with a short expiry, renewed by its holder).
+DESK_LEADER = PREFIX + "desk-leader"
+#: Hash: ticket id -> the last queue position announced to the claimant.
+ANNOUNCED_POSITIONS = PREFIX + "announced-positions"
+#: Consumer group of desk processes on EVENTS_STREAM that act on claimant messages (each once).
+EVENTS_GROUP = "desk"

@@ -8,6 +8,10 @@
     ├── InvalidTransition   the ticket's state does not allow that event (closing a closed ticket)
     │   └── NotHolder       the acting agent does not hold the ticket it acts on
     ├── BriefError          the tracker given to build a brief is not a tracker
+    ├── ProtocolError       an agent console's frame is not valid JSON, has an unknown type or
+    │                       a missing or wrong field (`code` says which; the connection stays open)
+    ├── AuthenticationFailed an agent's token is unknown (the connection is closed, code 4001)
+    ├── RasaUnavailable     the Rasa HTTP API did not accept the tracker change; retry
     └── QueueUnavailable    Redis cannot be reached, answered with an error, or the ticket kept
                             changing under us past the retry limit
 
@@ -60,3 +64,20 @@ class BriefError(DeskError, ValueError):
 
 class QueueUnavailable(DeskError):
     """Redis could not serve the request. Retry later; nothing was half-written."""
+
+
+class ProtocolError(DeskError, ValueError):
+    """A console frame the desk cannot act on. `code` is the error code sent back (see
+    handoff/protocol.py); `ref` echoes the frame's ref when it had one."""
+
+    def __init__(self, code: str, message: str, ref: object = None):
+        super().__init__(message)
+        self.code, self.ref = code, ref
+
+
+class AuthenticationFailed(DeskError):
+    """No agent has that token. Close the connection; never say which part was wrong."""
+
+
+class RasaUnavailable(DeskError):
+    """The Rasa HTTP API refused or did not answer; the change was not recorded. Retry."""

@@ -1,0 +1,1 @@
+"""The claimant web chat: a WebSocket channel for the widget in widget/ (docs/widget-protocol.md)."""

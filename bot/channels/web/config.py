@@ -1,0 +1,101 @@
+"""The web channel's settings, read once when Rasa builds the channel from bot/credentials.yml.
+
+Environment (each optional; credentials.yml keys of the same name in lower case without the
+prefix are the defaults, the environment wins):
+
+    RENBEN_WEB_SECRET           session-token signing key, >= 16 bytes; default: generated once
+                                and kept in <var>/web_secret (mode 600). Every Rasa process
+                                behind one load balancer needs the same secret.
+    RENBEN_WEB_ALLOWED_ORIGINS  comma-separated origins ("https://www.example.gov.cn") allowed to
+                                open the socket besides the server's own; "*" allows any.
+    RENBEN_WEB_RETENTION_DAYS   days a conversation is kept, shown in the privacy notice (90)
+    RENBEN_WEB_BURST            frames a session may send at once (20)
+    RENBEN_WEB_RATE             frames per second a session may send after the burst (1.0)
+    REDIS_URL                   Redis for dedupe, the session streams and the desk outbox;
+                                default: the Redis of Rasa's lock store (endpoints.yml)
+    RENBEN_VAR_DIR              where web_secret is kept (default: var/ in the repository)
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional, Tuple
+
+from bot.channels.web.exceptions import ConfigError
+from bot.channels.web.protocol import RateLimit
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    secret: bytes
+    allowed_origins: Tuple[str, ...] = ()
+    retention_days: int = 90
+    rate: RateLimit = RateLimit()
+    redis_url: Optional[str] = None
+
+    @classmethod
+    def build(cls, credentials: Optional[Mapping[str, Any]] = None,
+              env: Mapping[str, str] = os.environ) -> "WebSettings":
+        """Settings from the credentials entry and the environment; raises ConfigError."""
+        given = dict(credentials or {})
+
+        def value(name: str) -> Optional[str]:
+            found = env.get("RENBEN_WEB_" + name.upper())
+            if found is None and given.get(name) is not None:
+                found = str(given[name])
+            return found or None
+
+        origins_text = value("allowed_origins") or ""
+        origins = tuple(o.strip().rstrip("/") for o in origins_text.split(",") if o.strip())
+        var_dir = Path(env.get("RENBEN_VAR_DIR") or ROOT / "var")
+        secret_text = value("secret")
+        secret = secret_text.encode() if secret_text else _kept_secret(var_dir / "web_secret")
+        if len(secret) < 16:
+            raise ConfigError("RENBEN_WEB_SECRET must be at least 16 bytes")
+        return cls(
+            secret=secret,
+            allowed_origins=origins,
+            retention_days=_number(value("retention_days"), "RENBEN_WEB_RETENTION_DAYS", 90, int, 1),
+            rate=RateLimit(capacity=_number(value("burst"), "RENBEN_WEB_BURST", 20.0, float, 1),
+                           per_second=_number(value("rate"), "RENBEN_WEB_RATE", 1.0, float, 0.01)),
+            redis_url=env.get("REDIS_URL") or given.get("redis_url") or None,
+        )
+
+    def origin_allowed(self, origin: Optional[str], host: Optional[str]) -> bool:
+        """Browsers send Origin; programs (tests, load tools) may not, and are allowed.
+
+        The server's own origin is always allowed (the demo page)."""
+        if not origin:
+            return True
+        origin = origin.rstrip("/")
+        if "*" in self.allowed_origins or origin in self.allowed_origins:
+            return True
+        return bool(host) and origin.split("://", 1)[-1] == host
+
+
+def _number(text: Optional[str], name: str, default, kind, minimum):  # noqa: ANN001, ANN202
+    if text is None:
+        return default
+    try:
+        number = kind(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a number") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
+    return number
+
+
+def _kept_secret(path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # O_EXCL: two processes starting at once keep the same secret
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(32))
+    return path.read_text().strip().encode()

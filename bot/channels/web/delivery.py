@@ -1,0 +1,164 @@
+"""The web channel's Redis side: message states for dedupe, each conversation's stream of server
+messages, and the desk outbox copied into those streams (keys in constants.py).
+
+Every server message a claimant should see (bot replies, agent messages, queue positions ...) is
+appended to the conversation's stream first; a connection then sends what its stream holds after
+the last id it sent. So a message written while the claimant's socket is down, or held by
+another process, is sent when the widget reconnects with its `last_seq`, and never twice.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional
+
+import redis.asyncio as aioredis
+
+from bot.channels.web import constants as keys
+from bot.channels.web.protocol import encode, outbox_frame
+
+logger = logging.getLogger(__name__)
+
+# Copy one outbox entry into its conversation's stream once, whichever process gets there first.
+_COPY_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'f', ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[4])
+  return id
+end
+return false
+"""
+
+
+def client_from_url(url: str) -> aioredis.Redis:
+    return aioredis.Redis.from_url(url, decode_responses=True)
+
+
+def client_like(sync_client: Any) -> aioredis.Redis:
+    """An asyncio client for the server a redis-py (sync) client talks to: Rasa's lock store."""
+    kwargs = dict(sync_client.connection_pool.connection_kwargs)
+    options = {name: kwargs[name] for name in ("host", "port", "db", "username", "password")
+               if kwargs.get(name) is not None}
+    if "SSL" in sync_client.connection_pool.connection_class.__name__:
+        options["ssl"] = True
+    return aioredis.Redis(decode_responses=True, **options)
+
+
+class Store:
+    """Message states and conversation streams in Redis. Methods raise redis errors as they come:
+    the caller turns them into an `unavailable` error for the widget (which then retries)."""
+
+    def __init__(self, client: aioredis.Redis, instance: str) -> None:
+        self.redis, self.instance = client, instance
+        self._copy = client.register_script(_COPY_ONCE)
+
+    # --- client message states ---
+
+    async def state(self, conversation_id: str, message_id: str) -> Optional[str]:
+        return await self.redis.get(f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}")
+
+    async def claim(self, conversation_id: str, message_id: str) -> bool:
+        """True when this process now owns the message (it was unknown); False: someone has it."""
+        return bool(await self.redis.set(f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}",
+                                         f"pending:{self.instance}", nx=True, ex=keys.PENDING_TTL))
+
+    async def keep_claim(self, conversation_id: str, message_id: str) -> None:
+        """Renews the pending lease until cancelled; a process that dies lets it lapse."""
+        key = f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}"
+        while True:
+            await asyncio.sleep(keys.PENDING_REFRESH)
+            await self.redis.expire(key, keys.PENDING_TTL)
+
+    async def release(self, conversation_id: str, message_id: str) -> None:
+        await self.redis.delete(f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}")
+
+    async def mark_done(self, conversation_id: str, message_id: str) -> None:
+        await self.redis.set(f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}", "done",
+                             ex=keys.MESSAGE_STATE_TTL)
+
+    async def wait_while_pending(self, conversation_id: str, message_id: str,
+                                 timeout: float = 120.0) -> Optional[str]:
+        """The message's state once it is no longer pending (None: the owner's lease lapsed)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = await self.state(conversation_id, message_id)
+            if state is None or not state.startswith("pending:") or time.monotonic() > deadline:
+                return state
+            await asyncio.sleep(0.1)
+
+    # --- conversation streams ---
+
+    async def append(self, conversation_id: str, frame: Mapping[str, Any]) -> str:
+        """Appends a server message to the conversation's stream; returns its seq."""
+        stream = keys.SESSION_STREAM + conversation_id
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(stream, {"f": encode(frame)}, maxlen=keys.SESSION_STREAM_MAXLEN, approximate=True)
+            pipe.expire(stream, keys.SESSION_STREAM_TTL)
+            seq, _ = await pipe.execute()
+        return seq
+
+    async def last_seq(self, conversation_id: str) -> str:
+        """The id of the conversation stream's newest entry ("0-0" when it has none)."""
+        newest = await self.redis.xrevrange(keys.SESSION_STREAM + conversation_id, count=1)
+        return newest[0][0] if newest else "0-0"
+
+    async def after(self, conversation_id: str, seq: str, count: int = 200) -> List[Dict[str, Any]]:
+        """The stream's frames after `seq`, oldest first, each with its "seq"."""
+        entries = await self.redis.xrange(keys.SESSION_STREAM + conversation_id, min=f"({seq}", count=count)
+        frames = []
+        for entry_id, fields in entries:
+            try:
+                frame = json.loads(fields.get("f", ""))
+            except ValueError:
+                continue
+            frame["seq"] = entry_id
+            frames.append(frame)
+        return frames
+
+    # --- the desk's outbox ---
+
+    async def copy_outbox_entry(self, entry_id: str, data: str) -> Optional[str]:
+        """Copies one outbox entry into its conversation's stream (once across processes).
+
+        Returns the conversation id to wake, or None for an entry that is not for a claimant."""
+        try:
+            entry = json.loads(data)
+        except ValueError:
+            logger.warning("web outbox: entry %s is not JSON; skipped", entry_id)
+            return None
+        frame = outbox_frame(entry) if isinstance(entry, dict) else None
+        if frame is None:
+            logger.warning("web outbox: entry %s is not a claimant message; skipped", entry_id)
+            return None
+        conversation_id = entry["conversation_id"]
+        await self._copy(keys=[keys.OUTBOX_COPIED + entry_id, keys.SESSION_STREAM + conversation_id],
+                         args=[keys.OUTBOX_COPIED_TTL, keys.SESSION_STREAM_MAXLEN, encode(frame),
+                               keys.SESSION_STREAM_TTL])
+        return conversation_id
+
+    async def pump_outbox(self, wake: Callable[[str], Awaitable[None]], *, block_ms: int = 2000) -> None:
+        """Runs until cancelled: copies new outbox entries and wakes the conversation's local
+        connections. Resumes after the last entry any process copied, so entries written while
+        no web process ran are delivered too."""
+        cursor = await self.redis.get(keys.OUTBOX_CURSOR) or "$"
+        if cursor == "$":  # first start ever: from now on, but remember where "now" was
+            newest = await self.redis.xrevrange(keys.OUTBOX_STREAM, count=1)
+            cursor = newest[0][0] if newest else "0-0"
+        while True:
+            try:
+                batches = await self.redis.xread({keys.OUTBOX_STREAM: cursor}, count=100, block=block_ms)
+                for _stream, entries in batches or []:
+                    for entry_id, fields in entries:
+                        conversation_id = await self.copy_outbox_entry(entry_id, fields.get("data", ""))
+                        cursor = entry_id
+                        if conversation_id:
+                            await wake(conversation_id)
+                    await self.redis.set(keys.OUTBOX_CURSOR, cursor)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis away for a moment: keep the cursor, try again
+                logger.exception("web outbox: reading %s failed; retrying", keys.OUTBOX_STREAM)
+                await asyncio.sleep(1.0)
+

@@ -1,0 +1,96 @@
+"""The WeChat channel's settings, built once when Rasa builds the channel from bot/credentials.yml.
+
+Environment variables win; keys of the credentials entry (lower case, without `WECHAT_`: `token`,
+`appid`, `appsecret`, `aes_key`, `previous_aes_key`, `api_base`, `passive_timeout`) are the
+defaults. Production keeps secrets in the environment only.
+
+    WECHAT_TOKEN             the Token of the server configuration (required for the webhook)
+    WECHAT_APPID             AppID; with WECHAT_APPSECRET, needed for the customer-service API
+    WECHAT_APPSECRET         AppSecret
+    WECHAT_AES_KEY           EncodingAESKey (43 characters): safe mode
+    WECHAT_PREVIOUS_AES_KEY  the EncodingAESKey before the last change, during key rotation
+    WECHAT_API_BASE          https://api.weixin.qq.com (tests point it at a fake server)
+    WECHAT_PASSIVE_TIMEOUT   seconds to wait for the bot before answering `success` (4.5)
+    REDIS_URL                Redis for dedupe, options, the token and the outbox; default: the
+                             Redis of Rasa's lock store (endpoints.yml)
+    RENBEN_WECHAT_TEST_DELAY "<seconds>:<openid prefix>": tests only, delays the bot's handling of
+                             messages from OpenIDs with that prefix (a slow answer)
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Tuple
+
+from bot.channels.wechat.crypto import MessageCrypto
+from bot.channels.wechat.exceptions import ConfigError
+
+DEFAULT_API_BASE = "https://api.weixin.qq.com"
+
+
+@dataclass(frozen=True)
+class WeChatSettings:
+    token: Optional[str] = None
+    app_id: Optional[str] = None
+    app_secret: Optional[str] = None
+    aes_key: Optional[str] = None
+    previous_aes_key: Optional[str] = None
+    api_base: str = DEFAULT_API_BASE
+    passive_timeout: float = 4.5
+    redis_url: Optional[str] = None
+    test_delay: Optional[Tuple[float, str]] = None
+
+    @classmethod
+    def build(cls, credentials: Optional[Mapping[str, Any]] = None,
+              env: Mapping[str, str] = os.environ) -> "WeChatSettings":
+        """Settings from the credentials entry and the environment; raises ConfigError."""
+        given = dict(credentials or {})
+
+        def value(name: str) -> Optional[str]:
+            found = env.get("WECHAT_" + name.upper())
+            if found is None and given.get(name) is not None:
+                found = str(given[name])
+            return found.strip() if found and found.strip() else None
+
+        timeout_text = value("passive_timeout") or "4.5"
+        try:
+            timeout = float(timeout_text)
+        except ValueError:
+            raise ConfigError(f"WECHAT_PASSIVE_TIMEOUT={timeout_text!r} is not a number") from None
+        if not 0 < timeout < 5:
+            raise ConfigError("WECHAT_PASSIVE_TIMEOUT must be between 0 and 5 seconds (WeChat waits 5)")
+        settings = cls(token=value("token"), app_id=value("appid"), app_secret=value("appsecret"),
+                       aes_key=value("aes_key"), previous_aes_key=value("previous_aes_key"),
+                       api_base=(value("api_base") or DEFAULT_API_BASE).rstrip("/"),
+                       passive_timeout=timeout, redis_url=env.get("REDIS_URL") or None,
+                       test_delay=_test_delay(env.get("RENBEN_WECHAT_TEST_DELAY")))
+        if settings.aes_key:
+            settings.crypto()  # raises ConfigError for a malformed key or a missing AppID
+        return settings
+
+    @property
+    def enabled(self) -> bool:
+        """The webhook answers only with a Token: without one it cannot check a signature."""
+        return bool(self.token)
+
+    @property
+    def can_send(self) -> bool:
+        """The customer-service API needs the AppID and AppSecret."""
+        return bool(self.app_id and self.app_secret)
+
+    def crypto(self) -> Optional[MessageCrypto]:
+        """Safe-mode crypto, None without an EncodingAESKey."""
+        if not self.aes_key:
+            return None
+        return MessageCrypto(token=self.token or "", app_id=self.app_id or "", encoding_aes_key=self.aes_key,
+                             previous_encoding_aes_key=self.previous_aes_key)
+
+
+def _test_delay(text: Optional[str]) -> Optional[Tuple[float, str]]:
+    if not text:
+        return None
+    seconds, _, prefix = text.partition(":")
+    try:
+        return float(seconds), prefix
+    except ValueError:
+        raise ConfigError(f"RENBEN_WECHAT_TEST_DELAY={text!r} must be <seconds>:<openid prefix>") from None

@@ -1,0 +1,326 @@
+"""Distress and complexity signals for one message: pure logic over spaCy matchers and the lexicons.
+
+    detector = SignalDetector(load_lexicon(path))      # once per process (builds the matchers)
+    detector.detect("我没有想死,只是房租交不起了")        # -> the `signals` dict (see docs/signals.md)
+
+How a level is reached, in order (docs/signals.md explains why):
+1. Traditional characters become Simplified (zhconv); curly apostrophes become straight ones.
+2. Chinese phrases are matched on characters (jieba may cut a phrase differently inside a sentence
+   than alone); Chinese token patterns on jieba words; English phrases and patterns on spaCy's
+   blank English tokens, lower-cased. Both languages run on every message (mixed text).
+3. A match is dropped when a negation or denial governs it ("I'm not suicidal", "我没有想死").
+4. A `crisis` match about someone else ("my neighbour said she wants to die", "他想自杀") is
+   kept, as `concern` with rule `<id>@other`: worth passing on, but not the claimant's own crisis.
+5. `concern` becomes `urgent` only when an intensifier governs a concern match and two more,
+   different concern entries also matched; the intensifier is shown as evidence.
+Every level above none carries the words that raised it and the lexicon entry id.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+import spacy
+import zhconv
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc
+
+from bot.signals.lexicon import DISTRESS_LEVELS, INTENSIFIER, Entry, Lexicon, LexiconError
+
+NONE = "none"
+LEVELS = (NONE,) + DISTRESS_LEVELS
+COMPLEXITY_LEVELS = (NONE, "some", "high")
+OTHER_SUFFIX = "@other"
+
+_NEGATION = {
+    "en": {"not", "n't", "nt", "never", "no", "without", "neither", "nor", "nobody"},
+    "zh": {"不", "没", "没有", "不是", "并不", "并没有", "并没", "从不", "从没", "从没有", "从来不",
+           "从来没", "从来没有", "未", "未曾", "从未", "别", "不会", "绝不", "决不", "绝对不", "并非",
+           "不要", "不用", "没想", "不曾", "不至于"},
+}
+# Words right after a negation cue that undo it: "no longer", "never been so", "不知道", "从没这么".
+_PSEUDO = {
+    "en": {"longer", "only", "just", "know", "sure", "so", "more", "such", "this", "even", "matter",
+           "anymore", "any"},
+    "zh": {"知道", "晓得", "清楚", "这么", "那么", "如此", "这样", "更", "再", "止", "得不", "一样"},
+}
+# Negation does not reach across these.
+_CLAUSE_END = {
+    "en": {",", ".", ";", ":", "!", "?", "…", "-", "—", "but", "and", "so", "because", "though",
+           "although", "however", "yet", "then", "if", "when", "while", "since"},
+    "zh": {",", ",", "。", ";", ";", ":", ":", "!", "!", "?", "?", "…", "、", "但", "但是", "可是",
+           "可", "所以", "因为", "而且", "然后", "却", "如果", "要是", "只是", "不过", "\n", " "},
+}
+_SENTENCE_END = {"en": {".", "!", "?", "…", "\n"}, "zh": {"。", "!", "!", "?", "?", "…", "\n", "."}}
+_NEGATION_WINDOW = {"en": 4, "zh": 3}
+_INTENSIFIER_GAP = {"en": 2, "zh": 2}
+
+# Who a self-harm match is about: the nearest person word before it in the sentence.
+_SELF = {"en": {"i", "me", "my", "myself", "im", "we", "us", "our"},
+         "zh": {"我", "我们", "俺", "本人", "咱", "咱们"}}
+_OTHER = {
+    "en": {"he", "she", "they", "him", "her", "his", "them", "their", "himself", "herself",
+           "themselves", "someone", "somebody", "anyone", "people", "person", "friend", "friends",
+           "neighbour", "neighbor", "son", "daughter", "husband", "wife", "partner", "mother", "mum",
+           "mom", "father", "dad", "brother", "sister", "child", "kid", "colleague", "boyfriend",
+           "girlfriend", "uncle", "aunt", "cousin", "grandmother", "grandfather", "grandma",
+           "grandpa", "nan", "man", "woman", "client", "tenant", "flatmate", "roommate", "relative",
+           "parent", "parents", "nephew", "niece", "student", "patient"},
+    "zh": {"他", "她", "他们", "她们", "朋友", "邻居", "儿子", "女儿", "孩子", "丈夫", "老公", "妻子",
+           "老婆", "爱人", "母亲", "妈妈", "妈", "父亲", "爸爸", "爸", "哥哥", "哥", "弟弟", "弟", "姐姐",
+           "姐", "妹妹", "妹", "同事", "别人", "有人", "亲戚", "老人", "婆婆", "公公", "岳父", "岳母",
+           "奶奶", "爷爷", "外婆", "外公", "家人", "对方", "男友", "女友", "室友", "病人", "工友",
+           "同学", "侄子", "外甥", "老乡", "房客", "租客"},
+}
+_OTHER_REFLEXIVE = {"himself", "herself", "themselves", "他自己", "她自己"}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One lexicon match, before interpretation."""
+
+    entry: Entry
+    start: int  # character offsets into the simplified text
+    end: int
+    text: str
+
+
+def to_simplified(text: str) -> str:
+    return zhconv.convert(text, "zh-cn")
+
+
+def _clean(text: str) -> str:
+    return to_simplified(text or "").replace("\u2019", "'").replace("\u2018", "'")
+
+
+class SignalDetector:
+    """Builds the matchers once; `detect` is then pure and cheap (a few ms per message)."""
+
+    def __init__(self, lexicon: Lexicon):
+        self.lexicon = lexicon
+        self._nlp = {
+            "zh": spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}}),
+            "en": spacy.blank("en"),
+        }
+        self._by_hash: Dict[int, Entry] = {}
+        self._phrases: Dict[str, PhraseMatcher] = {}
+        self._patterns: Dict[str, Matcher] = {}
+        for language, nlp in self._nlp.items():
+            phrases = PhraseMatcher(nlp.vocab, attr="LOWER" if language == "en" else "ORTH")
+            patterns = Matcher(nlp.vocab)
+            for entry in lexicon.for_language(language):
+                self._by_hash[nlp.vocab.strings.add(entry.id)] = entry
+                if entry.phrases:
+                    phrases.add(entry.id, [self._phrase_doc(language, p) for p in entry.phrases])
+                if entry.patterns:
+                    try:
+                        patterns.add(entry.id, [list(p) for p in entry.patterns])
+                    except Exception as error:  # checked at load; kept for lexicons built in code
+                        path, _, line = entry.source.rpartition(":")
+                        raise LexiconError(path, int(line) if line.isdigit() else None,
+                                           f"entry {entry.id!r}: {error}") from None
+            self._phrases[language], self._patterns[language] = phrases, patterns
+
+    # ---------------------------------------------------------------- matching
+
+    def _phrase_doc(self, language: str, phrase: str) -> Doc:
+        phrase = _clean(phrase)
+        if language == "en":
+            return self._nlp["en"].make_doc(phrase)
+        return self._char_doc(phrase.lower())
+
+    def _char_doc(self, text: str) -> Doc:
+        return Doc(self._nlp["zh"].vocab, words=list(text), spaces=[False] * len(text))
+
+    def hits(self, text: str) -> Tuple[str, Dict[str, Doc], List[Hit]]:
+        """The simplified text, the word-level doc per language, and every raw match."""
+        clean = _clean(text)
+        docs: Dict[str, Doc] = {}
+        found: List[Hit] = []
+        if not clean.strip():
+            return clean, docs, found
+        has_cjk = any("\u4e00" <= ch <= "\u9fff" for ch in clean)
+        has_latin = any("a" <= ch <= "z" for ch in clean.lower())
+        if has_cjk:
+            doc = docs["zh"] = self._nlp["zh"].make_doc(clean)
+            chars = self._char_doc(clean.lower())
+            for match_id, start, end in self._phrases["zh"](chars):
+                found.append(self._hit(match_id, start, end, clean))
+            for match_id, start, end in self._patterns["zh"](doc):
+                span = doc[start:end]
+                found.append(self._hit(match_id, span.start_char, span.end_char, clean))
+        if has_latin:
+            doc = docs["en"] = self._nlp["en"].make_doc(clean)
+            for matcher in (self._phrases["en"], self._patterns["en"]):
+                for match_id, start, end in matcher(doc):
+                    span = doc[start:end]
+                    found.append(self._hit(match_id, span.start_char, span.end_char, clean))
+        return clean, docs, _longest_first(found)
+
+    def _hit(self, match_id: int, start: int, end: int, text: str) -> Hit:
+        return Hit(self._by_hash[match_id], start, end, text[start:end])
+
+    # ---------------------------------------------------------------- interpretation
+
+    def detect(self, text: Optional[str]) -> Dict[str, Any]:
+        """The `signals` dict for one message. Never raises on odd text; empty text gives none."""
+        clean, docs, found = self.hits(text or "")
+        distress: List[Tuple[str, Hit, str]] = []  # (level, hit, rule)
+        intensifiers: List[Hit] = []
+        needs: Dict[str, List[Hit]] = {}
+        for hit in found:
+            language = hit.entry.language
+            doc = docs.get(language)
+            if doc is None:
+                continue
+            if hit.entry.category == INTENSIFIER:
+                intensifiers.append(hit)
+                continue
+            if is_negated(doc, hit.start, hit.end, language):
+                continue
+            if hit.entry.is_distress:
+                level, rule = hit.entry.category, hit.entry.id
+                if level == "crisis" and is_about_someone_else(doc, hit.start, hit.end, language):
+                    level, rule = "concern", hit.entry.id + OTHER_SUFFIX
+                distress.append((level, hit, rule))
+                for need in hit.entry.needs:
+                    needs.setdefault(need, []).append(hit)
+            elif hit.entry.is_need:
+                needs.setdefault(hit.entry.category, []).append(hit)
+
+        level = max((lvl for lvl, _, _ in distress), key=LEVELS.index, default=NONE)
+        evidence = [(lvl, {"text": h.text, "rule": rule}) for lvl, h, rule in distress]
+        if level == "concern":
+            raised = _intensified(distress, intensifiers, docs)
+            if raised:
+                level = "urgent"
+                evidence.append(("urgent", {"text": raised.text, "rule": raised.entry.id}))
+        evidence.sort(key=lambda item: -LEVELS.index(item[0]))
+        distress_evidence = _unique(e for _, e in evidence)
+
+        need_names = sorted(needs)
+        if len(need_names) >= 3 or (len(need_names) >= 2 and level != NONE):
+            complexity = "high"
+        elif need_names:
+            complexity = "some"
+        else:
+            complexity = NONE
+        need_evidence = _unique({"text": h.text, "rule": h.entry.id}
+                                for name in need_names for h in needs[name])
+        return {
+            "distress": {"level": level, "evidence": distress_evidence},
+            "complexity": {"level": complexity, "needs": need_names, "evidence": need_evidence},
+        }
+
+
+def empty_signals() -> Dict[str, Any]:
+    return {"distress": {"level": NONE, "evidence": []},
+            "complexity": {"level": NONE, "needs": [], "evidence": []}}
+
+
+# -------------------------------------------------------------------- context rules (pure)
+
+def _tokens_before(doc: Doc, start: int) -> List[str]:
+    """Lower-cased words before a character offset, nearest first (a word cut by it is trimmed)."""
+    words = []
+    for token in doc:
+        if token.idx >= start:
+            break
+        words.append(token.text[: start - token.idx].lower() if token.idx + len(token.text) > start
+                     else token.lower_)
+    return [w for w in reversed(words) if w.strip() or w == "\n"]
+
+
+def is_negated(doc: Doc, start: int, end: int, language: str) -> bool:
+    """A negation cue within a few words before the match, in the same clause, not undone."""
+    before = _tokens_before(doc, start)
+    window = before[: _NEGATION_WINDOW[language]]
+    for i, word in enumerate(window):
+        if word in _CLAUSE_END[language]:
+            return False
+        if word in _NEGATION[language]:
+            following = window[i - 1] if i > 0 else _first_word(doc, start)
+            if following in _PSEUDO[language]:
+                return False
+            if any(w in _PSEUDO[language] for w in window[:i]):
+                return False  # "never been so", "从没这么"
+            return True
+        if language == "zh" and len(word) > 1 and word[-1] in "不没" and i == 0:
+            return True  # jieba glued the cue to a word: "也不" + "想死"
+    return False
+
+
+def _first_word(doc: Doc, start: int) -> str:
+    for token in doc:
+        if token.idx + len(token.text) > start:
+            return token.lower_
+    return ""
+
+
+def is_about_someone_else(doc: Doc, start: int, end: int, language: str) -> bool:
+    """True when the nearest person word before the match (same sentence) is a third person,
+    or the match itself names one ("killed herself")."""
+    inside = doc.text[start:end].lower()
+    if any(r in inside for r in _OTHER_REFLEXIVE):
+        return True
+    if language == "en" and any(w in inside.split() for w in ("myself", "my")):
+        return False
+    for word in _tokens_before(doc, start)[:15]:
+        if word in _SENTENCE_END[language]:
+            return False
+        if _is_other(word, language):
+            return True
+        if word in _SELF[language]:
+            return False
+    return False
+
+
+def _is_other(word: str, language: str) -> bool:
+    if word in _OTHER[language]:
+        return True
+    if language == "zh" and len(word) > 1:  # jieba keeps "我妈", "他说", "她们家" as one word
+        return word[0] in "他她" or any(word.endswith(n) for n in _OTHER["zh"] if n not in "他她")
+    return False
+
+
+def _intensified(distress: Sequence[Tuple[str, Hit, str]], intensifiers: Sequence[Hit],
+                 docs: Dict[str, Doc]) -> Optional[Hit]:
+    """The intensifier that lifts concern to urgent, or None (needs three distinct concern entries)."""
+    concern = [h for lvl, h, _ in distress if lvl == "concern"]
+    if len({h.entry.id for h in concern}) < 3:
+        return None
+    for hit in concern:
+        doc = docs[hit.entry.language]
+        gap_words = _INTENSIFIER_GAP[hit.entry.language]
+        for booster in intensifiers:
+            if booster.end > hit.start:
+                continue
+            between = [t for t in doc if booster.end <= t.idx < hit.start and t.text.strip()]
+            if len(between) <= gap_words and not any(
+                    t.lower_ in _CLAUSE_END[hit.entry.language] for t in between):
+                return booster
+    return None
+
+
+def _longest_first(hits: Iterable[Hit]) -> List[Hit]:
+    """One hit per entry and span; a shorter match inside a longer one of the same category goes."""
+    unique = {(h.entry.id, h.start, h.end): h for h in hits}
+    ordered = sorted(unique.values(), key=lambda h: (h.start, -(h.end - h.start)))
+    kept: List[Hit] = []
+    for hit in ordered:
+        if any(k.entry.category == hit.entry.category and k.start <= hit.start and hit.end <= k.end
+               and (k.end - k.start) > (hit.end - hit.start) for k in kept):
+            continue
+        kept.append(hit)
+    return kept
+
+
+def _unique(items: Iterable[Dict[str, str]]) -> List[Dict[str, str]]:
+    seen: Set[Tuple[str, str]] = set()
+    out = []
+    for item in items:
+        key = (item["text"], item["rule"])
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out

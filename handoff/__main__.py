@@ -1,0 +1,59 @@
+"""`python -m handoff`: run the agent desk; `python -m handoff add-agent ID --languages zh,en
+[--role agent|supervisor] [--name NAME]`: create an agent account and print its token once.
+
+Settings come from the environment (handoff/settings.py), read here once.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from typing import List, Optional
+
+from handoff import agents
+from handoff.exceptions import DeskError
+from handoff.queue import connect
+from handoff.server import Desk
+from handoff.settings import DeskSettings
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m handoff", description="The Renben agent desk.")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the desk (the default)")
+    add = commands.add_parser("add-agent", help="create an agent account and print its token")
+    add.add_argument("agent_id")
+    add.add_argument("--languages", required=True, help="comma-separated, e.g. zh,en")
+    add.add_argument("--role", choices=agents.ROLES, default="agent")
+    add.add_argument("--name", default="")
+    args = parser.parse_args(argv)
+    try:
+        settings = DeskSettings.from_env()
+        if args.command == "add-agent":
+            token = agents.add_agent(connect(settings.redis_url), args.agent_id,
+                                     languages=args.languages.split(","), role=args.role, name=args.name)
+            print(token)
+            return 0
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        asyncio.run(_serve(settings))
+        return 0
+    except DeskError as error:
+        print(f"handoff: {error}", file=sys.stderr)
+        return 2
+
+
+async def _serve(settings: DeskSettings) -> None:
+    desk = await Desk.create(settings).serve()
+    print(f"Agent desk on http://{settings.host}:{desk.port}/ (WebSocket /agent)", flush=True)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    await stopped.wait()
+    await desk.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+// The agent console: speaks the desk protocol (handoff/protocol.py) over /agent.
+// Everything from claimants or tickets is put in the page with textContent, never as HTML.
+"use strict";
+
+const RANK = { crisis: 0, urgent: 1, complex: 2, requested: 3, callback: 4 };
+const $ = (id) => document.getElementById(id);
+const state = { socket: null, me: null, waiting: new Map(), held: new Map(), current: null,
+                canned: {}, refs: 0, lastTyping: 0, pending: new Map() };
+
+function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+function say(text) { $("status").textContent = text; }
+
+function minutesSince(at) {
+  const seconds = Math.max(0, Date.now() / 1000 - at);
+  return seconds < 60 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`;
+}
+
+function send(type, fields) {
+  const ref = `c${++state.refs}`;
+  state.socket.send(JSON.stringify({ v: 1, type, ref, ...fields }));
+  return new Promise((resolve) => state.pending.set(ref, resolve));
+}
+
+// ----- login and connection ------------------------------------------------------------------
+
+$("login").addEventListener("submit", (event) => {
+  event.preventDefault();
+  connect($("token").value.trim());
+});
+
+function connect(token) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/agent`);
+  state.socket = socket;
+  socket.addEventListener("open", () => socket.send(JSON.stringify({ v: 1, type: "auth", token })));
+  socket.addEventListener("message", (event) => receive(JSON.parse(event.data)));
+  socket.addEventListener("close", (event) => {
+    if (event.code === 4001) say("Login failed: the token is not known.");
+    else if (event.code === 1009) say("A message was too large; the connection was closed. Log in again.");
+    else say(`Disconnected (${event.code}). Log in again to continue; your tickets are kept for a short while.`);
+    $("desk").hidden = true;
+    $("login").hidden = false;
+  });
+}
+
+function receive(frame) {
+  switch (frame.type) {
+    case "hello":
+      state.me = frame;
+      $("me").textContent = `${frame.name || frame.agent_id} (${frame.role}; ${frame.languages.join(", ")})`;
+      $("login").hidden = true;
+      $("desk").hidden = false;
+      $("presence-box").hidden = false;
+      $("alerts-box").hidden = frame.role !== "supervisor";
+      say("Logged in.");
+      loadCanned();
+      break;
+    case "snapshot":
+      state.waiting = new Map(frame.tickets.map((t) => [t.id, t]));
+      state.held = new Map(frame.held.map((t) => [t.id, t]));
+      (frame.alerts || []).forEach(showAlert);
+      renderQueues();
+      break;
+    case "ticket": updateTicket(frame.ticket); break;
+    case "claimed": case "brief": openTicket(frame.ticket); break;
+    case "claimant_message":
+      if (state.current && state.current.id === frame.ticket_id) {
+        addTurn({ speaker: "claimant", text: frame.text, at: frame.at }, frame.evidence || []);
+      } else say("A claimant you hold wrote a new message.");
+      break;
+    case "alert": showAlert(frame.alert); break;
+    case "ok": case "error": {
+      const resolve = state.pending.get(frame.ref);
+      state.pending.delete(frame.ref);
+      if (frame.type === "error") say(`Not done: ${frame.message}`);
+      if (resolve) resolve(frame);
+      break;
+    }
+  }
+}
+
+async function loadCanned() {
+  try {
+    state.canned = await (await fetch("/canned.json")).json();
+  } catch (error) { state.canned = {}; }
+}
+
+// ----- queues --------------------------------------------------------------------------------
+
+function updateTicket(ticket) {
+  state.waiting.delete(ticket.id);
+  state.held.delete(ticket.id);
+  if (ticket.state === "waiting") state.waiting.set(ticket.id, ticket);
+  else if (ticket.state === "assigned" && ticket.agent === state.me.agent_id) state.held.set(ticket.id, ticket);
+  if (state.current && state.current.id === ticket.id && !state.held.has(ticket.id)) {
+    say(`Ticket ${ticket.id.slice(0, 8)} is now ${ticket.state}${ticket.agent ? " with " + ticket.agent : ""}.`);
+    if (ticket.state !== "assigned" || ticket.agent !== state.me.agent_id) closeConversation();
+  }
+  renderQueues();
+}
+
+function byPriority(a, b) {
+  return (RANK[a.priority] - RANK[b.priority]) || (a.seq - b.seq);
+}
+
+function ticketItem(ticket, action, label) {
+  const item = el("li");
+  item.dataset.ticket = ticket.id;
+  item.append(el("span", ticket.priority, `badge ${ticket.priority}`), " ");
+  item.append(el("span", `${ticket.language} · ${ticket.channel || "?"} · `));
+  item.append(el("span", minutesSince(ticket.waiting_since), "wait"));
+  if (ticket.highest_distress && ticket.highest_distress !== "none") {
+    item.append(" ", el("span", `distress: ${ticket.highest_distress}`, "badge crisis"));
+  }
+  item.append(el("div", ticket.reason));
+  const button = el("button", label);
+  button.type = "button";
+  button.addEventListener("click", () => action(ticket));
+  item.append(button);
+  return item;
+}
+
+function renderQueues() {
+  const queue = $("queue");
+  queue.replaceChildren(...[...state.waiting.values()].sort(byPriority).map(
+    (t) => ticketItem(t, (x) => send("claim", { ticket_id: x.id }), "Claim")));
+  $("held").replaceChildren(...[...state.held.values()].map(
+    (t) => ticketItem(t, (x) => send("brief", { ticket_id: x.id }), "Open")));
+}
+
+setInterval(() => { if (state.me) renderQueues(); }, 15000);
+
+function showAlert(alert) {
+  const text = `${alert.priority} ticket ${alert.ticket_id.slice(0, 8)} (${alert.language}) has waited ${Math.round(alert.waited_seconds)} s`;
+  $("alerts").prepend(el("li", text));
+}
+
+$("claim-next").addEventListener("click", () => send("claim_next", {}));
+$("presence").addEventListener("change", (e) => send("presence", { status: e.target.value }));
+
+// ----- the conversation ----------------------------------------------------------------------
+
+function openTicket(ticket) {
+  state.current = ticket;
+  if (ticket.state === "assigned" && ticket.agent === state.me.agent_id) state.held.set(ticket.id, ticket);
+  renderQueues();
+  $("conversation").hidden = false;
+  $("conversation-title").textContent = `Conversation ${ticket.conversation_id}`;
+  renderBrief(ticket);
+  $("transcript").replaceChildren();
+  const brief = ticket.brief || {};
+  const evidenceByTurn = new Map();
+  (brief.signals || []).forEach((s) => evidenceByTurn.set(s.turn, (evidenceByTurn.get(s.turn) || []).concat(s.evidence)));
+  (brief.transcript || []).forEach((turn, index) => addTurn(turn, evidenceByTurn.get(index) || []));
+  const canned = $("canned");
+  canned.replaceChildren(el("option", "—"));
+  canned.firstChild.value = "";
+  (state.canned[ticket.language] || []).forEach((line) => { const o = el("option", line); o.value = line; canned.append(o); });
+  $("text").focus();
+}
+
+function closeConversation() {
+  state.current = null;
+  $("conversation").hidden = true;
+}
+
+function section(title, lines) {
+  const box = el("div");
+  box.append(el("h3", title));
+  const list = el("ul");
+  lines.forEach((line) => list.append(line instanceof Node ? line : el("li", line)));
+  box.append(list);
+  return box;
+}
+
+function renderBrief(ticket) {
+  const brief = ticket.brief || {};
+  const parts = [
+    section("Why", [`${ticket.priority}: ${ticket.reason}`, `waiting since ${new Date(ticket.waiting_since * 1000).toLocaleTimeString()}`]),
+    section("Claimant", [`language ${ticket.language}`, `channel ${ticket.channel || "?"}`]),
+    section("Topics", (brief.topics || []).map((t) => `${t.intent} (${Math.round((t.confidence || 0) * 100)}%)`)),
+    section("Signals", (brief.signals || []).map((s) => {
+      const item = el("li", `${s.kind} ${s.level}: `);
+      s.evidence.forEach((e) => item.append(el("mark", e.text), ` (${e.rule}) `));
+      if (s.needs && s.needs.length) item.append(`needs: ${s.needs.join(", ")}`);
+      return item;
+    })),
+    section("Slots", Object.entries(brief.slots || {}).map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)),
+    section("Bot already answered", (brief.answered || []).map((a) => `${a.action || "bot"}: ${a.summary}`)),
+  ];
+  if (ticket.callback) parts.push(section("Callback", [`${ticket.callback.contact_kind} ${ticket.callback.contact}`, ticket.callback.preferred_time]));
+  $("brief").replaceChildren(...parts);
+}
+
+function highlighted(text, evidence) {
+  // Text nodes and <mark> elements only: the claimant's words are never parsed as HTML.
+  const nodes = [];
+  let rest = String(text);
+  const words = evidence.map((e) => e.text).filter((w) => w && rest.includes(w));
+  while (words.length) {
+    let first = -1, word = null;
+    for (const w of words) { const at = rest.indexOf(w); if (at >= 0 && (first < 0 || at < first)) { first = at; word = w; } }
+    if (word === null) break;
+    nodes.push(document.createTextNode(rest.slice(0, first)), el("mark", word));
+    rest = rest.slice(first + word.length);
+  }
+  nodes.push(document.createTextNode(rest));
+  return nodes;
+}
+
+function addTurn(turn, evidence) {
+  const speaker = turn.speaker || "claimant";
+  const kind = speaker.startsWith("agent") ? "agent" : speaker;
+  const item = el("li", null, kind);
+  const when = turn.at ? new Date(turn.at * 1000).toLocaleTimeString() : "";
+  item.append(el("span", `${speaker} ${when}`, "who"), ...highlighted(turn.text, evidence));
+  $("transcript").append(item);
+  item.scrollIntoView({ block: "nearest" });
+}
+
+// ----- replying and the controls ---------------------------------------------------------------
+
+$("canned").addEventListener("change", (e) => { if (e.target.value) { $("text").value = e.target.value; $("text").focus(); } });
+
+$("text").addEventListener("keydown", (event) => {
+  // Enter while an input method is composing (Chinese pinyin) picks a candidate: never send then.
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+    event.preventDefault();
+    $("reply").requestSubmit();
+  }
+});
+
+$("text").addEventListener("input", () => {
+  if (!state.current || Date.now() - state.lastTyping < 3000) return;
+  state.lastTyping = Date.now();
+  send("typing", { ticket_id: state.current.id, active: true });
+});
+
+$("reply").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const text = $("text").value.trim();
+  if (!text || !state.current) return;
+  const answer = await send("message", { ticket_id: state.current.id, text });
+  if (answer.type === "ok") {
+    addTurn({ speaker: `agent:${state.me.agent_id}`, text, at: answer.at }, []);
+    $("text").value = "";
+  }
+});
+
+function onCurrent(id, type, fields, done) {
+  $(id).addEventListener("click", async () => {
+    if (!state.current) return;
+    const answer = await send(type, { ticket_id: state.current.id, ...(fields ? fields() : {}) });
+    if (answer.type === "ok") { say(done); closeConversation(); }
+  });
+}
+
+onCurrent("return", "return", null, "Returned to the bot.");
+onCurrent("release", "release", null, "Released to the queue.");
+onCurrent("close", "close", () => ({ reason_code: $("close-reason").value, note: $("close-note").value }), "Closed.");
+onCurrent("transfer", "transfer", () => {
+  const to = $("transfer-to").value.trim();
+  return /^[a-z]{2,3}$/.test(to) ? { to_language: to } : { to_agent: to };
+}, "Transferred.");
+
+$("flag").addEventListener("click", async () => {
+  if (!state.current) return;
+  const answer = await send("flag", { ticket_id: state.current.id, suggested_intent: $("flag-intent").value.trim() || null });
+  if (answer.type === "ok") say("Flagged for the trainers' review.");
+});

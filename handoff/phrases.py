@@ -1,0 +1,40 @@
+"""What the desk tells claimants, in their language: the responses of bot/domain/handoff.yml,
+the same words the handoff action uses. Load once with `load()` and pass the result down.
+
+The variation rule is the domain's (and actions/phrasebook.py's): the variation whose
+`condition` is `slot language = <language>`, else the one without a condition. It is repeated
+here so that the desk does not import the action server's package.
+"""
+from __future__ import annotations
+
+import string
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+import yaml
+
+DOMAIN_FILE = Path(__file__).resolve().parents[1] / "bot" / "domain" / "handoff.yml"
+
+
+class _KeepMissing(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class Phrases:
+    def __init__(self, responses: Mapping[str, List[Dict[str, Any]]]):
+        self.responses = dict(responses)
+
+    def say(self, name: str, language: Optional[str], **values: object) -> str:
+        """The response `name` in `language` (the default variation when there is none)."""
+        variations = self.responses.get(name)
+        if not variations:
+            raise KeyError(f"no response {name!r} in {DOMAIN_FILE.name}")
+        chosen = next((v for v in variations if any(
+            c.get("name") == "language" and c.get("value") == language for c in v.get("condition") or [])), None)
+        chosen = chosen or next(v for v in variations if not v.get("condition"))
+        return string.Formatter().vformat(chosen.get("text", ""), (), _KeepMissing(values))
+
+
+def load(path: Path = DOMAIN_FILE) -> Phrases:
+    return Phrases(yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {})

@@ -1,0 +1,172 @@
+"""The agent console protocol, version 1: JSON text frames, parsed and built here without I/O.
+
+Every frame is a JSON object with `type`; a console may add `ref` (a string or number) to a
+request and gets it back on the answer (`ok` or `error`). `v` is the protocol version (1; frames
+without it are taken as 1). The first frame on a connection must be `auth`.
+
+Console -> desk (`REQUESTS`, with their fields; all ids are strings):
+    auth        token
+    snapshot                                  the queues and the tickets the agent holds
+    claim       ticket_id                     or `claim_next` without one
+    claim_next
+    brief       ticket_id                     the ticket with its brief and current transcript
+    release     ticket_id
+    transfer    ticket_id, to_agent | to_language
+    return      ticket_id                     return to the bot ("anything else?")
+    close       ticket_id, reason_code, note?
+    message     ticket_id, text               to the claimant (and into the tracker)
+    typing      ticket_id, active (bool)
+    presence    status: available | away
+    flag        ticket_id, text?, suggested_intent?, note?   "the bot should have handled this":
+                                              text defaults to the claimant's last message
+
+Desk -> console (`EVENTS`): hello, snapshot, ticket (one ticket changed), claimed, brief,
+claimant_message, agent_message, alert, ok, error.
+
+Errors (`error.code`): bad_frame (not JSON / not an object), unknown_type, bad_request (a field
+missing or wrong), not_found, taken (claim lost: someone else holds it), not_holder,
+invalid_transition, unavailable (Redis or Rasa down: retry), forbidden (not your language).
+Close codes: 4001 authentication failed, 4002 no auth frame in time, 1009 frame over 64 KiB.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from handoff.exceptions import (AuthenticationFailed, BriefError, DeskError, InvalidRequest,
+                                InvalidTransition, NotHolder, ProtocolError, QueueUnavailable,
+                                RasaUnavailable, TicketNotFound, UnknownAgent)
+
+VERSION = 1
+CLOSE_AUTH_FAILED = 4001
+CLOSE_AUTH_TIMEOUT = 4002
+CLOSE_TOO_BIG = 1009
+MAX_TEXT_CHARS = 4000
+
+_ID = (str,)
+#: type -> (required fields with their types, optional fields with their types)
+REQUESTS: Dict[str, Tuple[Dict[str, tuple], Dict[str, tuple]]] = {
+    "auth": ({"token": _ID}, {}),
+    "snapshot": ({}, {}),
+    "claim": ({"ticket_id": _ID}, {}),
+    "claim_next": ({}, {}),
+    "brief": ({"ticket_id": _ID}, {}),
+    "release": ({"ticket_id": _ID}, {}),
+    "transfer": ({"ticket_id": _ID}, {"to_agent": _ID, "to_language": _ID}),
+    "return": ({"ticket_id": _ID}, {}),
+    "close": ({"ticket_id": _ID, "reason_code": _ID}, {"note": _ID}),
+    "message": ({"ticket_id": _ID, "text": _ID}, {}),
+    "typing": ({"ticket_id": _ID, "active": (bool,)}, {}),
+    "presence": ({"status": _ID}, {}),
+    "flag": ({"ticket_id": _ID}, {"text": _ID, "suggested_intent": _ID, "note": _ID}),
+}
+EVENTS = ("hello", "snapshot", "ticket", "claimed", "brief", "claimant_message", "agent_message",
+          "alert", "ok", "error")
+
+
+@dataclass(frozen=True)
+class Request:
+    type: str
+    ref: Any = None
+    fields: Dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.fields[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.fields.get(name, default)
+
+
+def parse(frame: Any) -> Request:
+    """A console frame as a Request; raises ProtocolError (bad_frame, unknown_type, bad_request)."""
+    if isinstance(frame, bytes):
+        try:
+            frame = frame.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError("bad_frame", "frames must be UTF-8 JSON text") from None
+    try:
+        data = json.loads(frame)
+    except (TypeError, ValueError):
+        raise ProtocolError("bad_frame", "a frame must be a JSON object") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_frame", "a frame must be a JSON object")
+    ref = data.get("ref")
+    if ref is not None and (not isinstance(ref, (str, int)) or isinstance(ref, bool) or len(str(ref)) > 64):
+        raise ProtocolError("bad_request", "ref must be a short string or number")
+    version = data.get("v", VERSION)
+    if version != VERSION:
+        raise ProtocolError("bad_request", f"this desk speaks protocol version {VERSION}, not {version!r}", ref)
+    kind = data.get("type")
+    if kind not in REQUESTS:
+        raise ProtocolError("unknown_type", f"unknown frame type {kind!r}", ref)
+    required, optional = REQUESTS[kind]
+    fields: Dict[str, Any] = {}
+    for name, types in required.items():
+        if name not in data:
+            raise ProtocolError("bad_request", f"{kind} needs {name}", ref)
+    for name, types in {**required, **optional}.items():
+        if name not in data or (name in optional and data[name] is None):
+            continue
+        value = data[name]
+        if not isinstance(value, types) or (isinstance(value, str) and not value.strip() and name != "note"):
+            raise ProtocolError("bad_request", f"{kind}.{name} must be a non-empty {types[0].__name__}", ref)
+        if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+            raise ProtocolError("bad_request", f"{kind}.{name} is longer than {MAX_TEXT_CHARS} characters", ref)
+        fields[name] = value
+    if kind == "transfer" and ("to_agent" in fields) == ("to_language" in fields):
+        raise ProtocolError("bad_request", "transfer needs exactly one of to_agent and to_language", ref)
+    if kind == "presence" and fields["status"] not in ("available", "away"):
+        raise ProtocolError("bad_request", "presence.status must be 'available' or 'away'", ref)
+    return Request(kind, ref, fields)
+
+
+def event(kind: str, **fields: Any) -> str:
+    """A desk -> console frame as JSON text."""
+    if kind not in EVENTS:
+        raise ValueError(f"unknown event type {kind!r}")
+    return json.dumps({"v": VERSION, "type": kind, **fields}, ensure_ascii=False)
+
+
+def ok(ref: Any = None, **fields: Any) -> str:
+    return event("ok", ref=ref, **fields)
+
+
+def error(code: str, message: str, ref: Any = None) -> str:
+    return event("error", code=code, message=message, ref=ref)
+
+
+def error_code(failure: BaseException) -> str:
+    """The `error.code` for an exception raised while serving a request."""
+    if isinstance(failure, ProtocolError):
+        return failure.code
+    for kind, code in ((TicketNotFound, "not_found"), (UnknownAgent, "not_found"),
+                       (NotHolder, "not_holder"), (InvalidTransition, "invalid_transition"),
+                       (InvalidRequest, "bad_request"), (BriefError, "bad_request"),
+                       (QueueUnavailable, "unavailable"), (RasaUnavailable, "unavailable"),
+                       (AuthenticationFailed, "unauthorized")):
+        if isinstance(failure, kind):
+            return code
+    return "unavailable" if isinstance(failure, DeskError) else "internal"
+
+
+def ticket_summary(ticket: Mapping[str, Any]) -> Dict[str, Any]:
+    """What the queue list shows of a ticket (no transcript): from Ticket.as_dict()."""
+    brief = ticket.get("brief") or {}
+    return {key: ticket.get(key) for key in ("id", "conversation_id", "channel", "language", "priority",
+                                             "reason", "state", "agent", "waiting_since", "created_at",
+                                             "seq")} | {
+        "highest_distress": brief.get("highest_distress", "none"),
+        "callback": ticket.get("callback"),
+    }
+
+
+def auth_token(request: Request) -> str:
+    """The token of the first frame; raises ProtocolError if the frame is not `auth`."""
+    if request.type != "auth":
+        raise ProtocolError("bad_request", "the first frame must be auth", request.ref)
+    return request["token"]
+
+
+def optional_text(value: Optional[str]) -> str:
+    return value.strip() if isinstance(value, str) else ""

@@ -1,0 +1,66 @@
+"""The few calls the desk makes to the Rasa HTTP API (`rasa run --enable-api --auth-token`).
+
+Agent messages and the return to the bot are appended to the conversation's tracker, so the
+tracker stays the one record of the conversation whoever spoke. Raises RasaUnavailable.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Dict, List, Optional
+from urllib.parse import quote
+
+import aiohttp
+
+from handoff.exceptions import RasaUnavailable
+
+
+class RasaAPI:
+    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0):
+        self.base_url, self.token = base_url.rstrip("/"), token
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _url(self, conversation_id: str, suffix: str = "") -> str:
+        return f"{self.base_url}/conversations/{quote(conversation_id, safe='')}/tracker{suffix}"
+
+    async def tracker(self, conversation_id: str) -> Dict[str, Any]:
+        try:
+            async with self._client().get(self._url(conversation_id), params={"token": self.token}) as reply:
+                if reply.status != 200:
+                    raise RasaUnavailable(f"Rasa answered {reply.status} for the tracker")
+                return await reply.json()
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise RasaUnavailable(f"Rasa: {error}") from error
+
+    async def append(self, conversation_id: str, events: List[Dict[str, Any]]) -> None:
+        """Appends events to the tracker (without running any action)."""
+        try:
+            async with self._client().post(self._url(conversation_id, "/events"), json=events,
+                                           params={"token": self.token}) as reply:
+                if reply.status != 200:
+                    raise RasaUnavailable(f"Rasa answered {reply.status}: {(await reply.text())[:200]}")
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise RasaUnavailable(f"Rasa: {error}") from error
+
+
+def agent_message_event(text: str, agent_id: str, at: Optional[float] = None) -> Dict[str, Any]:
+    return {"event": "bot", "text": text, "timestamp": time.time() if at is None else at,
+            "metadata": {"agent_id": agent_id}}
+
+
+def resume_events(text: Optional[str], at: Optional[float] = None) -> List[Dict[str, Any]]:
+    """`resume`, then the bot's line to the claimant, if any."""
+    now = time.time() if at is None else at
+    events: List[Dict[str, Any]] = [{"event": "resume", "timestamp": now}]
+    if text:
+        events.append({"event": "bot", "text": text, "timestamp": now, "metadata": {"desk": True}})
+    return events

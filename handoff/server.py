@@ -1,0 +1,480 @@
+"""The agent desk process: a `websockets` server for agent consoles, the console page over HTTP
+from the same port, and the background work every desk process shares through Redis.
+
+    GET /            the console (handoff/console/, static files)
+    WS  /agent       the agent protocol (handoff/protocol.py; first frame `auth`)
+
+Background tasks: the updates channel (ticket changes and alerts, to the consoles that may see
+them); the conversation event stream, read twice: plain XREAD to relay claimant messages to the
+sockets this process holds, and the consumer group `desk` to act once per message (raise the
+priority on distress, cancel on "never mind", take a callback number); and a periodic sweep
+(heartbeat, and in the one leader process: grace-period requeue, wait alerts, queue positions).
+
+The queue is synchronous redis-py; calls run in worker threads (`_io`). Build a `Desk` with
+`Desk.create(settings)` and run `await desk.serve()`; `await desk.stop()` ends it.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import mimetypes
+import os
+import time
+import uuid
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+
+import redis
+import redis.asyncio as aioredis
+import websockets
+from websockets.exceptions import ConnectionClosed
+from websockets.legacy.server import WebSocketServerProtocol
+
+from handoff import agents, constants as k, protocol, relay
+from handoff import tickets as t
+from handoff.brief import build_brief
+from handoff.exceptions import AuthenticationFailed, DeskError, NotHolder, ProtocolError, TicketNotFound
+from handoff.outbox import Outbox, message as outbox_message
+from handoff.phrases import Phrases, load as load_phrases
+from handoff.queue import Queue, connect
+from handoff.rasa_api import RasaAPI, agent_message_event, resume_events
+from handoff.settings import DeskSettings
+from handoff.tickets import Priority, State, Ticket
+
+logger = logging.getLogger(__name__)
+CONSOLE_DIR = Path(__file__).resolve().parent / "console"
+AUTH_TIMEOUT_SECONDS = 10.0
+
+
+class Session:
+    """One authenticated console connection."""
+
+    def __init__(self, account: agents.Account, socket: WebSocketServerProtocol):
+        self.account, self.socket = account, socket
+
+    @property
+    def agent_id(self) -> str:
+        return self.account.agent_id
+
+    def may_see(self, language: str, agent: Optional[str]) -> bool:
+        return self.account.is_supervisor or language in self.account.languages or agent == self.agent_id
+
+    async def send(self, frame: str) -> None:
+        try:
+            await self.socket.send(frame)
+        except ConnectionClosed:
+            pass
+
+
+class Desk:
+    def __init__(self, settings: DeskSettings, *, queue: Queue, outbox: Outbox, rasa: RasaAPI,
+                 phrases: Phrases, events: "aioredis.Redis[str]"):
+        self.settings, self.queue, self.outbox, self.rasa, self.phrases = settings, queue, outbox, rasa, phrases
+        self.events = events
+        self.name = f"desk-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.sessions: Dict[str, Set[Session]] = {}
+        self._tasks: List[asyncio.Task] = []
+        self._server: Optional[websockets.WebSocketServer] = None
+        self.port: Optional[int] = None
+        self._relay_from = "$"
+
+    @classmethod
+    def create(cls, settings: DeskSettings) -> "Desk":
+        client = connect(settings.redis_url)
+        return cls(settings, queue=Queue(client, settings), outbox=Outbox(client, maxlen=settings.stream_maxlen),
+                   rasa=RasaAPI(settings.rasa_url, settings.rasa_token), phrases=load_phrases(),
+                   events=aioredis.Redis.from_url(settings.redis_url, decode_responses=True))
+
+    # ----- life cycle ---------------------------------------------------------------------------
+
+    async def serve(self, *, port: Optional[int] = None) -> "Desk":
+        """Starts listening (port 0: a free one, in `self.port`) and the background tasks."""
+        self._server = await websockets.serve(
+            self._connection, self.settings.host, self.settings.port if port is None else port,
+            process_request=self._http, max_size=self.settings.max_frame_bytes,
+            ping_interval=20, ping_timeout=20)
+        self.port = self._server.sockets[0].getsockname()[1]
+        await self._ensure_group()
+        newest = await self.events.xrevrange(k.EVENTS_STREAM, count=1)
+        # Relay from here on, by explicit id: "$" on every XREAD would miss entries in between.
+        self._relay_from = newest[0][0] if newest else "0-0"
+        for work in (self._listen_updates, self._relay_stream, self._act_on_stream, self._periodic):
+            self._tasks.append(asyncio.create_task(self._forever(work), name=work.__name__))
+        return self
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        await self.rasa.close()
+        await self.events.close()
+
+    async def _forever(self, work: Callable[[], Any]) -> None:
+        """Runs a background task again after an error (Redis restarting), never silently."""
+        while True:
+            try:
+                await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep serving; the log says what broke
+                logger.exception("desk task %s failed; restarting it in 1 s", work.__name__)
+                await asyncio.sleep(1)
+
+    async def _io(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(function, *args, **kwargs)
+
+    # ----- HTTP: the console page ---------------------------------------------------------------
+
+    def _http(self, path: str, headers: Any) -> Optional[Tuple[HTTPStatus, List[Tuple[str, str]], bytes]]:
+        route = path.split("?", 1)[0]
+        if route == "/agent":
+            return None
+        name = "index.html" if route in ("/", "/index.html") else route.lstrip("/")
+        file = (CONSOLE_DIR / name).resolve()
+        if CONSOLE_DIR not in file.parents or not file.is_file():
+            return HTTPStatus.NOT_FOUND, [("Content-Type", "text/plain; charset=utf-8")], b"not found\n"
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if kind.startswith("text/") or kind in ("application/javascript", "application/json"):
+            kind += "; charset=utf-8"
+        return HTTPStatus.OK, [
+            ("Content-Type", kind), ("Cache-Control", "no-cache"), ("X-Content-Type-Options", "nosniff"),
+            ("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; "
+                                        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
+        ], file.read_bytes()
+
+    # ----- one console connection ---------------------------------------------------------------
+
+    async def _connection(self, socket: WebSocketServerProtocol, path: str) -> None:
+        try:
+            first = await asyncio.wait_for(socket.recv(), AUTH_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            await socket.close(protocol.CLOSE_AUTH_TIMEOUT, "no auth frame")
+            return
+        except ConnectionClosed:
+            return
+        try:
+            token = protocol.auth_token(protocol.parse(first))
+            account = await self._io(agents.authenticate, self.queue.redis, token)
+        except (ProtocolError, AuthenticationFailed):
+            await socket.close(protocol.CLOSE_AUTH_FAILED, "authentication failed")
+            return
+        session = Session(account, socket)
+        await self._io(self.queue.agent_online, account.agent_id, languages=account.languages,
+                       role=account.role)
+        self.sessions.setdefault(account.agent_id, set()).add(session)
+        try:
+            await session.send(protocol.event("hello", agent_id=account.agent_id, role=account.role,
+                                              name=account.name, languages=list(account.languages),
+                                              protocol=protocol.VERSION))
+            await self._snapshot(session, None)
+            async for frame in socket:
+                await self._serve_frame(session, frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.sessions[account.agent_id].discard(session)
+            if not self.sessions[account.agent_id]:
+                del self.sessions[account.agent_id]
+            try:
+                await self._io(self.queue.agent_disconnected, account.agent_id)
+            except DeskError:
+                logger.exception("could not record that %s disconnected", account.agent_id)
+
+    async def _serve_frame(self, session: Session, frame: Any) -> None:
+        ref = None
+        try:
+            request = protocol.parse(frame)
+            ref = request.ref
+            handler = getattr(self, "_do_" + request.type)
+            reply = await handler(session, request)
+            await session.send(protocol.ok(ref, **(reply or {})))
+        except DeskError as failure:
+            await session.send(protocol.error(protocol.error_code(failure), str(failure),
+                                              getattr(failure, "ref", None) or ref))
+        except Exception as failure:  # noqa: BLE001 - the connection stays open; the log has the bug
+            logger.exception("error serving %s", session.agent_id)
+            await session.send(protocol.error("internal", f"the desk failed: {type(failure).__name__}", ref))
+
+    # ----- requests -----------------------------------------------------------------------------
+
+    async def _do_auth(self, session: Session, request: protocol.Request) -> None:
+        raise ProtocolError("bad_request", "already authenticated", request.ref)
+
+    async def _do_snapshot(self, session: Session, request: protocol.Request) -> None:
+        await self._snapshot(session, request.ref)
+
+    async def _snapshot(self, session: Session, ref: Any) -> None:
+        languages = None if session.account.is_supervisor else list(session.account.languages)
+        waiting = await self._io(self.queue.waiting, languages)
+        held = await self._io(self.queue.agent_tickets, session.agent_id)
+        alerts = await self._io(self.queue.alerts) if session.account.is_supervisor else []
+        await session.send(protocol.event(
+            "snapshot", ref=ref, tickets=[protocol.ticket_summary(x.as_dict()) for x in waiting],
+            held=[protocol.ticket_summary(x.as_dict()) for x in held if x.state is State.ASSIGNED],
+            alerts=[a.as_dict() for a in alerts]))
+
+    async def _visible(self, session: Session, ticket_id: str) -> Ticket:
+        ticket = await self._io(self.queue.get, ticket_id)
+        if not session.may_see(ticket.language, ticket.agent):
+            raise ProtocolError("forbidden", f"ticket {ticket_id!r} is in the {ticket.language} queue, "
+                                             f"which you do not take")
+        return ticket
+
+    async def _do_claim(self, session: Session, request: protocol.Request) -> Dict[str, Any]:
+        await self._visible(session, request["ticket_id"])
+        won = await self._io(self.queue.claim, request["ticket_id"], agent=session.agent_id)
+        if won is None:
+            raise ProtocolError("taken", "someone else has this ticket, or it is no longer waiting", request.ref)
+        await self._after_claim(session, won)
+        return {"ticket_id": won.id}
+
+    async def _do_claim_next(self, session: Session, request: protocol.Request) -> Dict[str, Any]:
+        languages = (await self._io(self.queue.languages) if session.account.is_supervisor
+                     else list(session.account.languages))
+        won = await self._io(self.queue.claim_next, agent=session.agent_id, languages=languages)
+        if won is not None:
+            await self._after_claim(session, won)
+        return {"ticket_id": won.id if won else None}
+
+    async def _after_claim(self, session: Session, ticket: Ticket) -> None:
+        await self._to_claimant(ticket, "agent_joined", text=self.phrases.say("utter_handoff_agent_joined", ticket.language),
+                                agent_id=session.agent_id, agent_name=session.account.name)
+        await session.send(protocol.event("claimed", ticket=await self._full(ticket)))
+
+    async def _full(self, ticket: Ticket) -> Dict[str, Any]:
+        """The ticket with its brief's transcript brought up to date from the tracker."""
+        data = ticket.as_dict()
+        try:
+            tracker = await self.rasa.tracker(ticket.conversation_id)
+            fresh = build_brief(tracker, waiting_since=ticket.waiting_since, reason=ticket.reason,
+                                priority=ticket.priority.value).as_dict()
+            data["brief"] = {**data["brief"], "transcript": fresh["transcript"], "signals": fresh["signals"]}
+        except DeskError as error:
+            logger.warning("showing the stored brief of %s: %s", ticket.id, error)
+        return data
+
+    async def _do_brief(self, session: Session, request: protocol.Request) -> None:
+        ticket = await self._visible(session, request["ticket_id"])
+        await session.send(protocol.event("brief", ref=request.ref, ticket=await self._full(ticket)))
+
+    async def _held(self, session: Session, request: protocol.Request, event: str) -> Ticket:
+        ticket = await self._io(self.queue.get, request["ticket_id"])
+        if ticket.state is not State.ASSIGNED or ticket.agent != session.agent_id:
+            raise NotHolder(ticket.id, ticket.state.value, event, f"{session.agent_id!r} does not hold it")
+        return ticket
+
+    def _holder(self, session: Session) -> Optional[str]:
+        """Supervisors may act on any ticket; agents only on those they hold."""
+        return None if session.account.is_supervisor else session.agent_id
+
+    async def _do_release(self, session: Session, request: protocol.Request) -> None:
+        ticket = await self._io(self.queue.release, request["ticket_id"], agent=session.agent_id)
+        await self._to_claimant(ticket, "agent_left", agent_id=session.agent_id)
+
+    async def _do_transfer(self, session: Session, request: protocol.Request) -> None:
+        if request.get("to_agent"):
+            await self._io(self.queue.transfer_to_agent, request["ticket_id"], to_agent=request["to_agent"],
+                           by=session.agent_id, holder=self._holder(session))
+        else:
+            ticket = await self._io(self.queue.transfer_to_language, request["ticket_id"],
+                                    language=request["to_language"], by=session.agent_id,
+                                    holder=self._holder(session))
+            await self._to_claimant(ticket, "agent_left", agent_id=session.agent_id)
+
+    async def _do_return(self, session: Session, request: protocol.Request) -> None:
+        ticket = await self._io(self.queue.get, request["ticket_id"])
+        t.return_to_bot(ticket, by=session.agent_id, at=time.time(), holder=self._holder(session))  # check first
+        text = self.phrases.say("utter_handoff_resumed", ticket.language)
+        await self.rasa.append(ticket.conversation_id, resume_events(text))
+        ticket = await self._io(self.queue.return_to_bot, ticket.id, by=session.agent_id,
+                                holder=self._holder(session))
+        await self._to_claimant(ticket, "bot_resumed", text=text)
+
+    async def _do_close(self, session: Session, request: protocol.Request) -> None:
+        ticket = await self._io(self.queue.get, request["ticket_id"])
+        note = protocol.optional_text(request.get("note"))
+        t.close(ticket, by=session.agent_id, at=time.time(), reason_code=request["reason_code"], note=note,
+                holder=self._holder(session))  # check before resuming the bot
+        await self.rasa.append(ticket.conversation_id, resume_events(None))
+        ticket = await self._io(self.queue.close, ticket.id, by=session.agent_id,
+                                reason_code=request["reason_code"], note=note, holder=self._holder(session))
+        await self._to_claimant(ticket, "agent_left", agent_id=session.agent_id)
+
+    async def _do_message(self, session: Session, request: protocol.Request) -> Dict[str, Any]:
+        ticket = await self._held(session, request, "message")
+        at = time.time()
+        text = request["text"].strip()
+        await self.rasa.append(ticket.conversation_id, [agent_message_event(text, session.agent_id, at)])
+        await self._to_claimant(ticket, "agent_message", text=text, agent_id=session.agent_id,
+                                agent_name=session.account.name, at=at)
+        return {"ticket_id": ticket.id, "at": at}
+
+    async def _do_typing(self, session: Session, request: protocol.Request) -> None:
+        ticket = await self._held(session, request, "typing")
+        if request["active"]:
+            await self._to_claimant(ticket, "typing", agent_id=session.agent_id)
+
+    async def _do_presence(self, session: Session, request: protocol.Request) -> None:
+        await self._io(self.queue.agent_status, session.agent_id, request["status"])
+
+    async def _do_flag(self, session: Session, request: protocol.Request) -> Dict[str, Any]:
+        """Writes a flag for the trainers' review inbox (bot/trainers/review_sources.py reads it)."""
+        ticket = await self._visible(session, request["ticket_id"])
+        text = protocol.optional_text(request.get("text"))
+        if not text:
+            transcript = (await self._full(ticket))["brief"].get("transcript") or []
+            said = [turn["text"] for turn in transcript if turn.get("speaker") == "claimant"]
+            text = said[-1] if said else ""
+        entry = {"ticket_id": ticket.id, "conversation_id": ticket.conversation_id, "text": text,
+                 "agent_id": session.agent_id, "language": ticket.language, "reason": ticket.reason,
+                 "suggested_intent": protocol.optional_text(request.get("suggested_intent")),
+                 "note": protocol.optional_text(request.get("note")), "at": str(time.time())}
+        flag_id = await self.events.xadd(k.REVIEW_FLAGS, entry, maxlen=self.settings.stream_maxlen,
+                                         approximate=True)
+        return {"flag_id": flag_id}
+
+    async def _to_claimant(self, ticket: Ticket, kind: str, **fields: Any) -> None:
+        entry = outbox_message(kind, conversation_id=ticket.conversation_id, language=ticket.language, **fields)
+        await self._io(self.outbox.send, ticket.channel, entry)
+
+    # ----- background ---------------------------------------------------------------------------
+
+    async def _listen_updates(self) -> None:
+        pubsub = self.events.pubsub()
+        await pubsub.subscribe(k.UPDATES_CHANNEL)
+        try:
+            async for item in pubsub.listen():
+                if item.get("type") != "message":
+                    continue
+                update = json.loads(item["data"])
+                if update.get("event") == "alert":
+                    frame = protocol.event("alert", alert=update["alert"])
+                    await self._broadcast(lambda s: s.account.is_supervisor or
+                                          update["alert"]["language"] in s.account.languages, frame)
+                    continue
+                try:
+                    ticket = await self._io(self.queue.get, update["ticket_id"])
+                except TicketNotFound:
+                    continue
+                frame = protocol.event("ticket", event=update.get("event"),
+                                       ticket=protocol.ticket_summary(ticket.as_dict()))
+                previous_agent = [e.detail.get("from_agent") for e in ticket.history[-1:]]
+                await self._broadcast(lambda s: s.may_see(ticket.language, ticket.agent)
+                                      or s.agent_id in previous_agent, frame)
+        finally:
+            await pubsub.close()
+
+    async def _broadcast(self, who: Callable[[Session], bool], frame: str) -> None:
+        sessions = [s for group in self.sessions.values() for s in group if who(s)]
+        await asyncio.gather(*(s.send(frame) for s in sessions))
+
+    async def _relay_stream(self) -> None:
+        """Claimant messages of held conversations, to the holder's sockets on this process."""
+        while True:
+            batches = await self.events.xread({k.EVENTS_STREAM: self._relay_from}, block=1000, count=200)
+            for _, entries in batches or []:
+                for entry_id, fields in entries:
+                    self._relay_from = entry_id
+                    message = relay.decode(fields)
+                    if message is None or not self.sessions:
+                        continue
+                    ticket = await self._io(self.queue.open_ticket, message.conversation_id)
+                    if ticket is None or ticket.agent not in self.sessions:
+                        continue
+                    frame = protocol.event("claimant_message", ticket_id=ticket.id, **message.as_dict())
+                    await asyncio.gather(*(s.send(frame) for s in list(self.sessions.get(ticket.agent, ()))))
+
+    async def _ensure_group(self) -> None:
+        try:
+            await self.events.xgroup_create(k.EVENTS_STREAM, k.EVENTS_GROUP, id="$", mkstream=True)
+        except redis.ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    async def _act_on_stream(self) -> None:
+        """Acts once (across desk processes) on each claimant message of an open ticket."""
+        await self._ensure_group()
+        while True:
+            batches = await self.events.xreadgroup(k.EVENTS_GROUP, self.name, {k.EVENTS_STREAM: ">"},
+                                                   block=1000, count=100)
+            for _, entries in batches or []:
+                for entry_id, fields in entries:
+                    message = relay.decode(fields)
+                    if message is not None:
+                        try:
+                            await self.act_on(message)
+                        except DeskError as error:
+                            logger.error("could not act on a message of %s: %s", message.conversation_id, error)
+                    await self.events.xack(k.EVENTS_STREAM, k.EVENTS_GROUP, entry_id)
+
+    async def act_on(self, message: relay.ClaimantMessage) -> None:
+        ticket = await self._io(self.queue.open_ticket, message.conversation_id)
+        if ticket is None:
+            return
+        if ticket.state is State.WAITING and message.wants_to_stop:
+            await self._resume(ticket, "utter_handoff_cancelled", by="claimant")
+            return
+        if message.raised_priority is not None:
+            ticket = await self._io(self.queue.raise_priority, ticket.id, priority=message.raised_priority,
+                                    by="claimant", evidence={"text": message.text, "evidence": message.evidence})
+        if ticket.state is State.WAITING:
+            nobody = (await self._io(self.queue.agents_online, ticket.language) == 0
+                      or not await self._io(self.queue.staffed))
+            callback = relay.find_callback(message.text, language=ticket.language) if nobody else None
+            if callback is not None:
+                priority = Priority.CRISIS if ticket.priority is Priority.CRISIS else Priority.CALLBACK
+                await self._io(self.queue.enqueue, conversation_id=ticket.conversation_id, channel=ticket.channel,
+                               language=ticket.language, priority=priority, reason=f"callback: {ticket.reason}",
+                               brief=ticket.brief, callback=callback, by="claimant")
+                await self._resume(ticket, "utter_handoff_callback_recorded", by="claimant",
+                                   contact=callback.contact, time=callback.preferred_time or "—")
+
+    async def _resume(self, ticket: Ticket, phrase: str, *, by: str, **values: Any) -> None:
+        text = self.phrases.say(phrase, ticket.language, **values)
+        await self.rasa.append(ticket.conversation_id, resume_events(text))
+        await self._io(self.queue.return_to_bot, ticket.id, by=by)
+        await self._to_claimant(ticket, "bot_resumed", text=text)
+
+    async def _periodic(self) -> None:
+        while True:
+            await self._io(self.queue.heartbeat, list(self.sessions))
+            if await self._lead():
+                await self._io(self.queue.sweep_presence)
+                await self._io(self.queue.check_waits)
+                await self._io(self.announce_positions)
+            await asyncio.sleep(self.settings.sweep_interval_seconds)
+
+    async def _lead(self) -> bool:
+        ttl = max(1000, int(self.settings.sweep_interval_seconds * 3000))
+        if await self.events.set(k.DESK_LEADER, self.name, nx=True, px=ttl):
+            return True
+        if await self.events.get(k.DESK_LEADER) == self.name:
+            await self.events.pexpire(k.DESK_LEADER, ttl)
+            return True
+        return False
+
+    def announce_positions(self) -> int:
+        """Tells each waiting claimant their new place when it changed (blocking; leader only)."""
+        sent = 0
+        announced = self.queue.redis.hgetall(k.ANNOUNCED_POSITIONS)
+        waiting = self.queue.waiting()
+        for ticket in waiting:
+            estimate = self.queue.estimate(ticket.id)
+            if estimate is None or announced.get(ticket.id) == str(estimate.position):
+                continue
+            if ticket.id in announced:  # the action already told them their first place
+                self.outbox.send(ticket.channel, outbox_message(
+                    "queue_position", conversation_id=ticket.conversation_id, language=ticket.language,
+                    position=estimate.position, estimate_seconds=estimate.seconds,
+                    text=self.phrases.say("utter_handoff_position", ticket.language, position=estimate.position)))
+                sent += 1
+            self.queue.redis.hset(k.ANNOUNCED_POSITIONS, ticket.id, estimate.position)
+        gone = set(announced) - {x.id for x in waiting}
+        if gone:
+            self.queue.redis.hdel(k.ANNOUNCED_POSITIONS, *gone)
+        return sent

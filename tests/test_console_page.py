@@ -1,0 +1,94 @@
+"""The agent console in headless Chromium against a real desk process, Rasa and Redis:
+log in, see the ticket, claim, read a hostile claimant message as text, reply, return to bot."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot import launch
+from bot.embedded_redis import free_port
+from bot.settings import Settings
+from handoff import agents
+from handoff.queue import Queue, connect
+from handoff.settings import DeskSettings
+from handoff.tickets import State
+
+from conftest import Client
+from test_desk_server import start_desk_process
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(400)]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def desk_stack(model_path, redis_server, tmp_path_factory):
+    original = launch.endpoints
+    mp = pytest.MonkeyPatch()
+    mp.setattr(launch, "endpoints", lambda settings, url: {
+        **original(settings, url),
+        "event_broker": {"type": "bot.event_broker.RedisStreamEventBroker", "url": url}})
+    mp.setenv("REDIS_URL", redis_server.url)
+    settings = Settings(var_dir=tmp_path_factory.mktemp("console-var"), rasa_port=free_port(),
+                        actions_port=free_port(), auth_token="console-test-token", redis_url=redis_server.url)
+    stack = launch.Stack(settings, model_path).start()
+    yield stack
+    stack.stop()
+    mp.undo()
+
+
+def test_log_in_claim_reply_and_return_in_the_browser(desk_stack, redis_server):
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    client = Client(desk_stack.rasa_url, desk_stack.settings.token())
+    settings = DeskSettings(redis_url=redis_server.url, rasa_url=desk_stack.rasa_url,
+                            rasa_token=desk_stack.settings.token())
+    queue = Queue(connect(redis_server.url), settings)
+    token = agents.add_agent(queue.redis, "console-agent", languages=["zh"], name="小李")
+    port = free_port()
+    desk = start_desk_process(settings, port)
+    sender = f"console-{time.time_ns()}"
+    dialogs = []
+    try:
+        client.say(sender, "我要转人工")
+        ticket = queue.open_ticket(sender)
+        assert ticket is not None and ticket.state is State.WAITING
+        with playwright_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.fill("#token", token)
+            page.keyboard.press("Enter")
+            row = page.locator(f'#queue li[data-ticket="{ticket.id}"]')
+            row.wait_for(timeout=15000)
+            assert "requested" in row.inner_text()
+            row.get_by_role("button", name="Claim").click()
+            page.locator("#transcript li", has_text="我要转人工").wait_for(timeout=15000)
+
+            client.say(sender, HOSTILE)
+            hostile = page.locator("#transcript li", has_text=HOSTILE)
+            hostile.wait_for(timeout=15000)
+            assert page.locator("#transcript img").count() == 0
+
+            page.fill("#text", "您好,我来帮您。")
+            # Enter that picks an input-method candidate must not send.
+            page.dispatch_event("#text", "keydown", {"key": "Enter", "isComposing": True})
+            time.sleep(0.5)
+            assert page.input_value("#text") == "您好,我来帮您。"
+            assert page.locator("#transcript li", has_text="您好,我来帮您。").count() == 0
+            page.press("#text", "Enter")
+            page.locator("#transcript li", has_text="您好,我来帮您。").wait_for(timeout=15000)
+
+            page.click("#return")
+            page.locator("#conversation").wait_for(state="hidden", timeout=15000)
+            assert "Returned to the bot" in page.inner_text("#status")
+            browser.close()
+    finally:
+        desk.terminate()
+        desk.wait(timeout=15)
+    assert dialogs == []
+    assert queue.get(ticket.id).state is State.RETURNED
+    said = [(e.get("text"), (e.get("metadata") or {}).get("agent_id"))
+            for e in client.tracker(sender)["events"] if e["event"] in ("user", "bot")]
+    assert (HOSTILE, None) in said and ("您好,我来帮您。", "console-agent") in said
