@@ -18,13 +18,14 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 TRAINING := --config config.yml --domain bot/domain --data data/nlu data/rules
 
-.PHONY: help install model run test validate test-stories test-unit eval bench clean
+.PHONY: help install model run test validate test-stories test-unit eval eval-signals bench clean
 
 help:
 	@echo "make run    start the whole system (installs and trains when needed)"
 	@echo "make test   run every test (validation, unit, integration, story tests)"
-	@echo "make eval   intent accuracy on ../shared/eval, per language"
-	@echo "make bench  latency benchmarks (bench/)"
+	@echo "make eval   intent and signal figures on ../shared/eval, per language (report in reports/)"
+	@echo "make eval-signals  the signal detector's figures alone"
+	@echo "make bench  every benchmark in bench/, as ratios against baselines measured in the same run"
 
 $(STAMP): pyproject.toml constraints.txt
 	@if [ -z "$(PYTHON310)" ]; then \
@@ -50,8 +51,9 @@ run: model
 validate: install
 	$(PY) -m bot.validation
 
+# Every tests/test_*.yml story file (conversations, signals, privacy), in both languages.
 test-stories: model
-	$(RASA) test core --stories tests/test_stories.yml --model models/renben-$$($(PY) -c 'from bot.model_store import fingerprint; print(fingerprint())').tar.gz \
+	$(RASA) test core --stories tests --model models/renben-$$($(PY) -c 'from bot.model_store import fingerprint; print(fingerprint())').tar.gz \
 	  --e2e --fail-on-prediction-errors --out reports/story-tests
 
 test-unit: model
@@ -62,8 +64,15 @@ test: validate test-stories test-unit
 eval: model
 	@$(PY) -m bot.evaluation
 
+eval-signals: install
+	@$(PY) -m bot.signals.evaluate
+
 bench: model
 	$(PY) bench/nlu_latency.py
+	$(PY) bench/signal_latency.py
+	$(PY) bench/handoff_latency.py
+	$(PY) bench/ws_load.py
+	$(PY) bench/wechat_channel.py
 
 clean:
 	rm -rf reports var/logs

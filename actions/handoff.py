@@ -77,16 +77,16 @@ def crisis_contacts(language: str) -> str:
 
 
 def what_happens_next(phrases: Phrasebook, ticket: Ticket, estimate: Optional[WaitEstimate],
-                      staffed: bool, hours: str) -> str:
+                      staffed: bool, hours: str, phone: str) -> str:
     """The claimant's next step, honestly: crisis lines, closed hours, nobody online, or the wait."""
     position = estimate.position if estimate else 1
     nobody = estimate is None or estimate.seconds is None
     if ticket.priority is Priority.CRISIS and (nobody or not staffed):
         return phrases.say("utter_handoff_crisis_no_agent", contacts=crisis_contacts(phrases.language))
     if not staffed:
-        return phrases.say("utter_handoff_closed_hours", hours=hours)
+        return phrases.say("utter_handoff_closed_hours", hours=hours, phone=phone)
     if nobody:
-        return phrases.say("utter_handoff_no_agent", position=position)
+        return phrases.say("utter_handoff_no_agent", position=position, phone=phone)
     minutes = max(1, math.ceil(estimate.seconds / 60))
     return phrases.say("utter_handoff_queued", position=position, minutes=minutes)
 
@@ -121,8 +121,8 @@ class ActionHandoff(Action):
             except DeskError as error:
                 logger.error("Could not queue the handoff of %s: %s", tracker.sender_id, error)
             else:
-                dispatcher.utter_message(text=what_happens_next(phrases, ticket, estimate, staffed,
-                                                                service["hours"][lang]))
+                dispatcher.utter_message(text=what_happens_next(
+                    phrases, ticket, estimate, staffed, service["hours"][lang], str(service["phone"])))
                 return [SlotSet("pending_offer", None), ConversationPaused()]
         dispatcher.utter_message(
             text=phrases.say(

@@ -1,7 +1,9 @@
 """Starts every process of Renben on one machine and stops them all on Ctrl-C.
 
-`make run` calls `python -m bot.launch`. Tests use `Stack` to run the same processes on free
-ports. Each child's output goes to var/logs/<name>.log.
+`make run` calls `python -m bot.launch`: Redis (embedded unless REDIS_URL is set), the action
+server, the Rasa server (which streams its events to Redis), the agent desk and the retention
+job. Tests use `Stack` to run the same processes on free ports, usually fewer of them
+(`services=`). Each child's output goes to var/logs/<name>.log.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import yaml
 
@@ -25,10 +27,17 @@ class StartupError(RuntimeError):
     """A process did not start; the message names it and the log to read."""
 
 
+#: Every process `make run` starts besides Redis, in start order.
+SERVICES: Tuple[str, ...] = ("actions", "rasa", "desk", "retention")
+#: How often the retention job purges expired conversations (seconds).
+PURGE_EVERY_SECONDS = 3600
+
+
 @dataclass
 class Stack:
     settings: Settings
     model: Path
+    services: Tuple[str, ...] = SERVICES
     redis_url: str = ""
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
     _redis: Optional[embedded_redis.EmbeddedRedis] = None
@@ -40,6 +49,10 @@ class Stack:
     @property
     def actions_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.actions_port}"
+
+    @property
+    def desk_url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.desk_port}"
 
     @property
     def logs(self) -> Path:
@@ -55,16 +68,28 @@ class Stack:
                 self.redis_url = self._redis.url
             endpoints_file = self.settings.var_dir / "endpoints.yml"
             endpoints_file.write_text(yaml.safe_dump(endpoints(self.settings, self.redis_url)))
-            self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-                                    "--port", str(self.settings.actions_port)])
-            self._spawn("rasa", [
-                sys.executable, "-m", "rasa", "run", "--model", str(self.model),
-                "--endpoints", str(endpoints_file), "--credentials", "bot/credentials.yml",
-                "--enable-api", "--auth-token", self.settings.token(),
-                "--interface", self.settings.host, "--port", str(self.settings.rasa_port),
-            ])
-            self._wait_until_up("actions", f"{self.actions_url}/health", timeout)
-            self._wait_until_up("rasa", f"{self.rasa_url}/", timeout)
+            commands = {
+                "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                            "--port", str(self.settings.actions_port)],
+                "rasa": [sys.executable, "-m", "rasa", "run", "--model", str(self.model),
+                         "--endpoints", str(endpoints_file), "--credentials", "bot/credentials.yml",
+                         "--enable-api", "--auth-token", self.settings.token(),
+                         "--interface", self.settings.host, "--port", str(self.settings.rasa_port)],
+                "desk": [sys.executable, "-m", "handoff", "serve"],
+                "retention": [sys.executable, "-m", "bot.privacy", "purge",
+                              "--every", str(PURGE_EVERY_SECONDS)],
+            }
+            for name in self.services:
+                self._spawn(name, commands[name])
+            health = {"actions": f"{self.actions_url}/health", "rasa": f"{self.rasa_url}/",
+                      "desk": f"{self.desk_url}/"}
+            for name in self.services:
+                if name in health:
+                    self._wait_until_up(name, health[name], timeout)
+            for name in self.services:
+                if self.processes[name].poll() is not None:
+                    raise StartupError(f"{name} exited with {self.processes[name].returncode}: "
+                                       f"{self._tail(name)}")
         except BaseException:
             self.stop()
             raise
@@ -73,10 +98,19 @@ class Stack:
     def _spawn(self, name: str, command: List[str]) -> None:
         log = open(self.logs / f"{name}.log", "ab")
         # Rasa reports errors to its servers unless told not to; nothing leaves this machine.
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-               "RASA_TELEMETRY_ENABLED": "false"}
+        env = {**os.environ, **self.child_environment(), "PYTHONUNBUFFERED": "1",
+               "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "RASA_TELEMETRY_ENABLED": "false"}
         self.processes[name] = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                                 env=env, start_new_session=True)
+
+    def child_environment(self) -> Dict[str, str]:
+        """What every child is told: one Redis, one var/, where Rasa and the desk listen."""
+        env = {"REDIS_URL": self.redis_url, "RENBEN_VAR_DIR": str(self.settings.var_dir),
+               "RASA_URL": self.rasa_url, "RASA_AUTH_TOKEN": self.settings.token(),
+               "DESK_HOST": self.settings.host, "DESK_PORT": str(self.settings.desk_port)}
+        if self.settings.tracker_store_url:
+            env["TRACKER_STORE_URL"] = self.settings.tracker_store_url
+        return env
 
     def _wait_until_up(self, name: str, url: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -113,11 +147,35 @@ class Stack:
             self._redis = None
 
 
+def demo_agent_token(stack: Stack) -> Path:
+    """On one machine, an agent account `demo` (Chinese and English, supervisor) so the console
+    can be tried at once; its token is kept in var/desk_agent_token. Production adds real agents
+    with `python -m handoff add-agent`."""
+    from handoff import agents
+    from handoff.exceptions import AuthenticationFailed
+    from handoff.queue import connect
+
+    path = stack.settings.var_dir / "desk_agent_token"
+    client = connect(stack.redis_url)
+    known = path.exists() and agents.account(client, "demo") is not None
+    if known:
+        try:
+            agents.authenticate(client, path.read_text().strip())
+        except AuthenticationFailed:  # the kept token no longer matches: issue a new one
+            known = False
+    if not known:
+        path.write_text(agents.add_agent(client, "demo", languages=["zh", "en"], role="supervisor",
+                                         name="Demo agent"))
+        path.chmod(0o600)
+    return path
+
+
 def main() -> int:
     settings = Settings.from_env()
     model = model_store.ensure_trained(settings.models_dir)
     stack = Stack(settings, model)
-    print("Starting Redis, the action server and the Rasa server ...", flush=True)
+    print("Starting Redis, the action server, the Rasa server, the agent desk and the retention job ...",
+          flush=True)
     stopping = False
 
     def on_signal(signum, frame):  # noqa: ANN001
@@ -132,9 +190,15 @@ def main() -> int:
         print(f"Could not start: {error}", file=sys.stderr)
         return 1
     redis_note = "embedded" if not settings.redis_url else "REDIS_URL"
+    agent_note = ""
+    if not settings.redis_url:
+        agent_note = f"  (log in with the token in {demo_agent_token(stack)})"
     print(f"""
 Renben is running. Ctrl-C stops everything.
+  Claimant widget: {stack.rasa_url}/webhooks/web/
+  Agent console:   {stack.desk_url}/{agent_note}
   Chat (REST):     POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "me", "message": "你好"}}
+  WeChat webhook:  {stack.rasa_url}/webhooks/wechat/webhook  (needs WECHAT_TOKEN, docs/wechat.md)
   Rasa HTTP API:   {stack.rasa_url}  (token in {settings.var_dir / 'auth_token'} unless RASA_AUTH_TOKEN is set)
   Action server:   {stack.actions_url}
   Redis:           {stack.redis_url} ({redis_note})

@@ -29,6 +29,7 @@ class Settings:
     host: str = "127.0.0.1"
     rasa_port: int = 5005
     actions_port: int = 5055
+    desk_port: int = 5077
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
@@ -42,6 +43,7 @@ class Settings:
             host=env.get("RENBEN_HOST", "127.0.0.1"),
             rasa_port=_port(env, "RASA_PORT", 5005),
             actions_port=_port(env, "ACTIONS_PORT", 5055),
+            desk_port=_port(env, "DESK_PORT", 5077),
         )
 
     def token(self) -> str:
@@ -113,4 +115,6 @@ def endpoints(settings: Settings, redis_url: str) -> Dict[str, Any]:
         "action_endpoint": {"url": f"http://127.0.0.1:{settings.actions_port}/webhook"},
         "tracker_store": tracker_store_config(settings),
         "lock_store": lock_store,
+        # Every conversation event goes to a Redis stream the agent desk reads (bot/event_broker.py).
+        "event_broker": {"type": "bot.event_broker.RedisStreamEventBroker", "url": redis_url},
     }

@@ -34,15 +34,17 @@ def redis_server(tmp_path_factory):
     server.stop()
 
 
-def start_stack(model: Path, var_dir: Path, **overrides: Any) -> Stack:
+def start_stack(model: Path, var_dir: Path, *, services=("actions", "rasa"), **overrides: Any) -> Stack:
+    """The processes `make run` starts (by default only the action server and Rasa), on free ports."""
     settings = Settings(
         var_dir=var_dir,
         rasa_port=embedded_redis.free_port(),
         actions_port=embedded_redis.free_port(),
+        desk_port=embedded_redis.free_port(),
         auth_token="test-token",
         **overrides,
     )
-    return Stack(settings, model).start()
+    return Stack(settings, model, services=tuple(services)).start()
 
 
 @pytest.fixture(scope="session")

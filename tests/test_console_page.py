@@ -24,18 +24,13 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 
 @pytest.fixture(scope="module")
 def desk_stack(model_path, redis_server, tmp_path_factory):
-    original = launch.endpoints
-    mp = pytest.MonkeyPatch()
-    mp.setattr(launch, "endpoints", lambda settings, url: {
-        **original(settings, url),
-        "event_broker": {"type": "bot.event_broker.RedisStreamEventBroker", "url": url}})
-    mp.setenv("REDIS_URL", redis_server.url)
     settings = Settings(var_dir=tmp_path_factory.mktemp("console-var"), rasa_port=free_port(),
-                        actions_port=free_port(), auth_token="console-test-token", redis_url=redis_server.url)
-    stack = launch.Stack(settings, model_path).start()
+                        actions_port=free_port(), desk_port=free_port(), auth_token="console-test-token",
+                        redis_url=redis_server.url)
+    # The desk runs in the test itself; Rasa streams its events to Redis as under `make run`.
+    stack = launch.Stack(settings, model_path, services=("actions", "rasa")).start()
     yield stack
     stack.stop()
-    mp.undo()
 
 
 def test_log_in_claim_reply_and_return_in_the_browser(desk_stack, redis_server):

@@ -28,18 +28,13 @@ pytestmark = [pytest.mark.stack, pytest.mark.timeout(400)]
 @pytest.fixture(scope="module")
 def desk_stack(model_path, redis_server, tmp_path_factory):
     """A stack of its own whose Rasa streams events to Redis and whose action server queues."""
-    original = launch.endpoints
-    mp = pytest.MonkeyPatch()
-    mp.setattr(launch, "endpoints", lambda settings, url: {
-        **original(settings, url),
-        "event_broker": {"type": "bot.event_broker.RedisStreamEventBroker", "url": url}})
-    mp.setenv("REDIS_URL", redis_server.url)
     settings = Settings(var_dir=tmp_path_factory.mktemp("desk-var"), rasa_port=free_port(),
-                        actions_port=free_port(), auth_token="desk-test-token", redis_url=redis_server.url)
-    stack = launch.Stack(settings, model_path).start()
+                        actions_port=free_port(), desk_port=free_port(), auth_token="desk-test-token",
+                        redis_url=redis_server.url)
+    # The desk runs in the test itself; Rasa streams its events to Redis as under `make run`.
+    stack = launch.Stack(settings, model_path, services=("actions", "rasa")).start()
     yield stack
     stack.stop()
-    mp.undo()
 
 
 def test_handoff_reply_and_return_to_bot_through_the_real_rasa(desk_stack, redis_server):

@@ -37,6 +37,10 @@ def level(detector, text):
     "honestly life isn't worth living on this little money",
     "I planned taking my own life in the spring",
     "我想死。pension 停了 three months",                   # mixed language
+    "我昨天吞了一瓶药,现在头很晕",                          # past, without naming the pills
+    "我准备了安眠药,等退休金的事办完",                      # planned
+    "再这样下去我就从楼上跳下去",                            # threatened
+    "I swallowed a bottle of pills on Sunday",
 ])
 def test_self_harm_is_crisis_in_any_tense(detector, text):
     signals = detector.detect(text)
@@ -53,6 +57,11 @@ def test_self_harm_is_crisis_in_any_tense(detector, text):
     "The landlord says we will be evicted on Monday",
     "My partner hits me when the money runs out",
     "I can't afford my medication this month and the pharmacy won't wait",
+    "我们已经两天没吃饭了",
+    "房东说下周就要把我们赶出去",
+    "孩子住院了,医院要交押金,我们没钱交押金",
+    "My landlord is evicting us at the end of the week",
+    "We can't afford the insulin my son needs",
 ])
 def test_immediate_danger_or_destitution_is_urgent(detector, text):
     assert level(detector, text) == "urgent"
@@ -72,6 +81,8 @@ def test_despair_fear_and_exhaustion_are_concern(detector, text):
 @pytest.mark.parametrize("text", [
     "退休金什么时候到账", "失业金怎么申请", "How do I change the address on my claim?",
     "Can I get my pension paid into a different bank?", "", "   ", "👍👍",
+    "how do i pay contributions as a self employed person", "How can I pay my contributions online?",
+    "我准备了材料,想问一下退休手续", "我没有吃安眠药,只是睡不好想问医保",
 ])
 def test_ordinary_questions_raise_nothing(detector, text):
     signals = detector.detect(text)

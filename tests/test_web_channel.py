@@ -398,7 +398,7 @@ def test_no_message_is_lost_or_doubled_across_a_restart_of_rasa(model_path, redi
         first.stop()
     # the same address, as the widget would reconnect to
     second = Stack(Settings(var_dir=var, rasa_port=port, actions_port=free_port(), auth_token="test-token",
-                            redis_url=redis_server.url), model_path).start()
+                            redis_url=redis_server.url), model_path, services=("actions", "rasa")).start()
     try:
         async def after():
             widget = Widget(url)

@@ -17,6 +17,7 @@ What it predicts, after each claimant message (the pure logic is `next_action`, 
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Text
 
 from rasa.core.policies.policy import Policy, PolicyPrediction
@@ -30,7 +31,10 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.settings import ROOT
 from bot.signals.conversation import FALLBACK_INTENT, assess
+from bot.signals.detector import SignalDetector
+from bot.signals.lexicon import load_lexicon
 
 CRISIS_ACTION = "action_crisis_response"
 URGENT_ACTION = "action_urgent_response"
@@ -94,12 +98,25 @@ class SignalPolicy(Policy):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"priority": 7, "answer_actions": list(DEFAULT_ANSWER_ACTIONS)}
+        return {"priority": 7, "answer_actions": list(DEFAULT_ANSWER_ACTIONS),
+                "lexicon_path": "data/lexicons/signals"}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  execution_context: ExecutionContext, featurizer: Any = None) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
         self._answer_actions = tuple(config.get("answer_actions") or DEFAULT_ANSWER_ACTIONS)
+        self._lexicon_path = Path(config.get("lexicon_path") or "data/lexicons/signals")
+        self._detector: Optional[SignalDetector] = None
+
+    def _signals_of(self, parse_data: Mapping[str, Any], text: Optional[str]) -> Dict[str, Any]:
+        """The parse result with its signals; computed here when the message came without them
+        (an intent triggered over the HTTP API, or `rasa test --e2e`, which drops them)."""
+        if parse_data.get("signals") or not text:
+            return dict(parse_data)
+        if self._detector is None:
+            path = self._lexicon_path if self._lexicon_path.is_absolute() else ROOT / self._lexicon_path
+            self._detector = SignalDetector(load_lexicon(path))
+        return {**parse_data, "signals": self._detector.detect(text)}
 
     def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain,
               **kwargs: Any) -> Resource:
@@ -115,7 +132,8 @@ class SignalPolicy(Policy):
                 break
             if isinstance(event, ActionExecuted) and event.action_name:
                 since.insert(0, event.action_name)
-        latest = tracker.latest_message.parse_data if tracker.latest_message else {}
+        latest = self._signals_of(tracker.latest_message.parse_data or {}, tracker.latest_message.text) \
+            if tracker.latest_message else {}
         choice = next_action(
             latest_message=latest,
             actions_since_user=since,

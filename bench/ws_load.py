@@ -1,6 +1,6 @@
 """Load on the widget's WebSocket channel against Rasa's REST channel, in the same run.
 
-    .venv/bin/python bench/web_ws_load.py [--sockets 200] [--messages 10] [--model models/x.tar.gz]
+    .venv/bin/python bench/ws_load.py [--sockets 200] [--messages 10] [--model models/x.tar.gz]
 
 Starts its own stack (Redis, action server, Rasa) on free ports. Then N claimants each open a
 socket and send M messages one after another (each waits for its ack: the reply is complete and

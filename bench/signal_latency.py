@@ -1,0 +1,104 @@
+"""The signal detector's added latency per message, against the pipeline without it, in one run.
+
+    make bench      (or: .venv/bin/python bench/signal_latency.py [--messages 400])
+
+Loads the trained model once (in this process) and, for every message, in alternating order:
+parses it with the whole NLU pipeline (the detector included), and runs the detector alone on the
+same text. The pipeline without the detector is the whole parse less the detector's own time for
+that message. Prints p50 and p99 of the detector, of the pipeline with it and of the pipeline
+without it, and the ratio with/without. Target: the detector under 3 ms at p50.
+
+The messages are this repository's own training examples, one in four joined with three others
+into a long letter (real claimants write those); nothing here touches ../shared/eval.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+sys.path.insert(0, str(ROOT))
+
+from bot import model_store  # noqa: E402
+from bot.signals.detector import SignalDetector  # noqa: E402
+from bot.signals.lexicon import load_lexicon  # noqa: E402
+
+
+def messages(count: int) -> List[str]:
+    examples = []
+    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")):
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
+            if "intent" in block:
+                examples += [line[2:].strip() for line in block["examples"].splitlines()
+                             if line.startswith("- ")]
+    rng = random.Random(11)
+    rng.shuffle(examples)
+    chosen = []
+    for i in range(count):
+        if i % 4 == 3:
+            chosen.append(" ".join(rng.sample(examples, 4)))
+        else:
+            chosen.append(examples[i % len(examples)])
+    return chosen
+
+
+def percentile(values: List[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def measure(texts: List[str]) -> Dict[str, List[float]]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model_store.ensure_trained(ROOT / "models")))
+    detector = SignalDetector(load_lexicon(ROOT / "data" / "lexicons" / "signals"))
+    for text in texts[:30]:  # warm-up: jieba's dictionary, spaCy's vocab, sklearn
+        await agent.parse_message(text)
+        detector.detect(text)
+    times: Dict[str, List[float]] = {"detector": [], "with": [], "without": []}
+    for i, text in enumerate(texts):
+        steps = ("detect", "parse") if i % 2 == 0 else ("parse", "detect")
+        spent: Dict[str, float] = {}
+        for step in steps:
+            started = time.perf_counter()
+            if step == "detect":
+                detector.detect(text)
+            else:
+                await agent.parse_message(text)
+            spent[step] = (time.perf_counter() - started) * 1000
+        times["detector"].append(spent["detect"])
+        times["with"].append(spent["parse"])
+        times["without"].append(max(0.0, spent["parse"] - spent["detect"]))
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=400)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    texts = messages(args.messages)
+    times = asyncio.run(measure(texts))
+    print(f"Signal detector over {len(texts)} messages (ms, in-process NLU parse):")
+    for name, label in (("detector", "detector alone"), ("with", "pipeline with it"),
+                        ("without", "pipeline without it")):
+        values = times[name]
+        print(f"  {label:20s} p50 {percentile(values, 0.5):7.2f}  p99 {percentile(values, 0.99):7.2f}")
+    p50 = percentile(times["detector"], 0.5)
+    ratio = percentile(times["with"], 0.5) / max(1e-9, percentile(times["without"], 0.5))
+    print(f"added latency p50 {p50:.2f} ms (target < 3 ms)  p99 {percentile(times['detector'], 0.99):.2f} ms;"
+          f"  ratio with/without p50 {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
