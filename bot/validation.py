@@ -30,14 +30,21 @@ _NAME_IN_CODE = re.compile(r"""["'](utter_[A-Za-z0-9_]*)""")
 _ALWAYS = ("Slot auto-fill has been removed in 3.0",)
 
 
-def names_used_by_actions(code_dir: Path = ROOT / "actions") -> Set[str]:
-    """Response names (or name prefixes ending in '_') that appear in string literals of actions.
+#: Code that says domain responses itself: the actions, and the desk and channels, which tell a
+#: waiting claimant their place, that an agent joined, or that the bot took the conversation back.
+CODE_USING_RESPONSES = (ROOT / "actions", ROOT / "handoff", ROOT / "bot" / "channels")
+
+
+def names_used_by_actions(code_dirs: Iterable[Path] = CODE_USING_RESPONSES) -> Set[str]:
+    """Response names (or name prefixes ending in '_') that appear in string literals of the code
+    that says responses itself (actions, desk, channels).
 
     `utter_ask_<slot>` is included: forms ask for their slots with it.
     """
     found: Set[str] = {"utter_ask_"}
-    for path in code_dir.glob("*.py"):
-        found.update(_NAME_IN_CODE.findall(path.read_text(encoding="utf-8")))
+    for code_dir in ([code_dirs] if isinstance(code_dirs, Path) else code_dirs):
+        for path in code_dir.rglob("*.py"):
+            found.update(_NAME_IN_CODE.findall(path.read_text(encoding="utf-8")))
     return found
 
 
