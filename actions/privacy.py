@@ -18,6 +18,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.phrasebook import Phrasebook
 from bot.privacy import audit, retention, rights
 from bot.privacy.exceptions import PrivacyError
 
@@ -55,7 +56,12 @@ class ActionSessionStart(Action):
             events += [SlotSet(name, value) for name, value in tracker.current_slot_values().items()
                        if value is not None]
         if not tracker.get_slot("privacy_notice"):
-            dispatcher.utter_message(response="utter_privacy_notice", days=_days())
+            # Rendered here, not by Rasa: a session started over the HTTP API (the desk or the
+            # widget reading a new tracker) has no output channel, and Rasa's rendering of a
+            # `response` then fails and drops the session's events, the notice with them.
+            notice = Phrasebook.from_domain(domain, tracker.get_slot("language")).say(
+                "utter_privacy_notice", days=_days())
+            dispatcher.utter_message(text=notice)
             events.append(SlotSet("privacy_notice", "shown"))
         events.append(ActionExecuted("action_listen"))
         return events

@@ -74,3 +74,15 @@ def test_two_failed_turns_offer_a_person(client, sender):
     replies = client.say(sender, "。。。")
     assert [b["payload"] for b in replies[-1]["buttons"]] == ["/affirm", "/deny"]
     assert "12333" in client.texts(sender, "好的")
+
+
+def test_a_conversation_first_opened_over_the_http_api_keeps_its_privacy_notice(client, sender):
+    # The widget and the desk read trackers over the HTTP API, which starts the session with no
+    # output channel; the notice must still be recorded (it was once lost with Rasa's error).
+    events = client.tracker(sender)["events"]
+    assert any(e["event"] == "slot" and e.get("name") == "privacy_notice" and e.get("value") == "shown"
+               for e in events), events
+    notice = [e["text"] for e in events if e["event"] == "bot"]
+    assert len(notice) == 1 and "90" in notice[0]
+    replies = client.texts(sender, "失业金怎么领")
+    assert "隐私提示" not in replies  # shown once per conversation, and already recorded

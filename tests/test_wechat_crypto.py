@@ -10,9 +10,7 @@ from bot.channels.wechat.crypto import MessageCrypto, check_key, check_signature
 from bot.channels.wechat.exceptions import ConfigError, DecryptError, SignatureError
 from bot.channels.wechat.messages import parse_message, parse_xml
 
-VECTORS_FILE = Path(__file__).resolve().parents[2] / "shared" / "wechat" / "vectors.json"
-if not VECTORS_FILE.exists():
-    VECTORS_FILE = Path("/work/shared/wechat/vectors.json")
+VECTORS_FILE = Path(__file__).resolve().parents[2] / "shared" / "wechat" / "vectors.json"  # beside the clone
 VECTORS = json.loads(VECTORS_FILE.read_text(encoding="utf-8"))
 URL_CHECKS = VECTORS["url_check_signature"]
 WECHATPY = VECTORS["aes"]["wechatpy"]

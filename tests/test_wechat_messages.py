@@ -9,7 +9,8 @@ import pytest
 from bot.channels.wechat.exceptions import MessageError, XmlRejected
 from bot.channels.wechat.messages import parse_message, parse_xml, text_reply
 
-SAMPLES = json.loads(Path("/work/shared/wechat/vectors.json").read_text(encoding="utf-8"))["message_samples"]
+VECTORS_FILE = Path(__file__).resolve().parents[2] / "shared" / "wechat" / "vectors.json"  # beside the clone
+SAMPLES = json.loads(VECTORS_FILE.read_text(encoding="utf-8"))["message_samples"]
 
 
 def xml(msg_type: str, extra: str = "", sender: str = "oUser1", created: int = 1700000000) -> str:

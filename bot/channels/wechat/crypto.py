@@ -34,6 +34,11 @@ def signature_of(*parts: str) -> str:
     return signer.signature
 
 
+def _same(expected: str, given: str) -> bool:
+    """Constant-time equality of two signatures; anything a client sends (non-ASCII included)."""
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8", "surrogatepass"))
+
+
 def check_signature(token: str, signature: str, timestamp: str, nonce: str) -> None:
     """Raises SignatureError unless `signature` is WeChat's signature of the request.
 
@@ -41,7 +46,7 @@ def check_signature(token: str, signature: str, timestamp: str, nonce: str) -> N
     """
     if not (token and signature and timestamp and nonce):
         raise SignatureError("signature, timestamp or nonce missing")
-    if not hmac.compare_digest(signature_of(token, timestamp, nonce), signature):
+    if not _same(signature_of(token, timestamp, nonce), signature):
         raise SignatureError("signature does not match")
 
 
@@ -102,7 +107,7 @@ class MessageCrypto:
         """The plaintext XML in `encrypt`; raises SignatureError or DecryptError."""
         if not (encrypt and msg_signature and timestamp and nonce):
             raise SignatureError("Encrypt, msg_signature, timestamp or nonce missing")
-        if not hmac.compare_digest(signature_of(self.token, timestamp, nonce, encrypt), msg_signature):
+        if not _same(signature_of(self.token, timestamp, nonce, encrypt), msg_signature):
             raise SignatureError("msg_signature does not match")
         for index, crypto in enumerate(self._cryptos):
             try:
