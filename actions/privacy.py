@@ -55,7 +55,10 @@ class ActionSessionStart(Action):
         if domain.get("session_config", {}).get("carry_over_slots_to_new_session", True):
             events += [SlotSet(name, value) for name, value in tracker.current_slot_values().items()
                        if value is not None]
-        if not tracker.get_slot("privacy_notice"):
+        started_with = tracker.get_slot("session_started_metadata") or {}
+        if not tracker.get_slot("privacy_notice") and started_with.get("privacy_notice_shown_by_channel"):
+            events.append(SlotSet("privacy_notice", "shown"))  # the widget showed it: recorded, not repeated
+        elif not tracker.get_slot("privacy_notice"):
             # Rendered here, not by Rasa: a session started over the HTTP API (the desk or the
             # widget reading a new tracker) has no output channel, and Rasa's rendering of a
             # `response` then fails and drops the session's events, the notice with them.

@@ -1,5 +1,6 @@
 """`python -m handoff`: run the agent desk; `python -m handoff add-agent ID --languages zh,en
-[--role agent|supervisor] [--name NAME]`: create an agent account and print its token once.
+[--role agent|supervisor] [--name NAME]`: create an agent account and print its token once;
+`python -m handoff revoke-agent ID`: end every token of that agent at once and remove the account.
 
 Settings come from the environment (handoff/settings.py), read here once.
 """
@@ -28,13 +29,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     add.add_argument("--languages", required=True, help="comma-separated, e.g. zh,en")
     add.add_argument("--role", choices=agents.ROLES, default="agent")
     add.add_argument("--name", default="")
+    revoke = commands.add_parser("revoke-agent", help="end an agent's tokens and remove the account")
+    revoke.add_argument("agent_id")
     args = parser.parse_args(argv)
     try:
         settings = DeskSettings.from_env()
         if args.command == "add-agent":
             token = agents.add_agent(connect(settings.redis_url), args.agent_id,
-                                     languages=args.languages.split(","), role=args.role, name=args.name)
+                                     languages=args.languages.split(","), role=args.role, name=args.name,
+                                     mirror=settings.audit_mirror)
             print(token)
+            return 0
+        if args.command == "revoke-agent":
+            ended = agents.revoke(connect(settings.redis_url), args.agent_id, mirror=settings.audit_mirror)
+            print(f"{args.agent_id}: {ended} token(s) ended")
             return 0
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         asyncio.run(_serve(settings))

@@ -1,76 +1,77 @@
-"""Agent accounts: who may log in to the console, with which languages and role.
+"""Agent accounts for the desk: a thin layer over the project's one access store
+(`bot.privacy.access`), so that desk logins, roles, revocation and the audit log are the same
+everywhere (docs/privacy.md).
 
-Tokens are random (32 bytes, URL-safe) and stored only as their SHA-256: high-entropy secrets
-need no slow hash, and a leaked Redis dump does not let anyone log in. `add_agent` returns the
-token once; print it and forget it.
+A token is shown once by `add_agent` (or `python -m bot.privacy add-user`); Redis keeps only a
+salted hash of it, and `revoke` ends it at once. Trainers have accounts in the same store but may
+not log in to the desk: they see only the redacted review inbox. Errors of the access store come
+out as the desk's own (handoff/exceptions.py).
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
-from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
 
 import redis
 
-from handoff import constants as k
-from handoff.exceptions import AuthenticationFailed, InvalidRequest
+from bot.privacy import access
+from bot.privacy import exceptions as privacy_errors
+from handoff.exceptions import AuthenticationFailed, InvalidRequest, QueueUnavailable
 from handoff.tickets import check_agent_id, check_language
 
+#: The roles that may use the desk; `trainer` accounts exist but are refused here.
 ROLES = ("agent", "supervisor")
+#: An authenticated desk user: `agent_id`, `languages`, `role`, `name`, `is_supervisor`, `may()`.
+Account = access.Principal
 
 
-@dataclass(frozen=True)
-class Account:
-    agent_id: str
-    languages: Tuple[str, ...]
-    role: str = "agent"
-    name: str = ""
-
-    @property
-    def is_supervisor(self) -> bool:
-        return self.role == "supervisor"
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+@contextmanager
+def _as_desk_errors() -> Iterator[None]:
+    try:
+        yield
+    except privacy_errors.AuthenticationFailed as error:
+        raise AuthenticationFailed(str(error)) from None
+    except privacy_errors.InvalidRequest as error:
+        raise InvalidRequest(str(error)) from None
+    except privacy_errors.StoreUnavailable as error:
+        raise QueueUnavailable(str(error)) from None
 
 
 def add_agent(client: "redis.Redis[str]", agent_id: str, *, languages: Sequence[str],
-              role: str = "agent", name: str = "") -> str:
-    """Creates the account, or replaces it and its token. Returns the new token."""
+              role: str = "agent", name: str = "", mirror: Optional[Path] = None) -> str:
+    """Creates the account, or replaces it and ends its earlier tokens. Returns the new token."""
     check_agent_id(agent_id)
     languages = tuple(check_language(language.strip()) for language in languages if language.strip())
     if not languages:
         raise InvalidRequest("an agent needs at least one language")
     if role not in ROLES:
         raise InvalidRequest(f"role must be one of {ROLES}, not {role!r}")
-    token = secrets.token_urlsafe(32)
-    old = client.hget(k.AGENT_ACCOUNTS, agent_id)
-    pipe = client.pipeline(transaction=True)
-    if old:
-        pipe.hdel(k.AGENT_TOKENS, json.loads(old)["token_hash"])
-    pipe.hset(k.AGENT_ACCOUNTS, agent_id, json.dumps({"languages": list(languages), "role": role,
-                                                      "name": name or agent_id,
-                                                      "token_hash": token_hash(token)}))
-    pipe.hset(k.AGENT_TOKENS, token_hash(token), agent_id)
-    pipe.execute()
-    return token
+    with _as_desk_errors():
+        return access.add_user(client, agent_id, role=role, languages=languages, name=name,
+                               by="handoff add-agent", mirror=mirror)
 
 
 def account(client: "redis.Redis[str]", agent_id: str) -> Optional[Account]:
-    stored = client.hget(k.AGENT_ACCOUNTS, agent_id)
-    if not stored:
+    """The desk account `agent_id`, or None (no such account, or not a desk role)."""
+    with _as_desk_errors():
+        stored = access.users(client).get(agent_id)
+    if not stored or stored.get("role") not in ROLES:
         return None
-    data = json.loads(stored)
-    return Account(agent_id, tuple(data["languages"]), data.get("role", "agent"), data.get("name", ""))
+    return Account(agent_id, stored["role"], tuple(stored.get("languages") or ()), stored.get("name", ""))
 
 
 def authenticate(client: "redis.Redis[str]", token: str) -> Account:
-    """The account of this token; raises AuthenticationFailed."""
-    agent_id = client.hget(k.AGENT_TOKENS, token_hash(token)) if isinstance(token, str) else None
-    found = account(client, agent_id) if agent_id else None
-    if found is None:
-        raise AuthenticationFailed("unknown token")
-    return found
+    """The account of this token; raises AuthenticationFailed (unknown, revoked, or a role that
+    may not use the desk)."""
+    with _as_desk_errors():
+        principal = access.authenticate(client, token)
+    if principal.role not in ROLES:
+        raise AuthenticationFailed(f"a {principal.role} account may not use the agent desk")
+    return principal
+
+
+def revoke(client: "redis.Redis[str]", agent_id: str, *, mirror: Optional[Path] = None) -> int:
+    """Ends every token of the agent and removes the account; returns how many tokens ended."""
+    with _as_desk_errors():
+        return access.revoke_user(client, agent_id, by="handoff revoke-agent", mirror=mirror)

@@ -48,10 +48,7 @@ EVENTS_STREAM = PREFIX + "events"
 OUTBOX = PREFIX + "outbox:"
 #: Stream of "the bot should have handled this" flags from agents, for the trainers' review inbox.
 REVIEW_FLAGS = PREFIX + "review-flags"
-#: Hash: agent id -> JSON account (languages, role, name, token_hash). Written by `add-agent`.
-AGENT_ACCOUNTS = PREFIX + "agent-accounts"
-#: Hash: SHA-256 of an agent's token -> agent id, for logging in.
-AGENT_TOKENS = PREFIX + "agent-tokens"
+# Agent accounts and tokens live in the access store (bot/privacy/constants.py: ACCESS_*).
 #: String: the desk process that currently sweeps presence, checks waits and announces queue
 #: positions (SET NX with a short expiry, renewed by its holder).
 DESK_LEADER = PREFIX + "desk-leader"

@@ -19,14 +19,18 @@ Console -> desk (`REQUESTS`, with their fields; all ids are strings):
     presence    status: available | away
     flag        ticket_id, text?, suggested_intent?, note?   "the bot should have handled this":
                                               text defaults to the claimant's last message
+    reveal      ticket_id, turn, index?       the unmasked identifier `index` (0) of transcript
+                                              turn `turn`; held tickets only; audited
 
 Desk -> console (`EVENTS`): hello, snapshot, ticket (one ticket changed), claimed, brief,
 claimant_message, agent_message, alert, ok, error.
 
 Errors (`error.code`): bad_frame (not JSON / not an object), unknown_type, bad_request (a field
 missing or wrong), not_found, taken (claim lost: someone else holds it), not_holder,
-invalid_transition, unavailable (Redis or Rasa down: retry), forbidden (not your language).
-Close codes: 4001 authentication failed, 4002 no auth frame in time, 1009 frame over 64 KiB.
+invalid_transition, unavailable (Redis or Rasa down, or the audit log cannot be written: retry),
+forbidden (not your language, or your role may not).
+Close codes: 4001 authentication failed (unknown or revoked token, or a trainer account),
+4002 no auth frame in time, 1009 frame over 64 KiB.
 """
 from __future__ import annotations
 
@@ -60,6 +64,7 @@ REQUESTS: Dict[str, Tuple[Dict[str, tuple], Dict[str, tuple]]] = {
     "typing": ({"ticket_id": _ID, "active": (bool,)}, {}),
     "presence": ({"status": _ID}, {}),
     "flag": ({"ticket_id": _ID}, {"text": _ID, "suggested_intent": _ID, "note": _ID}),
+    "reveal": ({"ticket_id": _ID, "turn": (int,)}, {"index": (int,)}),
 }
 EVENTS = ("hello", "snapshot", "ticket", "claimed", "brief", "claimant_message", "agent_message",
           "alert", "ok", "error")

@@ -32,6 +32,9 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 from websockets.legacy.server import WebSocketServerProtocol
 
+from bot.privacy import access
+from bot.privacy import exceptions as privacy_errors
+from bot.privacy.redaction import find_identifiers
 from handoff import agents, constants as k, protocol, relay
 from handoff import tickets as t
 from handoff.brief import build_brief
@@ -244,10 +247,23 @@ class Desk:
     async def _after_claim(self, session: Session, ticket: Ticket) -> None:
         await self._to_claimant(ticket, "agent_joined", text=self.phrases.say("utter_handoff_agent_joined", ticket.language),
                                 agent_id=session.agent_id, agent_name=session.account.name)
-        await session.send(protocol.event("claimed", ticket=await self._full(ticket)))
+        await session.send(protocol.event("claimed", ticket=await self._full(session, ticket)))
 
-    async def _full(self, ticket: Ticket) -> Dict[str, Any]:
-        """The ticket with its brief's transcript brought up to date from the tracker."""
+    async def _audited(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """An access check that writes the audit log first; refused or unrecorded, nothing is shown."""
+        try:
+            return await self._io(call, self.queue.redis, *args, mirror=self.settings.audit_mirror, **kwargs)
+        except privacy_errors.Forbidden as refused:
+            raise ProtocolError("forbidden", str(refused)) from None
+        except privacy_errors.InvalidRequest as wrong:
+            raise ProtocolError("bad_request", str(wrong)) from None
+        except privacy_errors.StoreUnavailable as error:
+            raise ProtocolError("unavailable", f"the audit log cannot be written, so nothing is shown: {error}") from None
+
+    async def _full(self, session: Session, ticket: Ticket) -> Dict[str, Any]:
+        """The ticket with its brief's transcript brought up to date from the tracker. Every call
+        is a transcript read, written to the audit log before anything is sent."""
+        await self._audited(access.open_transcript, session.account, ticket.conversation_id, ticket.language)
         data = ticket.as_dict()
         try:
             tracker = await self.rasa.tracker(ticket.conversation_id)
@@ -260,7 +276,30 @@ class Desk:
 
     async def _do_brief(self, session: Session, request: protocol.Request) -> None:
         ticket = await self._visible(session, request["ticket_id"])
-        await session.send(protocol.event("brief", ref=request.ref, ticket=await self._full(ticket)))
+        await session.send(protocol.event("brief", ref=request.ref, ticket=await self._full(session, ticket)))
+
+    async def _do_reveal(self, session: Session, request: protocol.Request) -> Dict[str, Any]:
+        """The unmasked identifier number `index` (default 0) of transcript turn `turn`, for the
+        agent holding the ticket (or a supervisor). Each reveal is audited: who, when, which
+        conversation, which field; never the value."""
+        ticket = await self._io(self.queue.get, request["ticket_id"])
+        if not session.account.is_supervisor and (ticket.state is not State.ASSIGNED
+                                                  or ticket.agent != session.agent_id):
+            raise NotHolder(ticket.id, ticket.state.value, "reveal", f"{session.agent_id!r} does not hold it")
+        turn, index = request.get("turn"), request.get("index", 0)
+        if any(not isinstance(n, int) or isinstance(n, bool) or n < 0 for n in (turn, index)):
+            raise ProtocolError("bad_request", "reveal needs `turn` and `index` as numbers from 0", request.ref)
+        tracker = await self.rasa.tracker(ticket.conversation_id)
+        transcript = build_brief(tracker, waiting_since=ticket.waiting_since, reason=ticket.reason,
+                                 priority=ticket.priority.value, mask_identifiers=False).transcript
+        found = find_identifiers(transcript[turn].text) if turn < len(transcript) else []
+        if index >= len(found):
+            raise ProtocolError("not_found", f"turn {turn} has no identifier number {index}", request.ref)
+        identifier = found[index]
+        await self._audited(access.reveal, session.account, ticket.conversation_id,
+                            f"turn{turn}.{identifier.kind}.{index}", language=ticket.language)
+        return {"ticket_id": ticket.id, "turn": turn, "index": index, "identifier_kind": identifier.kind,
+                "value": transcript[turn].text[identifier.start:identifier.end]}
 
     async def _held(self, session: Session, request: protocol.Request, event: str) -> Ticket:
         ticket = await self._io(self.queue.get, request["ticket_id"])
@@ -327,7 +366,7 @@ class Desk:
         ticket = await self._visible(session, request["ticket_id"])
         text = protocol.optional_text(request.get("text"))
         if not text:
-            transcript = (await self._full(ticket))["brief"].get("transcript") or []
+            transcript = (await self._full(session, ticket))["brief"].get("transcript") or []
             said = [turn["text"] for turn in transcript if turn.get("speaker") == "claimant"]
             text = said[-1] if said else ""
         entry = {"ticket_id": ticket.id, "conversation_id": ticket.conversation_id, "text": text,

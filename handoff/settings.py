@@ -11,6 +11,7 @@ Environment variables (all optional except where a process needs Redis):
     DESK_TZ_OFFSET_HOURS          the hours' time zone as an offset from UTC (8)
     DESK_THRESHOLDS               wait alerts per priority, e.g. "crisis=60,urgent=180" (seconds)
     DESK_DEFAULT_HANDLING_SECONDS mean handling time before any is measured (300)
+    RENBEN_VAR_DIR                where the audit log's file mirror is kept (var/audit/audit.jsonl)
 """
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Dict, Mapping, Optional, Tuple
 
+from bot.privacy.audit import mirror_path
+from bot.settings import ROOT
 from handoff.exceptions import InvalidRequest
 from handoff.tickets import Priority
 
@@ -86,6 +90,8 @@ class DeskSettings:
     sweep_interval_seconds: float = 2.0
     #: Approximate length the event stream and outboxes are trimmed to.
     stream_maxlen: int = 100_000
+    #: The audit log's append-only file mirror (None: the Redis stream only).
+    audit_mirror: Optional[Path] = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "DeskSettings":
@@ -108,6 +114,7 @@ class DeskSettings:
             default_handling_seconds=_number(env, "DESK_DEFAULT_HANDLING_SECONDS",
                                              cls.default_handling_seconds),
             hours=StaffedHours.parse(env.get("DESK_HOURS") or "", utc_offset_hours=offset),
+            audit_mirror=mirror_path(Path(env.get("RENBEN_VAR_DIR") or ROOT / "var")),
         )
 
 

@@ -9,6 +9,7 @@ import pytest
 from bot import launch
 from bot.embedded_redis import free_port
 from bot.settings import Settings
+from bot.privacy import audit
 from handoff import agents
 from handoff.queue import Queue, connect
 from handoff.settings import DeskSettings
@@ -45,7 +46,7 @@ def test_log_in_claim_reply_and_return_in_the_browser(desk_stack, redis_server):
     sender = f"console-{time.time_ns()}"
     dialogs = []
     try:
-        client.say(sender, "我要转人工")
+        client.say(sender, "我的电话是13812345678,我要转人工")
         ticket = queue.open_ticket(sender)
         assert ticket is not None and ticket.state is State.WAITING
         with playwright_api.sync_playwright() as p:
@@ -59,7 +60,12 @@ def test_log_in_claim_reply_and_return_in_the_browser(desk_stack, redis_server):
             row.wait_for(timeout=15000)
             assert "requested" in row.inner_text()
             row.get_by_role("button", name="Claim").click()
-            page.locator("#transcript li", has_text="我要转人工").wait_for(timeout=15000)
+            said = page.locator("#transcript li", has_text="我要转人工")
+            said.wait_for(timeout=15000)
+            # The brief masks the phone number; showing it is one click, and audited.
+            assert "138****5678" in said.inner_text() and "13812345678" not in said.inner_text()
+            said.get_by_role("button", name="Show the full number 138****5678 (recorded in the audit log)").click()
+            said.locator("code.revealed", has_text="13812345678").wait_for(timeout=15000)
 
             client.say(sender, HOSTILE)
             hostile = page.locator("#transcript li", has_text=HOSTILE)
@@ -84,6 +90,8 @@ def test_log_in_claim_reply_and_return_in_the_browser(desk_stack, redis_server):
         desk.wait(timeout=15)
     assert dialogs == []
     assert queue.get(ticket.id).state is State.RETURNED
+    reveals = [e for e in audit.entries(queue.redis, conversation_id=sender) if e.action == "reveal"]
+    assert [(e.who, e.field) for e in reveals] == [("console-agent", "turn1.PHONE.0")]
     said = [(e.get("text"), (e.get("metadata") or {}).get("agent_id"))
             for e in client.tracker(sender)["events"] if e["event"] in ("user", "bot")]
     assert (HOSTILE, None) in said and ("您好,我来帮您。", "console-agent") in said

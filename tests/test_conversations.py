@@ -52,7 +52,8 @@ def test_a_pre_check_can_be_corrected_and_left(client, sender):
     assert has_chinese(asks_again)
     result = client.texts(sender, "十二年")
     assert "24个月" in result
-    client.say(sender, "失业金怎么领")
+    # Asking the same topic again would (rightly) raise complexity; leave the other pre-check.
+    client.say(sender, "退休年龄是多少")
     client.say(sender, "好")
     left = client.texts(sender, "算了")
     tracker = client.tracker(sender)
@@ -76,13 +77,11 @@ def test_two_failed_turns_offer_a_person(client, sender):
     assert "12333" in client.texts(sender, "好的")
 
 
-def test_a_conversation_first_opened_over_the_http_api_keeps_its_privacy_notice(client, sender):
-    # The widget and the desk read trackers over the HTTP API, which starts the session with no
-    # output channel; the notice must still be recorded (it was once lost with Rasa's error).
+def test_a_conversation_first_opened_over_the_http_api_still_gets_its_privacy_notice(client, sender):
+    # The widget and the desk read trackers over the HTTP API, which starts a session with no
+    # output channel: that must not fail, and the claimant still sees the notice once.
     events = client.tracker(sender)["events"]
-    assert any(e["event"] == "slot" and e.get("name") == "privacy_notice" and e.get("value") == "shown"
-               for e in events), events
-    notice = [e["text"] for e in events if e["event"] == "bot"]
-    assert len(notice) == 1 and "90" in notice[0]
-    replies = client.texts(sender, "失业金怎么领")
-    assert "隐私提示" not in replies  # shown once per conversation, and already recorded
+    assert any(e["event"] == "bot" and "90" in e["text"] for e in events), events
+    first = client.texts(sender, "失业金怎么领")
+    assert first.count("隐私提示") == 1
+    assert "隐私提示" not in client.texts(sender, "谢谢")

@@ -5,6 +5,7 @@ again, and the tracker holds every message in order."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any, Dict
 
@@ -50,9 +51,10 @@ def test_handoff_reply_and_return_to_bot_through_the_real_rasa(desk_stack, redis
         try:
             console = await Console.login(desk.port, token)
             replies = await asyncio.to_thread(client.texts, sender, "我要转人工")
-            assert "第1位" in replies or "没有工作人员在线" in replies, replies
-            update = await console.next("ticket", timeout=30)
-            ticket = update["ticket"]
+            assert re.search(r"第\d+位", replies), replies  # other tests' tickets may wait too
+            ticket = (await console.next("ticket", timeout=30))["ticket"]
+            while ticket["conversation_id"] != sender:  # other tests' tickets share this Redis
+                ticket = (await console.next("ticket", timeout=30))["ticket"]
             assert ticket["conversation_id"] == sender and ticket["state"] == "waiting"
             assert (await console.ask("claim", ticket_id=ticket["id"]))["type"] == "ok"
             claimed = await console.next("claimed")

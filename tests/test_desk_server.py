@@ -67,11 +67,12 @@ class Console:
                 return frame
             self.seen.append(frame)
 
-    async def ask(self, kind: str, ref: Any = None, **fields: Any) -> Dict[str, Any]:
+    async def ask(self, kind: str, ref: Any = None, timeout: float = 30.0, **fields: Any) -> Dict[str, Any]:
         ref = ref or f"r{time.monotonic_ns()}"
         await self.socket.send(json.dumps({"type": kind, "ref": ref, **fields}))
+        deadline = time.monotonic() + timeout  # other frames (queue updates) keep arriving meanwhile
         while True:
-            frame = await self.next_any()
+            frame = await self.next_any(max(0.01, deadline - time.monotonic()))
             if frame.get("ref") == ref and frame["type"] in ("ok", "error"):
                 return frame
             self.seen.append(frame)

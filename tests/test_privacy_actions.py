@@ -179,3 +179,10 @@ def test_rectify_and_object_go_to_a_person_with_the_reason(env, text, kind):
 def test_other_questions_get_the_knowledge_base_answer(env):
     _, events = run(privacy.ActionDataRights(), tracker("is this conversation private?"))
     assert events == [{"event": "followup", "name": "action_answer_topic", "timestamp": None}]
+
+
+def test_a_channel_that_shows_the_notice_itself_gets_it_recorded_not_repeated(env):
+    started = tracker(slots={"language": None, "session_started_metadata": {"privacy_notice_shown_by_channel": True}})
+    messages, events = run(privacy.ActionSessionStart(), started)
+    assert messages == []  # the widget showed it from the session frame
+    assert {"event": "slot", "name": "privacy_notice", "value": "shown", "timestamp": None} in events

@@ -296,6 +296,16 @@ def test_the_same_question_again_raises_complexity():
     assert "repeated_question" in assess(events).reasons
 
 
+def test_the_same_question_in_the_other_language_after_a_switch_is_not_a_repeat():
+    asked = user("失业金怎么领", "ask_unemployment")
+    asked["parse_data"]["language"] = {"code": "zh"}
+    again = user("how do I claim unemployment benefit", "ask_unemployment")
+    again["parse_data"]["language"] = {"code": "en"}
+    assert "repeated_question" not in assess([asked, again]).reasons
+    again["parse_data"]["language"] = {"code": "zh"}
+    assert "repeated_question" in assess([asked, again]).reasons
+
+
 def test_needs_from_two_messages_raise_complexity_with_their_evidence():
     events = [user("I care for my mum", "ask_disability_care", needs=["caring"], level="some"),
               user("and we are behind on rent", "ask_assistance", needs=["housing"], level="some")]

@@ -211,6 +211,7 @@ def test_reload_restores_the_conversation_in_order(stack):
     history = restored["history"]
     assert [h["text"] for h in history if h["role"] == "user"] == ["你好", "医保报销要什么材料?"]
     assert [h["text"] for h in history if h["role"] == "bot"] == said
+    assert not any("隐私提示" in t for t in said)  # the widget shows the notice itself, once
     assert notice["code"] == "session_restored" and "恢复" in notice["text"]
 
 

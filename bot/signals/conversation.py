@@ -72,6 +72,12 @@ def _signals(event: Mapping[str, Any]) -> Mapping[str, Any]:
     return (event.get("parse_data") or {}).get("signals") or {}
 
 
+def _language(event: Mapping[str, Any]) -> str:
+    """The detected language of a message ("" when not known: then it matches any)."""
+    found = (event.get("parse_data") or {}).get("language")
+    return (found.get("code") if isinstance(found, dict) else found) or ""
+
+
 def _words(event: Mapping[str, Any]) -> str:
     return re.sub(r"[\W_]+", "", (event.get("text") or "").lower())
 
@@ -88,7 +94,10 @@ def assess(events: Sequence[Mapping[str, Any]]) -> ConversationComplexity:
         reasons.append("failed_turns")
 
     intent = _intent(latest)
-    earlier = users[:-1]
+    # Asked again in the same language: the same topic, or the very same words. A claimant who
+    # switches language and asks again is reading the answer in their language, not stuck.
+    language = _language(latest)
+    earlier = [u for u in users[:-1] if not language or _language(u) in ("", language)]
     if (intent and intent not in NOT_A_QUESTION and any(_intent(u) == intent for u in earlier)) or (
             len(_words(latest)) >= 6 and any(_words(u) == _words(latest) for u in earlier)):
         reasons.append("repeated_question")

@@ -157,7 +157,7 @@ function openTicket(ticket) {
   const brief = ticket.brief || {};
   const evidenceByTurn = new Map();
   (brief.signals || []).forEach((s) => evidenceByTurn.set(s.turn, (evidenceByTurn.get(s.turn) || []).concat(s.evidence)));
-  (brief.transcript || []).forEach((turn, index) => addTurn(turn, evidenceByTurn.get(index) || []));
+  (brief.transcript || []).forEach((turn, index) => addTurn(turn, evidenceByTurn.get(index) || [], index));
   const canned = $("canned");
   canned.replaceChildren(el("option", "—"));
   canned.firstChild.value = "";
@@ -214,14 +214,33 @@ function highlighted(text, evidence) {
   return nodes;
 }
 
-function addTurn(turn, evidence) {
+// A masked identifier in the brief, e.g. 4401**********1234 or 138****5678.
+const MASKED = /[0-9A-Za-z+]*\*{2,}[0-9A-Za-z]*/g;
+
+function addTurn(turn, evidence, index) {
   const speaker = turn.speaker || "claimant";
   const kind = speaker.startsWith("agent") ? "agent" : speaker;
   const item = el("li", null, kind);
   const when = turn.at ? new Date(turn.at * 1000).toLocaleTimeString() : "";
   item.append(el("span", `${speaker} ${when}`, "who"), ...highlighted(turn.text, evidence));
+  if (index !== undefined && speaker === "claimant") {
+    (String(turn.text).match(MASKED) || []).forEach((masked, n) => item.append(revealButton(index, n, masked)));
+  }
   $("transcript").append(item);
   item.scrollIntoView({ block: "nearest" });
+}
+
+function revealButton(turn, n, masked) {
+  // Each reveal is written to the audit log (who, when, which conversation, which field).
+  const button = el("button", `Show ${masked}`, "reveal");
+  button.type = "button";
+  button.setAttribute("aria-label", `Show the full number ${masked} (recorded in the audit log)`);
+  button.addEventListener("click", async () => {
+    if (!state.current) return;
+    const answer = await send("reveal", { ticket_id: state.current.id, turn, index: n });
+    if (answer.type === "ok") button.replaceWith(el("code", answer.value, "revealed"));
+  });
+  return button;
 }
 
 // ----- replying and the controls ---------------------------------------------------------------

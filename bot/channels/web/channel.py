@@ -297,7 +297,10 @@ class Connection:
             return
         lease = asyncio.create_task(store.keep_claim(conversation_id, message.id))
         await self.send({"type": "typing", "from": "bot"})
-        metadata = {"client_message_id": message.id, "ui_language": message.language or self.language}
+        # The widget shows the privacy notice itself (from the session frame): the session start
+        # records it without saying it again (actions/privacy.py).
+        metadata = {"client_message_id": message.id, "ui_language": message.language or self.language,
+                    "privacy_notice_shown_by_channel": True}
         try:
             await self.hub.on_new_message(UserMessage(message.text, WebOutput(self.hub), conversation_id,
                                                       input_channel="web", metadata=metadata))
