@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
+import redis
 
 from bot import embedded_redis, model_store
 from bot.launch import Stack
@@ -32,6 +33,27 @@ def redis_server(tmp_path_factory):
     server = embedded_redis.start(tmp_path_factory.mktemp("redis"), persist=False)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def r(redis_server):
+    """A client of the test Redis (text replies), flushed before and after the test."""
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture(scope="module")
+def desk_stack(model_path, redis_server, tmp_path_factory):
+    """Rasa and the action server of their own, streaming events to the test Redis as under
+    `make run`; the desk itself runs in the test (or as its own process)."""
+    settings = Settings(var_dir=tmp_path_factory.mktemp("desk-var"), rasa_port=embedded_redis.free_port(),
+                        actions_port=embedded_redis.free_port(), desk_port=embedded_redis.free_port(),
+                        auth_token="desk-test-token", redis_url=redis_server.url)
+    running = Stack(settings, model_path, services=("actions", "rasa")).start()
+    yield running
+    running.stop()
 
 
 def start_stack(model: Path, var_dir: Path, *, services=("actions", "rasa"), **overrides: Any) -> Stack:

@@ -4,19 +4,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-import redis
 
 from bot.privacy import access, audit
 from bot.privacy import constants as k
 from bot.privacy.exceptions import AuthenticationFailed, Forbidden, InvalidRequest
-
-
-@pytest.fixture
-def r(redis_server):
-    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    client.flushdb()
-    yield client
-    client.flushdb()
 
 
 def principal(role, languages=("zh",)):

@@ -14,14 +14,6 @@ from bot.privacy.exceptions import InvalidRequest, StoreUnavailable
 from bot.settings import ROOT
 
 
-@pytest.fixture
-def r(redis_server):
-    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    client.flushdb()
-    yield client
-    client.flushdb()
-
-
 def test_reveal_is_written_to_stream_and_file(r, tmp_path):
     mirror = audit.mirror_path(tmp_path)
     entry_id = audit.record_reveal(r, "agent-li", "web-abc", "ID_NUMBER", mirror=mirror)

@@ -6,9 +6,7 @@ import time
 
 import pytest
 
-from bot import launch
 from bot.embedded_redis import free_port
-from bot.settings import Settings
 from bot.privacy import audit
 from handoff import agents
 from handoff.queue import Queue, connect
@@ -21,17 +19,6 @@ from test_desk_server import start_desk_process
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(400)]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 HOSTILE = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture(scope="module")
-def desk_stack(model_path, redis_server, tmp_path_factory):
-    settings = Settings(var_dir=tmp_path_factory.mktemp("console-var"), rasa_port=free_port(),
-                        actions_port=free_port(), desk_port=free_port(), auth_token="console-test-token",
-                        redis_url=redis_server.url)
-    # The desk runs in the test itself; Rasa streams its events to Redis as under `make run`.
-    stack = launch.Stack(settings, model_path, services=("actions", "rasa")).start()
-    yield stack
-    stack.stop()
 
 
 def test_log_in_claim_reply_and_return_in_the_browser(desk_stack, redis_server):

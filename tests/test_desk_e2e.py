@@ -11,9 +11,6 @@ from typing import Any, Dict
 
 import pytest
 
-from bot import launch
-from bot.embedded_redis import free_port
-from bot.settings import Settings
 from handoff import agents
 from handoff.queue import Queue, connect
 from handoff.server import Desk
@@ -24,18 +21,6 @@ from conftest import Client
 from test_desk_server import Console
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(400)]
-
-
-@pytest.fixture(scope="module")
-def desk_stack(model_path, redis_server, tmp_path_factory):
-    """A stack of its own whose Rasa streams events to Redis and whose action server queues."""
-    settings = Settings(var_dir=tmp_path_factory.mktemp("desk-var"), rasa_port=free_port(),
-                        actions_port=free_port(), desk_port=free_port(), auth_token="desk-test-token",
-                        redis_url=redis_server.url)
-    # The desk runs in the test itself; Rasa streams its events to Redis as under `make run`.
-    stack = launch.Stack(settings, model_path, services=("actions", "rasa")).start()
-    yield stack
-    stack.stop()
 
 
 def test_handoff_reply_and_return_to_bot_through_the_real_rasa(desk_stack, redis_server):

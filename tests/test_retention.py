@@ -30,14 +30,6 @@ NOW = time.time()
 POSTGRES = os.environ.get("TEST_POSTGRES_URL")
 
 
-@pytest.fixture
-def r(redis_server):
-    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    client.flushdb()
-    yield client
-    client.flushdb()
-
-
 def settings_for(tmp_path: Path, redis_url: str, tracker_url: str = "", days: float = 90) -> retention.RetentionSettings:
     return retention.RetentionSettings(retention_days=days,
                                        tracker_url=tracker_url or f"sqlite:///{tmp_path / 'tracker.db'}",
