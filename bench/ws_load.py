@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -27,6 +28,8 @@ import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# Every simulated claimant connects from 127.0.0.1: lift the per-address limit for this run.
+os.environ.setdefault("RENBEN_WEB_ADDRESS_PER_MINUTE", "1000000")
 
 from bot.embedded_redis import free_port  # noqa: E402
 from bot.launch import Stack  # noqa: E402

@@ -418,3 +418,28 @@ def test_no_message_is_lost_or_doubled_across_a_restart_of_rasa(model_path, redi
         assert len(user_events(fresh, session["conversation_id"], later)) == 1
     finally:
         second.stop()
+
+
+def test_one_address_over_its_limit_is_told_to_wait_and_nothing_is_lost(model_path, redis_server, tmp_path, monkeypatch):
+    from tests.conftest import start_stack
+    monkeypatch.setenv("RENBEN_WEB_ADDRESS_PER_MINUTE", "3")  # the stack's processes inherit it
+    counters = redis.Redis.from_url(redis_server.url)
+    for key in counters.scan_iter(match=keys.ADDRESS_LIMIT + "*"):  # earlier tests, same address
+        counters.delete(key)
+    limited = start_stack(model_path, tmp_path, redis_url=redis_server.url)
+    try:
+        async def scenario():
+            widget = Widget(ws_url(limited))
+            await widget.open(language="en")
+            ids = [await widget.say(text) for text in ("hello", "thanks", "bye", "one more")]
+            acks = [await widget.ack_of(message_id) for message_id in ids[:3]]
+            refused = await widget.wait_for(lambda f: f["type"] == "error" and f.get("id") == ids[3])
+            await widget.close()
+            return acks, refused
+
+        acks, refused = run(scenario())
+        assert len(acks) == 3
+        assert refused["code"] == "rate_limited" and 0 < refused["retry_after"] <= 60
+        # Refused, not dropped: the widget keeps it and sends it again after retry_after.
+    finally:
+        limited.stop()

@@ -33,6 +33,7 @@ pytestmark = pytest.mark.stack
 TOKEN = "renben-test-token"
 AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
 SLOW_DELAY = 6.0
+USER_PER_MINUTE = 8
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def fake_api():
 def wechat_stack(model_path, redis_server, tmp_path_factory, fake_api):
     env = {"WECHAT_TOKEN": TOKEN, "WECHAT_APPID": fake_api.app_id, "WECHAT_APPSECRET": fake_api.app_secret,
            "WECHAT_AES_KEY": AES_KEY, "WECHAT_API_BASE": fake_api.url, "REDIS_URL": redis_server.url,
-           "RENBEN_WECHAT_TEST_DELAY": f"{SLOW_DELAY}:slow-"}
+           "RENBEN_WECHAT_TEST_DELAY": f"{SLOW_DELAY}:slow-", "WECHAT_USER_PER_MINUTE": str(USER_PER_MINUTE)}
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)  # the stack's processes inherit it
     try:
@@ -346,3 +347,12 @@ def test_a_digit_answers_the_numbered_offer_of_a_person(wechat_stack, redis_serv
     queue = Queue(connect(redis_server.url), DeskSettings.from_env({"REDIS_URL": redis_server.url}))
     ticket = queue.open_ticket(keys.conversation_id(user))
     assert ticket is not None and ticket.channel == "wechat"
+
+
+def test_a_claimant_over_the_per_minute_limit_is_asked_to_wait_not_ignored(wechat_stack):
+    account, user = Account(wechat_stack), openid("flood")
+    bodies = [account.post(text_xml(user, f"你好{n}"))[1] for n in range(USER_PER_MINUTE + 1)]
+    assert all("稍等一分钟" not in body for body in bodies[:USER_PER_MINUTE])
+    assert "稍等一分钟" in content_of(bodies[-1])  # a polite answer, not silence
+    said = user_texts(wechat_stack, keys.conversation_id(user))
+    assert len(said) == USER_PER_MINUTE  # the one over the limit did not reach the bot

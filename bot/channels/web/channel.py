@@ -24,7 +24,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.web import protocol as p
+from bot.channels import rate_limits
+from bot.channels.web import constants as keys, protocol as p
 from bot.channels.web.config import WebSettings
 from bot.channels.web.delivery import Store, client_from_url, client_like
 from bot.channels.web.exceptions import FrameRejected
@@ -78,6 +79,7 @@ class Hub:
         self.tokens = p.SessionTokens(settings.secret)
         self.instance = uuid.uuid4().hex[:12]
         self.store: Optional[Store] = None
+        self.address_limit: Optional[rate_limits.WindowLimit] = None  # set with the store
         self.ready: Optional[asyncio.Event] = None  # created on the server's loop
         self.app: Any = None
         self.on_new_message: Optional[Handler] = None
@@ -98,6 +100,8 @@ class Hub:
                 return
             client = client_like(lock_store.red)
         self.store = Store(client, self.instance)
+        self.address_limit = rate_limits.WindowLimit(client, prefix=keys.ADDRESS_LIMIT,
+                                                     per_minute=self.settings.address_per_minute)
         self._pump = asyncio.create_task(self.store.pump_outbox(self.wake))
 
     async def stop(self) -> None:
@@ -135,8 +139,8 @@ class Hub:
 class Connection:
     """One socket. Reads frames, hands messages to one worker (in order), sends server frames."""
 
-    def __init__(self, ws: Any, hub: Hub) -> None:
-        self.ws, self.hub = ws, hub
+    def __init__(self, ws: Any, hub: Hub, address: Optional[str] = None) -> None:
+        self.ws, self.hub, self.address = ws, hub, address
         self.conversation_id: Optional[str] = None
         self.language = "zh"
         self.sent_upto = "0-0"
@@ -199,6 +203,11 @@ class Connection:
                     await self.send(p.error_frame("unavailable", "the session could not be opened; "
                                                   "try again"))
             elif isinstance(frame, p.Message):
+                wait = await self.hub.address_limit.wait_for(self.address)
+                if wait:  # the widget keeps it and sends it again after retry_after
+                    await self.send(p.error_frame("rate_limited", "too many messages from this address: "
+                                                  f"wait {wait:.0f} s", retry_after=wait, message_id=frame.id))
+                    continue
                 self.queue.put_nowait(frame)
             elif isinstance(frame, p.Resend):
                 self.sent_upto = frame.after or "0-0"
@@ -385,7 +394,7 @@ class WebChannel(InputChannel):
                     await ws.send(p.encode(p.error_frame("unavailable", "the chat is not available now")))
                     await ws.close(CLOSE_TRY_AGAIN, "unavailable")
                     return
-            connection = Connection(ws, hub)
+            connection = Connection(ws, hub, address=request.ip)
             try:
                 await connection.run()
             except Exception as error:  # closed by the client, or the network

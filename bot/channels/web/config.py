@@ -11,6 +11,9 @@ prefix are the defaults, the environment wins):
     RENBEN_WEB_RETENTION_DAYS   days a conversation is kept, shown in the privacy notice (90)
     RENBEN_WEB_BURST            frames a session may send at once (20)
     RENBEN_WEB_RATE             frames per second a session may send after the burst (1.0)
+    RENBEN_WEB_ADDRESS_PER_MINUTE  messages a minute from one client address, all its sessions
+                                and every Rasa process together (300; many claimants may share
+                                one address, e.g. a library or a village office)
     REDIS_URL                   Redis for dedupe, the session streams and the desk outbox;
                                 default: the Redis of Rasa's lock store (endpoints.yml)
     RENBEN_VAR_DIR              where web_secret is kept (default: var/ in the repository)
@@ -36,6 +39,7 @@ class WebSettings:
     retention_days: int = 90
     rate: RateLimit = RateLimit()
     redis_url: Optional[str] = None
+    address_per_minute: int = 300
 
     @classmethod
     def build(cls, credentials: Optional[Mapping[str, Any]] = None,
@@ -63,6 +67,7 @@ class WebSettings:
             rate=RateLimit(capacity=_number(value("burst"), "RENBEN_WEB_BURST", 20.0, float, 1),
                            per_second=_number(value("rate"), "RENBEN_WEB_RATE", 1.0, float, 0.01)),
             redis_url=env.get("REDIS_URL") or given.get("redis_url") or None,
+            address_per_minute=_number(value("address_per_minute"), "RENBEN_WEB_ADDRESS_PER_MINUTE", 300, int, 1),
         )
 
     def origin_allowed(self, origin: Optional[str], host: Optional[str]) -> bool:

@@ -16,6 +16,8 @@ SESSION_STREAM = PREFIX + "out:"
 OUTBOX_COPIED = PREFIX + "copied:"
 #: String: the last outbox entry id any web process has copied, where a starting process resumes.
 OUTBOX_CURSOR = PREFIX + "outbox-cursor"
+#: Counter: messages from one client address in one minute. renben:web:address:<ip>:<minute>
+ADDRESS_LIMIT = PREFIX + "address:"
 #: Stream the agent desk writes claimant messages to (docs/claimant-outbox.md).
 OUTBOX_STREAM = "renben:outbox:web"
 

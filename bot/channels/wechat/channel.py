@@ -24,7 +24,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.wechat import phrases
+from bot.channels import rate_limits
+from bot.channels.wechat import constants as keys, phrases
 from bot.channels.wechat.api import WeChatApi
 from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.constants import conversation_id, openid_of
@@ -103,6 +104,10 @@ class Hub:
                          "the webhook answers 503")
             return
         self.dedupe, self.options = Dedupe(self.redis), Options(self.redis)
+        self.user_limit = rate_limits.WindowLimit(self.redis, prefix=keys.USER_LIMIT,
+                                                  per_minute=self.settings.user_per_minute)
+        self.address_limit = rate_limits.WindowLimit(self.redis, prefix=keys.ADDRESS_LIMIT,
+                                                     per_minute=self.settings.address_per_minute)
         if not self.settings.can_send:
             logger.warning("wechat channel: WECHAT_APPID/WECHAT_APPSECRET not set: no customer-service "
                            "messages (slow answers and the desk's messages cannot be delivered)")
@@ -164,6 +169,11 @@ class Hub:
 
     async def _answer(self, inbound: Inbound, arrived: float) -> Optional[str]:
         openid, key = inbound.from_user, inbound.dedupe_key
+        if await self.user_limit.wait_for(openid):
+            # Not silent: the claimant is told, in their language, to send it again in a minute.
+            text = phrases.say("slow_down", await self.language_of(openid))
+            await self.dedupe.replied(key, [text])
+            return text
         if inbound.kind in ("text", "voice") and inbound.text and inbound.text.strip():
             return await self.converse(inbound, inbound.text, deadline=arrived + self.settings.passive_timeout)
         if inbound.kind == "subscribe":
@@ -303,6 +313,8 @@ class WeChatChannel(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             if not self.settings.enabled or not hub.ready:
                 return response.text("wechat channel not available", status=503)
+            if await hub.address_limit.wait_for(request.ip):
+                return response.text("too many requests", status=429)
             args = request.args
             arrived = _arrival(args.get("timestamp", ""), self.settings.passive_timeout)
             safe = (args.get("encrypt_type") or "raw").lower() == "aes"

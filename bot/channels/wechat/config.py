@@ -11,6 +11,10 @@ defaults. Production keeps secrets in the environment only.
     WECHAT_PREVIOUS_AES_KEY  the EncodingAESKey before the last change, during key rotation
     WECHAT_API_BASE          https://api.weixin.qq.com (tests point it at a fake server)
     WECHAT_PASSIVE_TIMEOUT   seconds to wait for the bot before answering `success` (4.5)
+    WECHAT_USER_PER_MINUTE   messages a minute one claimant may send (30); over it they are
+                             asked to wait a moment, and the message is not handled
+    WECHAT_ADDRESS_PER_MINUTE messages a minute from one client address (6000: WeChat's servers
+                             post for every claimant)
     REDIS_URL                Redis for dedupe, options, the token and the outbox; default: the
                              Redis of Rasa's lock store (endpoints.yml)
     RENBEN_WECHAT_TEST_DELAY "<seconds>:<openid prefix>": tests only, delays the bot's handling of
@@ -39,6 +43,10 @@ class WeChatSettings:
     passive_timeout: float = 4.5
     redis_url: Optional[str] = None
     test_delay: Optional[Tuple[float, str]] = None
+    #: Messages a minute from one claimant, and from one client address (WeChat's servers send
+    #: for everyone: keep it high); over them the claimant is asked to wait a moment.
+    user_per_minute: int = 30
+    address_per_minute: int = 6000
 
     @classmethod
     def build(cls, credentials: Optional[Mapping[str, Any]] = None,
@@ -63,7 +71,9 @@ class WeChatSettings:
                        aes_key=value("aes_key"), previous_aes_key=value("previous_aes_key"),
                        api_base=(value("api_base") or DEFAULT_API_BASE).rstrip("/"),
                        passive_timeout=timeout, redis_url=env.get("REDIS_URL") or None,
-                       test_delay=_test_delay(env.get("RENBEN_WECHAT_TEST_DELAY")))
+                       test_delay=_test_delay(env.get("RENBEN_WECHAT_TEST_DELAY")),
+                       user_per_minute=_count(value("user_per_minute"), "WECHAT_USER_PER_MINUTE", 30),
+                       address_per_minute=_count(value("address_per_minute"), "WECHAT_ADDRESS_PER_MINUTE", 6000))
         if settings.aes_key:
             settings.crypto()  # raises ConfigError for a malformed key or a missing AppID
         return settings
@@ -94,3 +104,11 @@ def _test_delay(text: Optional[str]) -> Optional[Tuple[float, str]]:
         return float(seconds), prefix
     except ValueError:
         raise ConfigError(f"RENBEN_WECHAT_TEST_DELAY={text!r} must be <seconds>:<openid prefix>") from None
+
+
+def _count(text: Optional[str], name: str, default: int) -> int:
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{name}={text!r} must be a whole number of at least 1")
+    return int(text)

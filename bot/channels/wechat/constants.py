@@ -17,6 +17,9 @@ ACCESS_TOKEN_LOCK = PREFIX + "access-token-lock"
 OPTIONS = PREFIX + "options:"
 
 #: Stream the agent desk writes claimant messages to; read with consumer group OUTBOX_GROUP.
+#: Counters: messages in one minute from one claimant (OpenID), and from one client address.
+USER_LIMIT = PREFIX + "user:"
+ADDRESS_LIMIT = PREFIX + "address:"
 OUTBOX_STREAM = "renben:outbox:wechat"
 OUTBOX_GROUP = "wechat"
 #: Stream of messages the customer-service API refused (45015, 45047, ...), for the agent desk.

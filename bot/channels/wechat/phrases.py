@@ -18,6 +18,10 @@ PHRASES = {
               "pensions, unemployment, medical, work-injury or maternity insurance. Type your question; "
               "to talk to a person, reply \"person\".",
     },
+    "slow_down": {
+        "zh": "您发消息太快了，我有点跟不上。请稍等一分钟，再把您的问题发给我。",
+        "en": "You are sending messages faster than I can read them. Please wait a minute, then send your question again.",
+    },
     "type_please": {
         "zh": "抱歉，这条语音我没能听清。请用文字输入您的问题，我马上为您解答。",
         "en": "Sorry, I could not make out that voice message. Please type your question and I will answer.",
