@@ -147,3 +147,11 @@ def test_every_link_inside_the_report_has_its_target():
     targets = set(re.findall(r"id='([^']+)'", html))
     links = set(re.findall(r"href='#([^']+)'", html))
     assert links and links <= targets, links - targets
+
+
+def test_a_run_without_cross_validation_says_so_instead_of_showing_zeros():
+    from bot.trainers.report_html import render
+    report = {"model": "m", "fingerprint": "f", "created": "now", "folds": 0, "signals": None,
+              "languages": {"en": {"dev_accuracy": 0.9, "dev": [], "intents": {}, "cv_misses": []}}}
+    page = render(report, None)
+    assert "not run (--no-cv)" in page and "<td class='n'>0.0%</td>" not in page

@@ -42,7 +42,8 @@ def render(report: Mapping[str, Any], comparison: Optional[Comparison]) -> str:
         "<h1>How well the bot understands claimants</h1>",
         f"<p><small>Model {escape(str(report.get('model', '')))} · data fingerprint "
         f"{escape(str(report.get('fingerprint', '')))} · {escape(str(report.get('created', '')))} · "
-        f"cross-validation with {escape(str(report.get('folds', '')))} folds</small></p>",
+        + (f"cross-validation with {escape(str(report.get('folds')))} folds" if report.get("folds")
+           else "no cross-validation in this run (--no-cv)") + "</small></p>",
         "<nav>" + "".join(f"<a href='#{_anchor(lang)}'>{escape(lang)}</a>" for lang in langs)
         + "<a href='#changes'>changes</a><a href='#signals'>signals</a></nav>",
         _summary(langs),
@@ -58,8 +59,9 @@ def render(report: Mapping[str, Any], comparison: Optional[Comparison]) -> str:
 def _summary(langs: Mapping[str, Any]) -> str:
     rows = "".join(
         f"<tr><th><a href='#{_anchor(lang)}'>{escape(lang)}</a></th>"
-        f"<td class='n'>{_pct(d.get('cv_accuracy', 0))}</td><td class='n'>{_pct(d.get('cv_macro_f1', 0))}</td>"
-        f"<td class='n'>{_dev(d)}</td><td class='n'>{d.get('cv_examples', 0)}</td></tr>"
+        + (f"<td class='n'>{_pct(d['cv_accuracy'])}</td><td class='n'>{_pct(d.get('cv_macro_f1', 0))}</td>"
+           if d.get("cv_examples") else "<td colspan='2'>not run (--no-cv)</td>")
+        + f"<td class='n'>{_dev(d)}</td><td class='n'>{d.get('cv_examples') or '—'}</td></tr>"
         for lang, d in langs.items())
     return ("<h2>Summary</h2><table><tr><th>language</th><th>cross-validation accuracy</th>"
             "<th>macro F1 (each intent counts the same)</th><th>real questions (dev slice)</th>"
