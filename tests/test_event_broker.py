@@ -16,11 +16,8 @@ from handoff.constants import EVENTS_STREAM
 
 
 @pytest.fixture
-def client(redis_server):
-    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    client.flushdb()
-    yield client
-    client.close()
+def client(r):
+    return r  # conftest's flushed Redis client
 
 
 def make(url: str, **kwargs) -> RedisStreamEventBroker:
