@@ -207,3 +207,15 @@ def test_check_rate_raises_with_retry_after():
     assert raised.value.retry_after == pytest.approx(2.0)
     assert raised.value.code == "rate_limited" and raised.value.message_id == "m1"
     assert p.check_rate(limit, bucket, 2.0).tokens == pytest.approx(0.0)
+
+
+def test_the_json_copy_becomes_an_export_frame_and_only_that_payload_does():
+    payload = {"type": "data_export", "filename": "renben-conversation-20261201-2100.json",
+               "data": {"conversation_id": "web-1", "turns": [{"speaker": "claimant", "text": "你好"}]}}
+    frame = p.export_frame(payload)
+    assert frame["type"] == "export" and frame["filename"] == "renben-conversation-20261201-2100.json"
+    assert json.loads(frame["data"])["turns"][0]["text"] == "你好"
+    assert "export" in p.SEQUENCED_TYPES  # kept in the stream: a reconnect does not lose it
+    assert p.export_frame(None) is None and p.export_frame({"x": 1}) is None
+    assert p.export_frame({**payload, "filename": "../../etc/passwd"})["filename"] == "conversation.json"
+    assert p.export_frame({**payload, "data": {"x": "y" * (p.MAX_EXPORT_BYTES + 1)}}) is None

@@ -251,3 +251,17 @@ def test_every_control_is_labelled_and_text_passes_wcag_aa_contrast(page, switch
     assert failing == []
     assert page.locator("[role=log][aria-live=polite]").count() == 1
     assert page.locator("[role=status]").count() == 1
+
+
+def test_what_do_you_keep_gives_a_readable_copy_and_a_json_download(page):
+    send(page, "医保卡丢了怎么办?")
+    wait_replies(page, 1)
+    send(page, "你保存了我的什么信息")
+    link = page.locator("a.rb-download")
+    link.wait_for(timeout=60_000)
+    assert "下载" in link.inner_text()
+    with page.expect_download() as download:
+        link.click()
+    data = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    said = [turn["text"] for turn in data["turns"] if turn["speaker"] == "claimant"]
+    assert said[0] == "医保卡丢了怎么办?"

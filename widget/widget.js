@@ -50,6 +50,7 @@
       largeLabel: "大字模式",
       privacy: "隐私说明",
       privacyOk: "知道了",
+      download: "下载对话记录(JSON 文件)",
       privacyText: function (days) {
         return "隐私说明:我们会保存这段对话的文字,用于回答您的问题,以及在您需要时交给工作人员继续处理;" +
           "保存" + days + "天后删除。请不要在这里输入身份证号、银行卡号或密码。" +
@@ -91,6 +92,7 @@
       largeLabel: "Large text",
       privacy: "Privacy",
       privacyOk: "OK",
+      download: "Download your conversation (JSON file)",
       privacyText: function (days) {
         return "Privacy: we keep the text of this conversation to answer you and, if you ask, " +
           "to pass it to a member of staff. It is deleted after " + days + " days. Please do not type " +
@@ -272,6 +274,18 @@
     return item;
   }
 
+  function addDownload(frame) {
+    // The data-rights copy as a file the claimant keeps; built locally, never parsed as HTML.
+    var item = el("li", "rb-msg rb-system");
+    var link = el("a", "rb-download");
+    link.textContent = t("download");
+    link.setAttribute("download", frame.filename || "conversation.json");
+    link.href = URL.createObjectURL(new Blob([String(frame.data || "")], { type: "application/json" }));
+    item.appendChild(link);
+    log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+  }
+
   function showButtons(buttons) {
     while (quick.firstChild) { quick.removeChild(quick.firstChild); }
     (buttons || []).forEach(function (button) {
@@ -445,6 +459,7 @@
         setStatus(frame.text || t("queue")(frame.position, frame.estimate_seconds));
         break;
       case "notice": addItem("system", frame.text); break;
+      case "export": addDownload(frame); break;
       case "error": onError(frame); break;
       default: break;
     }

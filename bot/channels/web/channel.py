@@ -57,6 +57,10 @@ class WebOutput(OutputChannel):
         return "web"
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        export = p.export_frame(message.get("custom"))  # the data-rights JSON copy: a download
+        if export is not None:
+            await self.hub.store.append(recipient_id, export)
+            await self.hub.wake(recipient_id)
         text = message.get("text") or ""
         for extra in ("image", "attachment"):  # shown as a link text, never as markup
             if isinstance(message.get(extra), str):

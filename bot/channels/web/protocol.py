@@ -6,7 +6,7 @@ Redis, meters frames with `take_token`, and sends what the `*_frame` builders re
 `encode`. Nothing here touches a socket, Redis or a clock: time and state are arguments.
 
 Client -> server: hello, message, ack, resend.
-Server -> client: session, ack, bot, agent_message, agent_joined, agent_left, typing,
+Server -> client: session, ack, bot, export, agent_message, agent_joined, agent_left, typing,
 queue_position, bot_resumed, notice, error.
 """
 from __future__ import annotations
@@ -213,6 +213,25 @@ def bot_frame(text: str, buttons: Iterable[Mapping[str, Any]] = ()) -> Dict[str,
     return {"type": "bot", "text": text, "buttons": clean_buttons(buttons)}
 
 
+#: Largest JSON copy of a conversation sent as one `export` frame (its text copy is always sent).
+MAX_EXPORT_BYTES = 2 * 1024 * 1024
+
+
+def export_frame(payload: Any) -> Optional[Dict[str, Any]]:
+    """The claimant's copy of their conversation (`bot.privacy.rights.export_payload`) as JSON,
+    for the widget to offer as a download; None for any other custom payload, or one too large
+    (the readable copy went as a bot message either way)."""
+    if not isinstance(payload, Mapping) or payload.get("type") != "data_export" \
+            or not isinstance(payload.get("data"), Mapping):
+        return None
+    data = json.dumps(payload["data"], ensure_ascii=False, indent=1)
+    if len(data.encode("utf-8")) > MAX_EXPORT_BYTES:
+        return None
+    name = payload.get("filename")
+    filename = name if isinstance(name, str) and re.fullmatch(r"[\w.\-]{1,80}\.json", name) else "conversation.json"
+    return {"type": "export", "filename": filename, "data": data}
+
+
 def clean_buttons(buttons: Iterable[Mapping[str, Any]]) -> List[Dict[str, str]]:
     """Quick replies as {title, payload} strings; anything else is dropped."""
     cleaned = []
@@ -265,7 +284,7 @@ def outbox_frame(entry: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
 
 #: Server frames that are kept in the conversation's stream and carry a `seq`; the rest
 #: (ack, error, session, and notices about the connection itself) are sent once.
-SEQUENCED_TYPES = frozenset({"bot", *OUTBOX_TYPES})
+SEQUENCED_TYPES = frozenset({"bot", "export", *OUTBOX_TYPES})
 
 
 # --- history ---------------------------------------------------------------------------------
