@@ -107,13 +107,20 @@ class Desk:
             self._tasks.append(asyncio.create_task(self._forever(work), name=work.__name__))
         return self
 
-    async def stop(self) -> None:
+    async def stop(self, *, timeout: float = 10.0) -> None:
+        """Stops serving; never waits more than about 2 × `timeout` (a stuck peer or Redis call)."""
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:
+            await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), timeout)
+        except asyncio.TimeoutError:
+            logger.warning("desk stop: background tasks did not end within %s s", timeout)
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
+            try:
+                await asyncio.wait_for(self._server.wait_closed(), timeout)
+            except asyncio.TimeoutError:
+                logger.warning("desk stop: agent connections did not close within %s s", timeout)
         await self.rasa.close()
         await self.events.close()
 

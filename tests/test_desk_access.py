@@ -69,7 +69,7 @@ def test_reads_are_audited_identifiers_masked_and_a_reveal_is_audited(client, de
         finally:
             await desk.stop()
 
-    turn = asyncio.run(scenario())
+    turn = asyncio.run(asyncio.wait_for(scenario(), 120))  # a hang fails here, with where
     reads = audited(queue, sender, "read_transcript")
     reveals = audited(queue, sender, "reveal")
     assert [e.who for e in reads] == [f"li-{sender}"[:60]]
@@ -112,6 +112,6 @@ def test_an_agent_cannot_open_another_languages_conversation(client, desk_settin
         finally:
             await desk.stop()
 
-    brief, claim = asyncio.run(scenario())
+    brief, claim = asyncio.run(asyncio.wait_for(scenario(), 120))
     assert brief["code"] == "forbidden" and claim["code"] == "forbidden"
     assert audited(queue, sender, "read_transcript") == []
