@@ -113,6 +113,31 @@ def lexicon_problems(root: Path = ROOT) -> Tuple[List[Problem], Optional[str]]:
     return [], None
 
 
+TOPIC_CUE_DIR = "data/lexicons/topics"
+
+
+def topic_cue_problems(root: Path, intents: Iterable[str]) -> List[Problem]:
+    """The topic cues load, and every topic they name is an intent of the domain."""
+    from bot.topic_cues import TopicCueError, load_topic_cues
+
+    if not (root / TOPIC_CUE_DIR).is_dir():
+        return []  # a project without topic cues (config.yml then has no TopicCueFeaturizer)
+    try:
+        cues = load_topic_cues(root / TOPIC_CUE_DIR)
+    except TopicCueError as error:
+        return [Problem(error.path, error.line or 1, f"the topic cues do not load: {error.problem}",
+                        "fix that line as docs/trainers.md (topic cues) describes")]
+    known = set(intents)
+    problems = []
+    for topic in cues.topics:
+        if topic not in known:
+            where = next((path for path in sorted((root / TOPIC_CUE_DIR).glob("*.yml"))
+                          if f"{topic}:" in path.read_text(encoding="utf-8")), root / TOPIC_CUE_DIR)
+            problems.append(Problem(where, 1, f"'{topic}' in the topic cues is not an intent of the domain",
+                                    "use one of the intent names in docs/intents.md"))
+    return problems
+
+
 def project_problems(root: Path = ROOT, *, today: Optional[dt.date] = None) -> List[Problem]:
     """Every project check over the data under `root`, in the order a trainer would fix them."""
     problems: List[Problem] = []
@@ -133,6 +158,7 @@ def project_problems(root: Path = ROOT, *, today: Optional[dt.date] = None) -> L
     problems += checks.check_kb(kb_docs, topics=checks.topic_intents(rules), intents=domain.intents,
                                 today=today, kb_dir=root / project.KB_DIR)
     problems += checks.check_canned(root / CANNED_REPLIES)
+    problems += topic_cue_problems(root, domain.intents)
     return problems
 
 
