@@ -155,3 +155,29 @@ def test_messages_a_dead_consumer_read_are_taken_over_and_handled_once(aclients)
         assert await client.xlen(keys.INBOX_STREAM) == 0  # the garbage entry too: dropped, not stuck
         assert (await client.xpending(keys.INBOX_STREAM, keys.INBOX_GROUP))["pending"] == 0
     asyncio.run(main())
+
+
+# --- settings of the hand-over ---
+
+def test_the_reclaim_time_and_the_test_hold_come_from_the_environment():
+    from bot.channels.wechat.config import WeChatSettings
+    from bot.channels.wechat.exceptions import ConfigError
+
+    settings = WeChatSettings.build(env={"WECHAT_RECLAIM_SECONDS": "2.5", "RENBEN_WECHAT_TEST_BLOCK": "3:busy-"})
+    assert settings.reclaim_seconds == 2.5 and settings.test_block == (3.0, "busy-")
+    assert WeChatSettings.build(env={}).reclaim_seconds == 60.0
+    for bad in ({"WECHAT_RECLAIM_SECONDS": "soon"}, {"WECHAT_RECLAIM_SECONDS": "0"},
+                {"RENBEN_WECHAT_TEST_BLOCK": "x:busy-"}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            WeChatSettings.build(env=bad)
+
+
+def test_the_gateway_reads_the_channels_entry_of_the_credentials_file(tmp_path):
+    from bot.channels.wechat.gateway import CHANNEL_ENTRY, credentials
+
+    path = tmp_path / "credentials.yml"
+    path.write_text(f"bot.channels.rest.RestChannel:\n{CHANNEL_ENTRY}:\n  passive_timeout: 4\n")
+    assert credentials(path) == {"passive_timeout": 4}
+    path.write_text(f"{CHANNEL_ENTRY}:\n")
+    assert credentials(path) is None
+    assert credentials(tmp_path / "missing.yml") is None
