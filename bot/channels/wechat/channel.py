@@ -43,6 +43,8 @@ from bot.channels.wechat.webhook import Reply, Webhook
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
+
+
 class WeChatCollector(CollectingOutputChannel):
     """Collects one turn's bot messages (rendered by the channel afterwards)."""
 
