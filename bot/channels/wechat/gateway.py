@@ -27,7 +27,7 @@ from bot.channels.wechat.constants import MAX_BODY_BYTES
 from bot.channels.wechat.exceptions import ConfigError
 from bot.channels.wechat.webhook import Reply, Webhook
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("bot.channels.wechat.gateway")  # not __main__ under -m
 
 PATH = "/webhooks/wechat/webhook"
 CHANNEL_ENTRY = "bot.channels.wechat.channel.WeChatChannel"
