@@ -85,8 +85,12 @@ class Handshake:
 
     async def give_up(self, key: str) -> Optional[List[str]]:
         """The gateway stops waiting: the texts to reply passively, or None for `success`."""
-        won = bool(await self.redis.set(TURN + key, ASYNC, nx=True, ex=self.ttl))
-        return gateway_reply(won, None if won else await self.redis.get(TURN + key))
+        # One round trip: the gateway is at its deadline.
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(TURN + key, ASYNC, nx=True, ex=self.ttl)
+        pipe.get(TURN + key)
+        won, current = await pipe.execute()
+        return gateway_reply(bool(won), current)
 
     async def offer(self, key: str, texts: List[str], *, late: bool) -> str:
         """The Rasa side's answer is ready: HANDED (the gateway replies with `texts`), DELIVER

@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 SUCCESS = "success"  # stops WeChat's retries without a passive reply
 XML = "application/xml; charset=utf-8"
+LATE_MARGIN = 0.25  # seconds past WECHAT_PASSIVE_TIMEOUT after which an answer is logged as late
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,10 @@ class Webhook:
         except Exception:  # Redis away: WeChat retries, and the claimant's message is not lost
             logger.exception("wechat: %s could not be handled", inbound.dedupe_key)
             return Reply(503, "unavailable")
+        took = time.monotonic() - arrived
+        if took > self.settings.passive_timeout + LATE_MARGIN:
+            logger.warning("wechat: %s answered %.2f s after it arrived (WeChat waits 5 s): this process "
+                           "lacks CPU", inbound.dedupe_key, took)
         if not text:
             return Reply(200, SUCCESS)
         reply = text_reply(inbound, text)
@@ -186,12 +191,16 @@ class Webhook:
                                  msg_id=inbound.msg_id, deadline=epoch_deadline))
         await self.bell.wait(key, deadline - time.monotonic())
         texts = await self.handshake.give_up(key)
-        if texts is None:
-            await self.dedupe.went_async(key)
-            return None
         first = texts[0] if texts else None
-        await self.dedupe.replied(key, [first] if first else [])
+        # Recorded for WeChat's retries after the answer leaves: it is late already. Should it be
+        # lost, a retry still finds the answer in the handshake (`answer`).
+        self._spawn(self.dedupe.went_async(key) if texts is None else self.dedupe.replied(key, [first] if first else []))
         return first
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
 
 def arrival(timestamp: str, window: float) -> float:
