@@ -1,9 +1,11 @@
-"""100 concurrent signed WeChat messages from distinct claimants against the real Rasa server.
+"""100 concurrent signed WeChat messages from distinct claimants through the WeChat gateway and
+the real Rasa server behind it.
 
-Prints p50 and p99 of the time to WeChat's HTTP response and of the time until the claimant has
-the answer (passive reply, or the customer-service message at the fake API), how many went the
-async path, and how many were lost (must be 0). The baseline, measured in the same run on the
-same server, is the same messages through the REST channel; ratios are WeChat / REST.
+Prints p50 and p99 of the time to WeChat's HTTP response and how many took over 5 s (WeChat's
+limit: must be 0), p50 and p99 of the time until the claimant has the answer (passive reply, or
+the customer-service message at the fake API), how many went the async path, and how many were
+lost (must be 0). The baseline, measured in the same run on the same Rasa server, is the same
+messages through the REST channel; ratios are WeChat / REST.
 
     RENBEN_TEST_MODEL=$(ls -t models/renben-*.tar.gz | head -1) .venv/bin/python bench/wechat_channel.py [-n 100]
 """
@@ -75,7 +77,7 @@ def rest_post(url: str, sender: str, text: str) -> Tuple[float, str]:
 
 
 def run_wechat(stack: Stack, fake: FakeWeChatApi, n: int) -> Dict[str, object]:
-    url = stack.rasa_url + "/webhooks/wechat/webhook"
+    url = stack.wechat_url + "/webhooks/wechat/webhook"
     users = [f"obench-{uuid.uuid4().hex[:12]}" for _ in range(n)]
     started = time.monotonic()
     with ThreadPoolExecutor(n) as pool:
@@ -96,7 +98,8 @@ def run_wechat(stack: Stack, fake: FakeWeChatApi, n: int) -> Dict[str, object]:
         time.sleep(0.1)
     lost = [u for u in users if u not in answered]
     return {"response": response_times, "answer": list(answered.values()), "async": len(async_users),
-            "lost": len(lost), "errors": sum(1 for _, body in results if body.startswith("HTTP"))}
+            "lost": len(lost), "errors": sum(1 for _, body in results if body.startswith("HTTP")),
+            "late": sum(1 for elapsed in response_times if elapsed >= 5.0)}
 
 
 def run_rest(stack: Stack, n: int) -> Dict[str, object]:
@@ -119,9 +122,10 @@ def main() -> int:
                        "WECHAT_API_BASE": fake.url})
     var = Path(tempfile.mkdtemp(prefix="renben-bench-wechat-"))
     stack = Stack(Settings(var_dir=var, rasa_port=embedded_redis.free_port(),
-                           actions_port=embedded_redis.free_port(), auth_token="bench"), model).start()
+                           actions_port=embedded_redis.free_port(), wechat_port=embedded_redis.free_port(),
+                           auth_token="bench"), model, services=("actions", "rasa", "wechat")).start()
     try:
-        wechat_post(stack.rasa_url + "/webhooks/wechat/webhook", "owarmup", "你好")  # load the model's lazy parts
+        wechat_post(stack.wechat_url + "/webhooks/wechat/webhook", "owarmup", "你好")  # load the model's lazy parts
         rest_post(stack.rasa_url + "/webhooks/rest/webhook", "warmup", "你好")
         baseline = run_rest(stack, args.n)
         measured = run_wechat(stack, fake, args.n)
@@ -135,12 +139,13 @@ def main() -> int:
     print(f"{args.n} concurrent messages, distinct claimants")
     print(f"baseline REST channel:  p50 {base_p50:.2f} s  p99 {base_p99:.2f} s  lost {baseline['lost']}")
     print(f"WeChat HTTP response:   p50 {resp_p50:.2f} s  p99 {resp_p99:.2f} s  "
-          f"(ratio to REST p50 {resp_p50 / base_p50:.2f}, p99 {resp_p99 / base_p99:.2f}; WeChat's limit 5 s)")
+          f"(ratio to REST p50 {resp_p50 / base_p50:.2f}, p99 {resp_p99 / base_p99:.2f}); "
+          f"over WeChat's 5 s: {measured['late']}")
     print(f"WeChat answer in hand:  p50 {ans_p50:.2f} s  p99 {ans_p99:.2f} s  "
           f"(ratio to REST p50 {ans_p50 / base_p50:.2f}, p99 {ans_p99 / base_p99:.2f})")
     print(f"async path (success, then customer-service API): {measured['async']} of {args.n}; "
           f"HTTP errors {measured['errors']}; lost {measured['lost']}; token fetches {fake.token_fetches}")
-    return 0 if measured["lost"] == 0 and measured["errors"] == 0 else 1
+    return 0 if measured["lost"] == 0 and measured["errors"] == 0 and measured["late"] == 0 else 1
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Starts every process of Renben on one machine and stops them all on Ctrl-C.
 
 `make run` calls `python -m bot.launch`: Redis (embedded unless REDIS_URL is set), the action
-server, the Rasa server (which streams its events to Redis), the agent desk and the retention
-job. Tests use `Stack` to run the same processes on free ports, usually fewer of them
+server, the Rasa server (which streams its events to Redis), the WeChat gateway, the agent desk
+and the retention job. Tests use `Stack` to run the same processes on free ports, usually fewer of them
 (`services=`). Each child's output goes to var/logs/<name>.log.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ class StartupError(RuntimeError):
 
 
 #: Every process `make run` starts besides Redis, in start order.
-SERVICES: Tuple[str, ...] = ("actions", "rasa", "desk", "retention")
+SERVICES: Tuple[str, ...] = ("actions", "rasa", "wechat", "desk", "retention")
 #: How often the retention job purges expired conversations (seconds).
 PURGE_EVERY_SECONDS = 3600
 
@@ -49,6 +49,11 @@ class Stack:
     @property
     def actions_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.actions_port}"
+
+    @property
+    def wechat_url(self) -> str:
+        """The WeChat gateway; the Official Account's server URL is this + /webhooks/wechat/webhook."""
+        return f"http://{self.settings.host}:{self.settings.wechat_port}"
 
     @property
     def desk_url(self) -> str:
@@ -75,6 +80,8 @@ class Stack:
                          "--endpoints", str(endpoints_file), "--credentials", "bot/credentials.yml",
                          "--enable-api", "--auth-token", self.settings.token(),
                          "--interface", self.settings.host, "--port", str(self.settings.rasa_port)],
+                "wechat": [sys.executable, "-m", "bot.channels.wechat.gateway", "--host", self.settings.host,
+                           "--port", str(self.settings.wechat_port)],
                 "desk": [sys.executable, "-m", "handoff", "serve"],
                 "retention": [sys.executable, "-m", "bot.privacy", "purge",
                               "--every", str(PURGE_EVERY_SECONDS)],
@@ -82,7 +89,7 @@ class Stack:
             for name in self.services:
                 self._spawn(name, commands[name])
             health = {"actions": f"{self.actions_url}/health", "rasa": f"{self.rasa_url}/",
-                      "desk": f"{self.desk_url}/"}
+                      "wechat": f"{self.wechat_url}/", "desk": f"{self.desk_url}/"}
             for name in self.services:
                 if name in health:
                     self._wait_until_up(name, health[name], timeout)
@@ -174,7 +181,8 @@ def main() -> int:
     settings = Settings.from_env()
     model = model_store.ensure_trained(settings.models_dir)
     stack = Stack(settings, model)
-    print("Starting Redis, the action server, the Rasa server, the agent desk and the retention job ...",
+    print("Starting Redis, the action server, the Rasa server, the WeChat gateway, the agent desk and the "
+          "retention job ...",
           flush=True)
     stopping = False
 
@@ -198,7 +206,7 @@ Renben is running. Ctrl-C stops everything.
   Claimant widget: {stack.rasa_url}/webhooks/web/
   Agent console:   {stack.desk_url}/{agent_note}
   Chat (REST):     POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "me", "message": "你好"}}
-  WeChat webhook:  {stack.rasa_url}/webhooks/wechat/webhook  (needs WECHAT_TOKEN, docs/wechat.md)
+  WeChat webhook:  {stack.wechat_url}/webhooks/wechat/webhook  (the gateway; needs WECHAT_TOKEN, docs/wechat.md)
   Rasa HTTP API:   {stack.rasa_url}  (token in {settings.var_dir / 'auth_token'} unless RASA_AUTH_TOKEN is set)
   Action server:   {stack.actions_url}
   Redis:           {stack.redis_url} ({redis_note})

@@ -30,6 +30,7 @@ class Settings:
     rasa_port: int = 5005
     actions_port: int = 5055
     desk_port: int = 5077
+    wechat_port: int = 5006  # the WeChat gateway: the Official Account's server URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
@@ -44,6 +45,7 @@ class Settings:
             rasa_port=_port(env, "RASA_PORT", 5005),
             actions_port=_port(env, "ACTIONS_PORT", 5055),
             desk_port=_port(env, "DESK_PORT", 5077),
+            wechat_port=_port(env, "WECHAT_PORT", 5006),
         )
 
     def token(self) -> str:

@@ -67,6 +67,7 @@ def start_stack(model: Path, var_dir: Path, *, services=("actions", "rasa"), **o
         rasa_port=embedded_redis.free_port(),
         actions_port=embedded_redis.free_port(),
         desk_port=embedded_redis.free_port(),
+        wechat_port=embedded_redis.free_port(),
         auth_token="test-token",
         **overrides,
     )

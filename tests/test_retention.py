@@ -16,6 +16,7 @@ import redis
 
 from bot.channels.web import constants as web_keys
 from bot.channels.wechat import constants as wechat_keys
+from bot.channels.wechat.inbox import Job, encode_job
 from bot.privacy import audit, retention
 from bot.privacy.constants import AUDIT_STREAM
 from bot.trainers.review import conversation_ref
@@ -90,6 +91,9 @@ def fill_redis(client: "redis.Redis[str]", redis_url: str, conversation_id: str,
         client.set(f"{wechat_keys.SEEN}event:{openid}:1700000000", "async")
         client.xadd(wechat_keys.DELIVERY_ERRORS, {"data": json.dumps(
             {"conversation_id": conversation_id, "errcode": 45015, "errmsg": words})})
+        client.set(wechat_keys.LANGUAGE + openid, "zh")
+        client.xadd(wechat_keys.INBOX_STREAM, encode_job(Job(key="1", openid=openid, text=words, msg_type="text",
+                                                            msg_id="1", deadline=0.0)))
 
 
 def write_review(directory: Path, conversation_ids: List[str], name: str = "zh-2030-01-01-1200.yml") -> Path:

@@ -16,6 +16,11 @@ def test_embedded_defaults_need_no_configuration(tmp_path):
     assert (tmp_path / "auth_token").stat().st_mode & 0o777 == 0o600
 
 
+def test_the_wechat_gateway_port_defaults_to_5006_and_comes_from_the_environment():
+    assert Settings.from_env({}).wechat_port == 5006
+    assert Settings.from_env({"WECHAT_PORT": "8443"}).wechat_port == 8443
+
+
 def test_production_settings_come_from_the_environment(tmp_path):
     settings = Settings.from_env({
         "RENBEN_VAR_DIR": str(tmp_path), "RASA_AUTH_TOKEN": "s3cret",
@@ -32,7 +37,7 @@ def test_production_settings_come_from_the_environment(tmp_path):
 
 
 @pytest.mark.parametrize("env", [
-    {"RASA_PORT": "eighty"}, {"ACTIONS_PORT": "70000"},
+    {"RASA_PORT": "eighty"}, {"ACTIONS_PORT": "70000"}, {"WECHAT_PORT": "0"},
 ])
 def test_a_bad_port_is_named(env):
     with pytest.raises(SettingsError, match=next(iter(env))):

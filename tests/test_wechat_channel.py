@@ -1,7 +1,9 @@
-"""The WeChat channel inside the real Rasa server, with WeChat's API faked on loopback.
+"""The WeChat channel end to end: the gateway process (WeChat's server URL) and the real Rasa
+server behind it, with WeChat's API faked on loopback.
 
-The module starts its own Stack with the WECHAT_* settings in the environment (Rasa builds the
-channel from bot/credentials.yml at start) and the fake API as WECHAT_API_BASE.
+The module starts its own Stack (action server, Rasa, the WeChat gateway) with the WECHAT_*
+settings in the environment (Rasa builds the channel from bot/credentials.yml at start) and the
+fake API as WECHAT_API_BASE.
 """
 from __future__ import annotations
 
@@ -33,7 +35,10 @@ pytestmark = pytest.mark.stack
 TOKEN = "renben-test-token"
 AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
 SLOW_DELAY = 6.0
+BUSY_BLOCK = 6.0  # seconds the Rasa process's event loop is held for a "busy-" claimant
+RECLAIM_SECONDS = 3
 USER_PER_MINUTE = 8
+PATH = "/webhooks/wechat/webhook"
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +52,13 @@ def fake_api():
 def wechat_stack(model_path, redis_server, tmp_path_factory, fake_api):
     env = {"WECHAT_TOKEN": TOKEN, "WECHAT_APPID": fake_api.app_id, "WECHAT_APPSECRET": fake_api.app_secret,
            "WECHAT_AES_KEY": AES_KEY, "WECHAT_API_BASE": fake_api.url, "REDIS_URL": redis_server.url,
-           "RENBEN_WECHAT_TEST_DELAY": f"{SLOW_DELAY}:slow-", "WECHAT_USER_PER_MINUTE": str(USER_PER_MINUTE)}
+           "RENBEN_WECHAT_TEST_DELAY": f"{SLOW_DELAY}:slow-", "RENBEN_WECHAT_TEST_BLOCK": f"{BUSY_BLOCK}:busy-",
+           "WECHAT_RECLAIM_SECONDS": str(RECLAIM_SECONDS), "WECHAT_USER_PER_MINUTE": str(USER_PER_MINUTE)}
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)  # the stack's processes inherit it
     try:
-        running = start_stack(model_path, tmp_path_factory.mktemp("wechat-var"), redis_url=redis_server.url)
+        running = start_stack(model_path, tmp_path_factory.mktemp("wechat-var"), redis_url=redis_server.url,
+                              services=("actions", "rasa", "wechat"))
     finally:
         for name, value in saved.items():
             if value is None:
@@ -74,10 +81,11 @@ def rclient(redis_server):
 
 
 class Account:
-    """Sends what WeChat's servers send to the webhook, signed (and sealed in safe mode)."""
+    """Sends what WeChat's servers send to the webhook, signed (and sealed in safe mode): to the
+    gateway, the Official Account's server URL, unless `base` names another server."""
 
-    def __init__(self, stack, *, safe: bool = False) -> None:
-        self.url = stack.rasa_url + "/webhooks/wechat/webhook"
+    def __init__(self, stack, *, safe: bool = False, base: Optional[str] = None) -> None:
+        self.url = (base or stack.wechat_url) + PATH
         self.safe = safe
         self.crypto = MessageCrypto(token=TOKEN, app_id="wxfake0000000001", encoding_aes_key=AES_KEY)
 
@@ -356,3 +364,59 @@ def test_a_claimant_over_the_per_minute_limit_is_asked_to_wait_not_ignored(wecha
     assert "稍等一分钟" in content_of(bodies[-1])  # a polite answer, not silence
     said = user_texts(wechat_stack, keys.conversation_id(user))
     assert len(said) == USER_PER_MINUTE  # the one over the limit did not reach the bot
+
+
+# --- the gateway and the Rasa side apart ---
+
+def test_the_gateway_answers_in_time_while_rasa_is_busy_and_the_answers_arrive_later(wechat_stack, fake):
+    """The Rasa process's event loop is held for BUSY_BLOCK seconds (as NLU holds it under load):
+    every request still gets its HTTP answer before WeChat's 5 s, and every answer arrives."""
+    account = Account(wechat_stack)
+    busy, others = f"busy-{uuid.uuid4().hex[:8]}", [openid("wait") for _ in range(5)]
+    with ThreadPoolExecutor(6) as pool:
+        held = pool.submit(account.post, text_xml(busy, "养老保险缴费满多少年可以领取"))
+        time.sleep(0.5)  # Rasa has taken the busy message and its loop is held
+        replies = list(pool.map(lambda user: account.post(text_xml(user, "失业保险金怎么申请？")), others))
+        replies.append(held.result())
+    for status, body, elapsed in replies:
+        assert status == 200 and elapsed < 4.9, (status, body, elapsed)
+    assert replies[-1][1] == "success"
+    for user, (_, body, _) in zip(others + [busy], replies):
+        if body == "success":  # the answer comes through the customer-service API
+            assert has_chinese(fake.wait_for(lambda: fake.texts_to(user), timeout=BUSY_BLOCK + 30)[0])
+        else:
+            assert has_chinese(content_of(body))
+        assert user_texts(wechat_stack, keys.conversation_id(user))[-1] in ("失业保险金怎么申请？", "养老保险缴费满多少年可以领取")
+    assert sum(body == "success" for _, body, _ in replies) >= 2  # not all answered before the hold
+
+
+def test_a_message_whose_rasa_process_died_is_taken_over_and_answered(wechat_stack, fake, rclient):
+    """A Rasa process read the message and died; the gateway had answered `success` at its
+    deadline. The living Rasa process takes the message over and sends the answer."""
+    from bot.channels.wechat.inbox import Job, encode_job
+
+    user = openid("orphan")
+    key = str(uuid.uuid4().int % 10**18)
+    job = Job(key=key, openid=user, text="工伤保险怎么认定", msg_type="text", msg_id=key, deadline=time.time() - 1)
+    rclient.set(keys.TURN + key, "async", ex=3600)  # what the gateway's give_up leaves
+    # Written and read by the dead consumer in one transaction, so the living one never sees it new.
+    pipe = rclient.pipeline(transaction=True)
+    pipe.xadd(keys.INBOX_STREAM, encode_job(job))
+    pipe.xreadgroup(keys.INBOX_GROUP, "rasa-gone", {keys.INBOX_STREAM: ">"}, count=1)
+    entry_id, read = pipe.execute()
+    assert read[0][1][0][0] == entry_id
+    texts = fake.wait_for(lambda: fake.texts_to(user), timeout=RECLAIM_SECONDS + 30)
+    assert has_chinese(texts[0])
+    assert user_texts(wechat_stack, keys.conversation_id(user)) == ["工伤保险怎么认定"]  # once
+    assert fake.wait_for(lambda: rclient.get(keys.TURN + key) == "sent", timeout=10)
+    time.sleep(RECLAIM_SECONDS + 2.5)  # never taken over a second time
+    assert len(fake.texts_to(user)) == len(texts)
+
+
+def test_the_old_route_on_the_rasa_server_still_answers_through_the_inbox(wechat_stack):
+    account, user = Account(wechat_stack, base=wechat_stack.rasa_url), openid("old")
+    status, body, _ = account.post(text_xml(user, "医疗保险报销需要什么材料"))
+    assert status == 200 and has_chinese(content_of(body))
+    assert user_texts(wechat_stack, keys.conversation_id(user)) == ["医疗保险报销需要什么材料"]
+    status, body, _ = account.request("GET", account.signed_query(echostr="abc123"))
+    assert (status, body) == (200, "abc123")

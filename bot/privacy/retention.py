@@ -6,11 +6,11 @@ What is deleted for a conversation (docs/privacy.md keeps the list for people):
     tracker store   every row of the `events` table with its sender_id (SQLite or PostgreSQL)
     Redis, desk     its tickets and their histories, its entries in the language queues, agents'
                     ticket sets, announced positions and wait alerts, its open-ticket pointer
-    Redis, streams  its entries in renben:events, renben:outbox:*, renben:review-flags and
-                    renben:wechat-delivery-errors (and, on purge, every entry older than the
+    Redis, streams  its entries in renben:events, renben:outbox:*, renben:review-flags,
+                    renben:wechat-delivery-errors and renben:wechat:inbox (and, on purge, every entry older than the
                     retention period: the streams are transport, the tracker store is the record)
-    Redis, channels the web session stream and message states; WeChat's numbered options and
-                    event dedupe keys; the web outbox "copied" markers of its outbox entries
+    Redis, channels the web session stream and message states; WeChat's numbered options,
+                    language and event dedupe keys; the web outbox "copied" markers of its outbox entries
     review inbox    rows that came from it in var/review/*.yml (and, on purge, inbox files
                     older than the retention period)
 
@@ -294,7 +294,7 @@ def delete_redis_keys(client: "redis.Redis[str]", ids: Iterable[str]) -> int:
                                  count=SCAN_BATCH)
         openid = wechat_keys.openid_of(conversation_id)
         if openid:
-            keys.append(wechat_keys.OPTIONS + openid)
+            keys += [wechat_keys.OPTIONS + openid, wechat_keys.LANGUAGE + openid]
             keys += client.scan_iter(match=_glob(f"{wechat_keys.SEEN}event:{openid}:") + "*",
                                      count=SCAN_BATCH)
         pipe.delete(*keys)
@@ -307,7 +307,7 @@ def delete_redis_keys(client: "redis.Redis[str]", ids: Iterable[str]) -> int:
 
 def _streams(client: "redis.Redis[str]") -> List[str]:
     """Every stream that carries conversation content (never the audit stream)."""
-    names = [desk_keys.EVENTS_STREAM, desk_keys.REVIEW_FLAGS, wechat_keys.DELIVERY_ERRORS]
+    names = [desk_keys.EVENTS_STREAM, desk_keys.REVIEW_FLAGS, wechat_keys.DELIVERY_ERRORS, wechat_keys.INBOX_STREAM]
     names += sorted(client.scan_iter(match=_glob(desk_keys.OUTBOX) + "*", count=SCAN_BATCH))
     return [name for name in dict.fromkeys(names) if name != k.AUDIT_STREAM]
 

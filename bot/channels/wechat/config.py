@@ -15,10 +15,14 @@ defaults. Production keeps secrets in the environment only.
                              asked to wait a moment, and the message is not handled
     WECHAT_ADDRESS_PER_MINUTE messages a minute from one client address (6000: WeChat's servers
                              post for every claimant)
-    REDIS_URL                Redis for dedupe, options, the token and the outbox; default: the
-                             Redis of Rasa's lock store (endpoints.yml)
+    WECHAT_RECLAIM_SECONDS   seconds a message for the bot may sit with a Rasa process that
+                             does not work on it (it died) before another takes it over (60)
+    REDIS_URL                Redis for the inbox, dedupe, options, the token and the outbox; the
+                             gateway needs it; Rasa's default: the Redis of its lock store
     RENBEN_WECHAT_TEST_DELAY "<seconds>:<openid prefix>": tests only, delays the bot's handling of
                              messages from OpenIDs with that prefix (a slow answer)
+    RENBEN_WECHAT_TEST_BLOCK "<seconds>:<openid prefix>": tests only, the same but holding the Rasa
+                             process's whole event loop (as NLU does under load)
 """
 from __future__ import annotations
 
@@ -47,6 +51,8 @@ class WeChatSettings:
     #: for everyone: keep it high); over them the claimant is asked to wait a moment.
     user_per_minute: int = 30
     address_per_minute: int = 6000
+    reclaim_seconds: float = 60.0
+    test_block: Optional[Tuple[float, str]] = None
 
     @classmethod
     def build(cls, credentials: Optional[Mapping[str, Any]] = None,
@@ -71,7 +77,9 @@ class WeChatSettings:
                        aes_key=value("aes_key"), previous_aes_key=value("previous_aes_key"),
                        api_base=(value("api_base") or DEFAULT_API_BASE).rstrip("/"),
                        passive_timeout=timeout, redis_url=env.get("REDIS_URL") or None,
-                       test_delay=_test_delay(env.get("RENBEN_WECHAT_TEST_DELAY")),
+                       test_delay=_test_delay(env.get("RENBEN_WECHAT_TEST_DELAY"), "RENBEN_WECHAT_TEST_DELAY"),
+                       test_block=_test_delay(env.get("RENBEN_WECHAT_TEST_BLOCK"), "RENBEN_WECHAT_TEST_BLOCK"),
+                       reclaim_seconds=_seconds(value("reclaim_seconds"), "WECHAT_RECLAIM_SECONDS", 60.0),
                        user_per_minute=_count(value("user_per_minute"), "WECHAT_USER_PER_MINUTE", 30),
                        address_per_minute=_count(value("address_per_minute"), "WECHAT_ADDRESS_PER_MINUTE", 6000))
         if settings.aes_key:
@@ -96,14 +104,26 @@ class WeChatSettings:
                              previous_encoding_aes_key=self.previous_aes_key)
 
 
-def _test_delay(text: Optional[str]) -> Optional[Tuple[float, str]]:
+def _test_delay(text: Optional[str], name: str) -> Optional[Tuple[float, str]]:
     if not text:
         return None
     seconds, _, prefix = text.partition(":")
     try:
         return float(seconds), prefix
     except ValueError:
-        raise ConfigError(f"RENBEN_WECHAT_TEST_DELAY={text!r} must be <seconds>:<openid prefix>") from None
+        raise ConfigError(f"{name}={text!r} must be <seconds>:<openid prefix>") from None
+
+
+def _seconds(text: Optional[str], name: str, default: float) -> float:
+    if text is None:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a number of seconds") from None
+    if not seconds > 0:
+        raise ConfigError(f"{name} must be above 0")
+    return seconds
 
 
 def _count(text: Optional[str], name: str, default: int) -> int:

@@ -14,7 +14,7 @@
         ├── QuotaExceeded      45047: too many messages since the claimant last wrote
         └── ApiUnavailable     no answer from the API (network, HTTP status, not JSON)
 
-Errors become HTTP statuses only at the edge (`channel.py`). ReplyWindowClosed and
+Errors become HTTP statuses only at the edge (`webhook.py`). ReplyWindowClosed and
 QuotaExceeded mean the claimant must write again before anything more can reach them: callers
 log them and, during a handoff, show them to the agent.
 """

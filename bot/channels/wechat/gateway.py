@@ -1,0 +1,106 @@
+"""The WeChat gateway: its own process serving the Official Account webhook, so that WeChat
+gets its HTTP answer within 5 seconds however busy the Rasa processes are (they run NLU on their
+event loop). It never runs the bot: messages for the bot go to Rasa through Redis (webhook.py).
+
+    python -m bot.channels.wechat.gateway [--host 127.0.0.1] [--port 5006]
+
+    GET  /                         {"status": "ok" | "unavailable" | "not configured"}
+    GET  /webhooks/wechat/webhook  WeChat's URL check
+    POST /webhooks/wechat/webhook  messages
+
+Settings: the WECHAT_* variables (config.py; the channel's entry in bot/credentials.yml gives
+defaults, as for Rasa) and REDIS_URL (required). `make run` starts it (bot/launch.py).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import yaml
+from aiohttp import web
+
+from bot.channels.wechat.config import WeChatSettings
+from bot.channels.wechat.constants import MAX_BODY_BYTES
+from bot.channels.wechat.exceptions import ConfigError
+from bot.channels.wechat.webhook import Reply, Webhook
+
+logger = logging.getLogger("bot.channels.wechat.gateway")  # not __main__ under -m
+
+PATH = "/webhooks/wechat/webhook"
+CHANNEL_ENTRY = "bot.channels.wechat.channel.WeChatChannel"
+CREDENTIALS = Path(__file__).resolve().parents[2] / "credentials.yml"
+
+
+def credentials(path: Path = CREDENTIALS) -> Optional[Dict[str, Any]]:
+    """The WeChat channel's entry of bot/credentials.yml (defaults under the environment)."""
+    try:
+        entries = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        return None
+    entry = entries.get(CHANNEL_ENTRY) if isinstance(entries, dict) else None
+    return entry if isinstance(entry, dict) else None
+
+
+def _response(reply: Reply) -> web.Response:
+    return web.Response(status=reply.status, body=reply.body.encode("utf-8"), content_type=reply.content_type.split(";")[0],
+                        charset="utf-8")
+
+
+def make_app(settings: WeChatSettings) -> web.Application:
+    hook = Webhook(settings)
+    # A body over the limit is refused before it is read (413); parse_xml checks it again.
+    app = web.Application(client_max_size=2 * MAX_BODY_BYTES)
+
+    async def start(_app: web.Application) -> None:
+        if not settings.enabled:
+            logger.warning("wechat gateway: WECHAT_TOKEN is not set; the webhook answers 503")
+            return
+        if not settings.redis_url:
+            logger.error("wechat gateway: REDIS_URL is not set; the webhook answers 503")
+            return
+        import redis.asyncio as aioredis
+        await hook.start(aioredis.Redis.from_url(settings.redis_url, decode_responses=True))
+
+    async def stop(_app: web.Application) -> None:
+        await hook.stop()
+        if hook.redis is not None:
+            await hook.redis.close()
+
+    async def health(_request: web.Request) -> web.Response:
+        status = "ok" if hook.ready else ("not configured" if not settings.enabled else "unavailable")
+        return web.json_response({"status": status})
+
+    async def verify(request: web.Request) -> web.Response:
+        return _response(hook.verify(request.query))
+
+    async def receive(request: web.Request) -> web.Response:
+        return _response(await hook.receive(request.query, await request.read(), request.remote))
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+    app.router.add_get("/", health)
+    app.router.add_get(PATH, verify)
+    app.router.add_post(PATH, receive)
+    return app
+
+
+def main(argv: Optional[list] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5006)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = WeChatSettings.build(credentials())
+    except ConfigError as error:
+        print(f"wechat gateway: {error}", file=sys.stderr)
+        return 2
+    web.run_app(make_app(settings), host=args.host, port=args.port, access_log=None, print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
