@@ -119,3 +119,12 @@ def test_the_component_stores_its_cues_in_the_model_and_adds_a_weighted_sentence
     other = Message({TEXT: "when is my pension paid"})
     loaded.process_training_data(TrainingData([other]))
     assert other.get_sparse_features(TEXT)[1].features.toarray().tolist() == [[0.0, 0.0]]
+
+    # An empty message gets the same number of features (zeros), or the classifier would refuse
+    # it; a training example without text (a response) gets none.
+    empty = Message({TEXT: ""})
+    loaded.process([empty])
+    assert empty.get_sparse_features(TEXT)[1].features.toarray().tolist() == [[0.0, 0.0]]
+    textless = Message({"action_name": "utter_greet"})
+    loaded.process_training_data(TrainingData([textless]))
+    assert textless.get_sparse_features(TEXT) == (None, None)

@@ -64,10 +64,13 @@ class TopicCueFeaturizer(GraphComponent):
         return self._resource
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._featurize(training_data.training_examples)
+        # Examples without text (responses, actions) get no features, as the count vectors do.
+        self._featurize([example for example in training_data.training_examples if example.get(TEXT)])
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
+        # Every claimant message gets the features, an empty one too (all zeros): the classifier
+        # needs as many features as it was trained with.
         self._featurize(messages)
         return messages
 
@@ -76,9 +79,7 @@ class TopicCueFeaturizer(GraphComponent):
             raise RuntimeError("TopicCueFeaturizer used before it was trained or loaded")
         weight = float(self._config["weight"])
         for message in messages:
-            text = message.get(TEXT)
-            if not text:  # intent-less or response-only training examples
-                continue
+            text = message.get(TEXT) or ""
             row = [weight * value for value in self._cues.vector(text)]
             matrix = scipy.sparse.coo_matrix([row])
             message.add_features(Features(matrix, FEATURE_TYPE_SENTENCE, TEXT, self._name))
