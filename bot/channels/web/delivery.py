@@ -72,7 +72,7 @@ class Store:
 
     def __init__(self, client: aioredis.Redis, instance: str) -> None:
         self.redis, self.instance = client, instance
-        self.pending = f"pending:{instance}"
+        self.own_state = f"pending:{instance}"  # what this process's claims hold
         self._copy = client.register_script(_COPY_ONCE)
         self._claim = client.register_script(_CLAIM)
         self._renew = client.register_script(_RENEW)
@@ -92,7 +92,7 @@ class Store:
         the lease meanwhile). Otherwise nothing changed: "done", or "pending:<instance>" of the
         process handling it."""
         key = f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}"
-        previous = await self._claim(keys=[key], args=[self.pending, keys.PENDING_TTL])
+        previous = await self._claim(keys=[key], args=[self.own_state, keys.PENDING_TTL])
         if previous is None:
             self._held[key] = next(self._claims)
         return previous
@@ -106,7 +106,7 @@ class Store:
             return 0
         async with self.redis.pipeline(transaction=False) as pipe:
             for key, _ in held:
-                await self._renew(keys=[key], args=[self.pending, keys.PENDING_TTL], client=pipe)
+                await self._renew(keys=[key], args=[self.own_state, keys.PENDING_TTL], client=pipe)
             renewed = await pipe.execute()
         for (key, number), done in zip(held, renewed):
             if not done and self._held.get(key) == number:  # not a newer claim of the same key
