@@ -89,6 +89,7 @@ class Hub:
         self.on_new_message: Optional[Handler] = None
         self.connections: Dict[str, Set["Connection"]] = {}
         self._pump: Optional[asyncio.Task] = None
+        self._renewer: Optional[asyncio.Task] = None
         self.workers: Set[asyncio.Task] = set()
 
     async def start(self, app: Any) -> None:
@@ -107,10 +108,12 @@ class Hub:
         self.address_limit = rate_limits.WindowLimit(client, prefix=keys.ADDRESS_LIMIT,
                                                      per_minute=self.settings.address_per_minute)
         self._pump = asyncio.create_task(self.store.pump_outbox(self.wake))
+        self._renewer = asyncio.create_task(self.store.keep_claims())
 
     async def stop(self) -> None:
-        if self._pump:
-            self._pump.cancel()
+        for task in (self._pump, self._renewer):
+            if task:
+                task.cancel()
 
     def agent(self) -> Any:
         return getattr(self.app.ctx, "agent", None) if self.app else None
@@ -277,7 +280,8 @@ class Connection:
         store, conversation_id = self.hub.store, self.conversation_id
         resend = message.resend
         for _ in range(5):
-            action = p.dedupe_action(await store.state(conversation_id, message.id), resend=resend)
+            state = await store.claim(conversation_id, message.id)  # None: claimed, it is ours now
+            action = p.dedupe_action(state, resend=resend)
             if action is p.Dedupe.WAIT:
                 state = await store.wait_while_pending(conversation_id, message.id)
                 if state == "done":
@@ -286,7 +290,11 @@ class Connection:
                     resend = True
                     continue
             if action is p.Dedupe.CHECK_TRACKER:
-                events, _ = await self.hub.events(conversation_id)
+                try:
+                    events, _ = await self.hub.events(conversation_id)
+                except Exception:
+                    await store.release(conversation_id, message.id)
+                    raise
                 if message.id in p.committed_ids(events):
                     await store.mark_done(conversation_id, message.id)
                     action = p.Dedupe.ACK_DUPLICATE
@@ -294,7 +302,7 @@ class Connection:
                 await self.flush()
                 await self.send(p.ack_frame(message.id, duplicate=True))
                 return
-            if await store.claim(conversation_id, message.id):
+            if state is None:
                 break
         else:
             raise RuntimeError(f"message {message.id} kept changing state")
@@ -308,7 +316,6 @@ class Connection:
             await self.send(p.error_frame("unavailable", "the assistant is starting; the message will be "
                                           "sent again", message_id=message.id, retry_after=2.0))
             return
-        lease = asyncio.create_task(store.keep_claim(conversation_id, message.id))
         await self.send({"type": "typing", "from": "bot"})
         # The widget shows the privacy notice itself (from the session frame): the session start
         # records it without saying it again (actions/privacy.py).
@@ -320,8 +327,6 @@ class Connection:
         except Exception:
             await store.release(conversation_id, message.id)
             raise
-        finally:
-            lease.cancel()
         await store.mark_done(conversation_id, message.id)
         await self.flush()
         await self.send(p.ack_frame(message.id))

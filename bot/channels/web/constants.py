@@ -22,7 +22,7 @@ ADDRESS_LIMIT = PREFIX + "address:"
 OUTBOX_STREAM = "renben:outbox:web"
 
 MESSAGE_STATE_TTL = 7 * 24 * 3600
-PENDING_TTL = 15  # seconds; refreshed every PENDING_REFRESH while the message is being handled
+PENDING_TTL = 15  # seconds; renewed every PENDING_REFRESH by the process's one renewer while handled
 PENDING_REFRESH = 5
 SESSION_STREAM_MAXLEN = 1000
 SESSION_STREAM_TTL = 7 * 24 * 3600

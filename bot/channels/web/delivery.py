@@ -9,6 +9,7 @@ another process, is sent when the widget reconnects with its `last_seq`, and nev
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import time
@@ -29,6 +30,25 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   return id
 end
 return false
+"""
+
+# Read a message's state and, when it has none, claim it for this process, in one round trip.
+# Returns the state before (nil: the caller now owns the message).
+_CLAIM = """
+local previous = redis.call('GET', KEYS[1])
+if not previous then
+  redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
+end
+return previous
+"""
+
+# Renew a claim only while it is still this process's: a key that became "done" (7 days) or
+# another process's claim after a lapse must keep its own expiry. Returns 1 when renewed.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 0
 """
 
 
@@ -52,31 +72,69 @@ class Store:
 
     def __init__(self, client: aioredis.Redis, instance: str) -> None:
         self.redis, self.instance = client, instance
+        self.own_state = f"pending:{instance}"  # what this process's claims hold
         self._copy = client.register_script(_COPY_ONCE)
+        self._claim = client.register_script(_CLAIM)
+        self._renew = client.register_script(_RENEW)
+        # The claims this process holds (key -> claim number), renewed by keep_claims().
+        self._held: Dict[str, int] = {}
+        self._claims = itertools.count(1)
 
     # --- client message states ---
 
     async def state(self, conversation_id: str, message_id: str) -> Optional[str]:
         return await self.redis.get(f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}")
 
-    async def claim(self, conversation_id: str, message_id: str) -> bool:
-        """True when this process now owns the message (it was unknown); False: someone has it."""
-        return bool(await self.redis.set(f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}",
-                                         f"pending:{self.instance}", nx=True, ex=keys.PENDING_TTL))
+    async def claim(self, conversation_id: str, message_id: str) -> Optional[str]:
+        """Claims the message when it has no state, atomically; returns the state it had.
 
-    async def keep_claim(self, conversation_id: str, message_id: str) -> None:
-        """Renews the pending lease until cancelled; a process that dies lets it lapse."""
+        None: this process now owns it (until release() or mark_done(); keep_claims() renews
+        the lease meanwhile). Otherwise nothing changed: "done", or "pending:<instance>" of the
+        process handling it."""
         key = f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}"
+        previous = await self._claim(keys=[key], args=[self.own_state, keys.PENDING_TTL])
+        if previous is None:
+            self._held[key] = next(self._claims)
+        return previous
+
+    async def renew_claims(self) -> int:
+        """Renews every claim this process holds, in one pipeline; returns how many it renewed.
+
+        A claim that is no longer this process's (its lease lapsed) is left alone and dropped."""
+        held = list(self._held.items())
+        if not held:
+            return 0
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key, _ in held:
+                await self._renew(keys=[key], args=[self.own_state, keys.PENDING_TTL], client=pipe)
+            renewed = await pipe.execute()
+        for (key, number), done in zip(held, renewed):
+            if not done and self._held.get(key) == number:  # not a newer claim of the same key
+                logger.warning("web channel: the claim on %s lapsed before it was renewed", key)
+                del self._held[key]
+        return sum(1 for done in renewed if done)
+
+    async def keep_claims(self, interval: float = keys.PENDING_REFRESH) -> None:
+        """Runs until cancelled: renews this process's claims every `interval` seconds. A
+        process that dies lets them lapse after PENDING_TTL."""
         while True:
-            await asyncio.sleep(keys.PENDING_REFRESH)
-            await self.redis.expire(key, keys.PENDING_TTL)
+            await asyncio.sleep(interval)
+            try:
+                await self.renew_claims()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis away for a moment: the leases outlast a few ticks
+                logger.exception("web channel: renewing claims failed; retrying")
 
     async def release(self, conversation_id: str, message_id: str) -> None:
-        await self.redis.delete(f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}")
+        key = f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}"
+        self._held.pop(key, None)
+        await self.redis.delete(key)
 
     async def mark_done(self, conversation_id: str, message_id: str) -> None:
-        await self.redis.set(f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}", "done",
-                             ex=keys.MESSAGE_STATE_TTL)
+        key = f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}"
+        self._held.pop(key, None)
+        await self.redis.set(key, "done", ex=keys.MESSAGE_STATE_TTL)
 
     async def wait_while_pending(self, conversation_id: str, message_id: str,
                                  timeout: float = 120.0) -> Optional[str]:

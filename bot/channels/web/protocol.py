@@ -328,12 +328,13 @@ def committed_ids(events: Iterable[Mapping[str, Any]]) -> set:
 # --- dedupe ----------------------------------------------------------------------------------
 
 class Dedupe(Enum):
-    """What to do with a client message, given its state in Redis (see constants.MESSAGE_STATE)."""
+    """What to do with a client message, given the state its claim found in Redis (see
+    constants.MESSAGE_STATE; delivery.Store.claim claims a message that has none)."""
 
-    PROCESS = "process"  # new: claim it (SET NX pending) and hand it to the bot
+    PROCESS = "process"  # new (and now claimed): hand it to the bot
     ACK_DUPLICATE = "ack_duplicate"  # committed before: acknowledge again, do not process
     WAIT = "wait"  # being handled now (here or in another process): wait until done, then ack
-    CHECK_TRACKER = "check_tracker"  # a resend with no state: committed iff the tracker has its id
+    CHECK_TRACKER = "check_tracker"  # a resend with no state (now claimed): committed iff the tracker has its id
 
 
 def dedupe_action(state: Optional[str], *, resend: bool) -> Dedupe:
