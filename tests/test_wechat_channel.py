@@ -413,6 +413,37 @@ def test_a_message_whose_rasa_process_died_is_taken_over_and_answered(wechat_sta
     assert len(fake.texts_to(user)) == len(texts)
 
 
+def test_a_message_handled_before_its_process_died_is_answered_from_the_tracker_not_run_again(
+        wechat_stack, fake, rclient):
+    """The dead process had saved the bot's turn but not sent the answer: the living process
+    sends the saved answer, and the tracker keeps the message once."""
+    from bot.channels.wechat.inbox import Job, encode_job
+
+    account, user, key = Account(wechat_stack), openid("saved"), str(uuid.uuid4().int % 10**18)
+    assert account.post(text_xml(user, "你好"))[0] == 200  # the session starts (privacy notice)
+    time.sleep(1.0)  # the rest of a long answer goes out through the API
+    first = len(fake.texts_to(user))
+    status, body, _ = account.post(text_xml(user, "工伤保险怎么认定", msg_id=key))
+    assert status == 200 and has_chinese(content_of(body))
+    time.sleep(1.0)
+    before = list(fake.texts_to(user))
+    answered = [content_of(body)] + before[first:]
+    assert user_texts(wechat_stack, keys.conversation_id(user)) == ["你好", "工伤保险怎么认定"]
+
+    # As if the process had stopped after saving the turn: the gateway gave up, nothing was sent,
+    # and the entry is still pending on the dead consumer.
+    rclient.set(keys.TURN + key, "async", ex=3600)
+    job = Job(key=key, openid=user, text="工伤保险怎么认定", msg_type="text", msg_id=key, deadline=time.time() - 1)
+    pipe = rclient.pipeline(transaction=True)
+    pipe.xadd(keys.INBOX_STREAM, encode_job(job))
+    pipe.xreadgroup(keys.INBOX_GROUP, "rasa-gone", {keys.INBOX_STREAM: ">"}, count=1)
+    pipe.execute()
+    assert fake.wait_for(lambda: rclient.get(keys.TURN + key) == "sent", timeout=RECLAIM_SECONDS + 30)
+    time.sleep(1.0)
+    assert fake.texts_to(user)[len(before):] == answered  # the answer it had, from the tracker
+    assert user_texts(wechat_stack, keys.conversation_id(user)) == ["你好", "工伤保险怎么认定"]  # not run again
+
+
 def test_the_old_route_on_the_rasa_server_still_answers_through_the_inbox(wechat_stack):
     account, user = Account(wechat_stack, base=wechat_stack.rasa_url), openid("old")
     status, body, _ = account.post(text_xml(user, "医疗保险报销需要什么材料"))

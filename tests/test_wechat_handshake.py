@@ -141,9 +141,9 @@ def test_messages_a_dead_consumer_read_are_taken_over_and_handled_once(aclients)
         assert len(read[0][1]) == 4
         handled = []
 
-        async def handle(job):
+        async def handle(job, again):
             await asyncio.sleep(0.5)  # longer than reclaim_ms: must not be taken over twice
-            handled.append(job)
+            handled.append((job, again))
         reader = InboxReader(aclients[1], handle, consumer="rasa-alive", reclaim_ms=300, block_ms=100)
         running = asyncio.ensure_future(reader.run())
         deadline = time.monotonic() + 10
@@ -151,7 +151,8 @@ def test_messages_a_dead_consumer_read_are_taken_over_and_handled_once(aclients)
             await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)
         running.cancel()
-        assert sorted(job.key for job in handled) == ["k0", "k1", "k2"]
+        assert sorted(job.key for job, _ in handled) == ["k0", "k1", "k2"]
+        assert all(again for _, again in handled)  # read before: the handler checks the tracker
         assert await client.xlen(keys.INBOX_STREAM) == 0  # the garbage entry too: dropped, not stuck
         assert (await client.xpending(keys.INBOX_STREAM, keys.INBOX_GROUP))["pending"] == 0
     asyncio.run(main())

@@ -35,6 +35,7 @@ from bot.channels.wechat.constants import conversation_id, openid_of
 from bot.channels.wechat.delivery import Delivery
 from bot.channels.wechat.handshake import DELIVER, HANDED, Handshake
 from bot.channels.wechat.inbox import InboxReader, Job
+from bot.channels.wechat.replay import KEY_FIELD, earlier_answer
 from bot.channels.wechat.languages import ClaimantLanguages
 from bot.channels.wechat.outbox import OutboxReader
 from bot.channels.wechat.render import Options, render, split_text
@@ -162,14 +163,17 @@ class Turns:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
 
-    async def handle(self, job: Job) -> None:
+    async def handle(self, job: Job, again: bool = False) -> None:
+        """`again`: the message was read before by a process that stopped (inbox.py)."""
         hub = self.hub
         assert hub.handshake is not None and hub.options is not None and hub.languages is not None
         turn = await hub.handshake.turn(job.key)
         if turn is not None and turn.state in ("passive", "sent"):
             logger.info("wechat: %s was answered before; not run again", job.key)
             return
-        texts = await self._run(job)
+        texts = await self._saved_answer(job) if again else None
+        if texts is None:
+            texts = await self._run(job)
         first, rest = (texts[:1], texts[1:])
         outcome = await hub.handshake.offer(job.key, first, late=time.time() > job.deadline)
         if outcome == HANDED:
@@ -188,7 +192,7 @@ class Turns:
         try:
             payload = await hub.options.resolve(job.openid, job.text)
             await self._test_delay(job.openid)
-            metadata = {"wechat_msg_type": job.msg_type, "wechat_msg_id": job.msg_id}
+            metadata = {"wechat_msg_type": job.msg_type, "wechat_msg_id": job.msg_id, KEY_FIELD: job.key}
             await hub.on_new_message(UserMessage(payload or job.text, collector, conversation_id(job.openid),
                                                  input_channel="wechat", metadata=metadata))
         except Exception:
@@ -198,6 +202,29 @@ class Turns:
         rendered = render(collector.messages)
         await hub.options.remember(job.openid, rendered.options)
         await hub.languages.remember(job.openid, await hub.tracker_language(job.openid))
+        return rendered.texts
+
+    async def _saved_answer(self, job: Job) -> Optional[List[str]]:
+        """The rendered answer the tracker holds for this message when its turn was saved by the
+        process that stopped; None when it was not (or the tracker cannot be read): run it."""
+        store = getattr(getattr(getattr(self.hub.app, "ctx", None), "agent", None), "tracker_store", None)
+        if store is None:
+            return None
+        try:
+            tracker = await store.retrieve(conversation_id(job.openid))
+        except Exception:
+            logger.exception("wechat: reading the tracker of %s failed; %s runs again",
+                             conversation_id(job.openid), job.key)
+            return None
+        if tracker is None:
+            return None
+        answer = earlier_answer([event.as_dict() for event in tracker.events], job.key)
+        if answer is None:
+            return None
+        logger.warning("wechat: %s was handled before its process stopped; its saved answer is sent",
+                       job.key)
+        rendered = render(answer)
+        await self.hub.options.remember(job.openid, rendered.options)
         return rendered.texts
 
     async def _test_delay(self, openid: str) -> None:

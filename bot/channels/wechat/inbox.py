@@ -5,8 +5,10 @@ the stream in the consumer group `rasa`, so each entry is handled by one of them
 acknowledges and deletes it once the answer is handed over or sent (handshake.py). An entry a
 process read but never acknowledged (it died, or was stopped mid-turn) is taken over by another
 process, or by the same one after a restart, once it has been idle for WECHAT_RECLAIM_SECONDS;
-a running turn keeps its entries fresh, so only a dead process's entries go idle. A turn cut off
-mid-way runs again from the start (at least once, never lost).
+a running turn keeps its entries fresh, so only a dead process's entries go idle. Such an entry
+is handed over with `again=True`: if its turn was saved in the tracker, the handler sends the
+saved answer instead of running it again (channel.py, replay.py); if not, it runs from the start.
+Never lost, and in the tracker once.
 
 `encode_job` and `decode_job` are pure; `Inbox` writes, `InboxReader` reads.
 """
@@ -67,7 +69,9 @@ class Inbox:
         return await self.redis.xadd(INBOX_STREAM, encode_job(job))
 
 
-Handler = Callable[[Job], Awaitable[None]]
+#: handle(job, again): `again` is True for an entry a consumer read before (taken over, or
+#: our own from before a restart).
+Handler = Callable[[Job, bool], Awaitable[None]]
 
 
 class InboxReader:
@@ -90,13 +94,13 @@ class InboxReader:
             if "BUSYGROUP" not in str(error):
                 raise
 
-    async def _one(self, entry_id: str, fields: Mapping[str, str]) -> None:
+    async def _one(self, entry_id: str, fields: Mapping[str, str], again: bool) -> None:
         try:
             job = decode_job(fields)
             if job is None:
                 logger.error("wechat inbox: entry %s is not a job; dropped", entry_id)
             else:
-                await self.handle(job)
+                await self.handle(job, again)
             await self.redis.xack(INBOX_STREAM, INBOX_GROUP, entry_id)
             await self.redis.xdel(INBOX_STREAM, entry_id)
         except asyncio.CancelledError:
@@ -107,13 +111,13 @@ class InboxReader:
             self.in_flight.discard(entry_id)
             self.slots.release()
 
-    async def _start(self, entries: List[Tuple[str, Mapping[str, str]]]) -> None:
+    async def _start(self, entries: List[Tuple[str, Mapping[str, str]]], again: bool = False) -> None:
         for entry_id, fields in entries:
             if entry_id in self.in_flight:
                 continue  # our own turn, still running
             await self.slots.acquire()
             self.in_flight.add(entry_id)
-            task = asyncio.ensure_future(self._one(entry_id, fields))
+            task = asyncio.ensure_future(self._one(entry_id, fields, again))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
 
@@ -152,9 +156,9 @@ class InboxReader:
                     pending = await self.redis.xreadgroup(INBOX_GROUP, self.consumer, {INBOX_STREAM: "0"},
                                                           count=MAX_IN_FLIGHT)
                     for _stream, found in pending or []:
-                        await self._start([(i, f) for i, f in found if f])
+                        await self._start([(i, f) for i, f in found if f], again=True)
                     while True:
-                        await self._start(await self._reclaimed())
+                        await self._start(await self._reclaimed(), again=True)
                         batches = await self.redis.xreadgroup(INBOX_GROUP, self.consumer, {INBOX_STREAM: ">"},
                                                               count=50, block=self.block_ms)
                         for _stream, found in batches or []:
