@@ -1,10 +1,13 @@
-"""The development slice in ../shared/eval is for measuring only: no training example, answer
-or lexicon entry may carry a long piece of one of its messages."""
+"""The development slice in ../shared/eval is for measuring only: no file of the repository (a
+training example, answer, lexicon entry, test or doc) may carry a long piece of one of its
+messages."""
 from __future__ import annotations
 
 import csv
 import re
+import subprocess
 from pathlib import Path
+from typing import List
 
 import pytest
 
@@ -14,13 +17,30 @@ DEV = ROOT.parent / "shared" / "eval" / "real_questions_dev.tsv"
 WINDOW = {"en": 40, "zh": 12}  # characters: longer than a benefit's name or a stock phrase
 
 
+TEXT_SUFFIXES = {".yml", ".yaml", ".py", ".md", ".txt", ".js", ".html", ".css", ".json", ".tsv", ".toml", ".cfg"}
+
+
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
+def _repository_files() -> List[Path]:
+    """Every text file git tracks (or, outside a checkout, every one below the repository's
+    folders except the environment, models and reports)."""
+    try:
+        names = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+        paths = [ROOT / name for name in names]
+    except (OSError, subprocess.CalledProcessError):
+        skip = {".venv", "models", "reports", "var", "artifacts", ".git"}
+        paths = [p for p in ROOT.rglob("*") if not skip & set(p.relative_to(ROOT).parts)]
+    return sorted(p for p in paths if p.suffix in TEXT_SUFFIXES and p.is_file())
+
+
 @pytest.mark.skipif(not DEV.exists(), reason="no ../shared/eval beside the repository")
-def test_no_piece_of_a_dev_message_stands_in_the_repository_data():
-    ours = "\n".join(_norm(p.read_text(encoding="utf-8")) for p in sorted((ROOT / "data").rglob("*.yml")))
+def test_no_piece_of_a_dev_message_stands_in_the_repository():
+    files = _repository_files()
+    assert any(p.match("data/nlu/en/*.yml") for p in files)  # the scan reaches the training data
+    ours = "\n".join(_norm(p.read_text(encoding="utf-8", errors="replace")) for p in files)
     leaked = []
     with DEV.open(encoding="utf-8") as tsv:
         for row in csv.DictReader(tsv, delimiter="\t"):

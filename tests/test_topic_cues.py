@@ -28,7 +28,7 @@ CUES = TopicCues([
 
 
 def test_the_longer_of_two_overlapping_names_wins():
-    found = CUES.matches("I get Industrial Injuries Disablement Benefit since the accident")
+    found = CUES.matches("My Industrial Injuries Disablement Benefit was reviewed after the accident")
     assert found == {"ask_work_injury": ["industrial injuries disablement benefit"]}
 
 
