@@ -3,7 +3,8 @@
     GET  /cgi-bin/token?grant_type=client_credential&appid=...&secret=...
     POST /cgi-bin/message/custom/send?access_token=...   {"touser", "msgtype": "text", "text": {"content"}}
 
-Scriptable: `fail_next(45015)` makes the next send answer that errcode; `expire_tokens()` makes
+Scriptable: `fail_next(45015)` makes the next send answer that errcode (`touser=` the next send
+to that claimant, so a late send to another cannot take it); `expire_tokens()` makes
 every token issued so far answer 40001 (as after a token was refreshed elsewhere); `delay`
 slows every answer. It counts token fetches and records every message accepted.
 """
@@ -14,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlparse
 
 ERRMSG = {40001: "invalid credential, access_token is invalid or not latest",
@@ -41,7 +42,7 @@ class FakeWeChatApi:
         self.valid_tokens: set = set()
         self.sent: List[Sent] = []
         self.refused: List[Dict[str, Any]] = []
-        self._script: List[int] = []
+        self._script: List[Tuple[int, Optional[str]]] = []  # (errcode, for this touser or any)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -62,9 +63,9 @@ class FakeWeChatApi:
 
     # --- scripting ---
 
-    def fail_next(self, *errcodes: int) -> None:
+    def fail_next(self, *errcodes: int, touser: Optional[str] = None) -> None:
         with self._lock:
-            self._script.extend(errcodes)
+            self._script.extend((code, touser) for code in errcodes)
 
     def expire_tokens(self) -> None:
         with self._lock:
@@ -113,8 +114,9 @@ class FakeWeChatApi:
             content = (body.get("text") or {}).get("content", "")
             if len(content.encode("utf-8")) > 2048:
                 return {"errcode": 45002, "errmsg": "content size out of limit"}
-            if self._script:
-                code = self._script.pop(0)
+            scripted = next((i for i, (_, to) in enumerate(self._script) if to in (None, body["touser"])), None)
+            if scripted is not None:
+                code, _ = self._script.pop(scripted)
                 self.refused.append({"errcode": code, "touser": body["touser"], "content": content})
                 return {"errcode": code, "errmsg": ERRMSG.get(code, "scripted error")}
             self.sent.append(Sent(body["touser"], content, token, time.time()))

@@ -288,7 +288,7 @@ def test_an_invalid_token_40001_is_refreshed_at_once_and_the_message_delivered(w
 
 def test_45015_is_not_retried_and_is_reported_for_the_desk(wechat_stack, fake, rclient):
     account, user = Account(wechat_stack), f"slow-{uuid.uuid4().hex[:8]}"
-    fake.fail_next(45015)
+    fake.fail_next(45015, touser=user)  # a late send to an earlier test's claimant must not take it
     assert account.post(text_xml(user, "社保卡丢了怎么办"))[1] == "success"
 
     def reported():
@@ -335,7 +335,7 @@ def test_a_chinese_conversation_reaches_the_desk_and_the_agents_reply_reaches_th
     assert user_texts(wechat_stack, cid)[-1] == "好的谢谢"
 
     # 45047 during the handoff: the desk is told the claimant must write again
-    fake.fail_next(45047)
+    fake.fail_next(45047, touser=user)
     entry_id = message("agent_message", conversation_id=cid, language="zh", text="还有其他问题吗？")
     outbox.send("wechat", entry_id)
 

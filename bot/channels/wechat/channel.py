@@ -135,17 +135,22 @@ class Hub:
         task.add_done_callback(self.tasks.discard)
         return task
 
-    async def tracker_language(self, openid: str) -> Optional[str]:
-        """The conversation's `language` slot, None for a claimant the bot has not met."""
+    async def tracker(self, openid: str) -> Any:
+        """The claimant's tracker; None for a claimant the bot has not met, or when it cannot be
+        read (logged)."""
         agent = getattr(getattr(self.app, "ctx", None), "agent", None)
         store = getattr(agent, "tracker_store", None)
         if store is None:
             return None
         try:
-            tracker = await store.retrieve(conversation_id(openid))
+            return await store.retrieve(conversation_id(openid))
         except Exception:
             logger.exception("wechat: reading the tracker of %s failed", conversation_id(openid))
             return None
+
+    async def tracker_language(self, openid: str) -> Optional[str]:
+        """The conversation's `language` slot, None for a claimant the bot has not met."""
+        tracker = await self.tracker(openid)
         language = tracker.get_slot("language") if tracker is not None else None
         return language if language in phrases.LANGUAGES else None
 
@@ -207,15 +212,7 @@ class Turns:
     async def _saved_answer(self, job: Job) -> Optional[List[str]]:
         """The rendered answer the tracker holds for this message when its turn was saved by the
         process that stopped; None when it was not (or the tracker cannot be read): run it."""
-        store = getattr(getattr(getattr(self.hub.app, "ctx", None), "agent", None), "tracker_store", None)
-        if store is None:
-            return None
-        try:
-            tracker = await store.retrieve(conversation_id(job.openid))
-        except Exception:
-            logger.exception("wechat: reading the tracker of %s failed; %s runs again",
-                             conversation_id(job.openid), job.key)
-            return None
+        tracker = await self.hub.tracker(job.openid)
         if tracker is None:
             return None
         answer = earlier_answer([event.as_dict() for event in tracker.events], job.key)
