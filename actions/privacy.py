@@ -19,7 +19,7 @@ from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionSt
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.phrasebook import Phrasebook
-from bot.privacy import audit, retention, rights
+from bot.privacy import audit, identity, retention, rights
 from bot.privacy.exceptions import PrivacyError
 
 logger = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ class ActionDataRights(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         kind = rights.classify_request(tracker.latest_message.get("text"))
+        if kind in ("access", "export", "erase", "rectify", "object") and not asked_by_owner(tracker):
+            return refuse(dispatcher, tracker)
         if kind in ("access", "export"):
             return self._copy(dispatcher, tracker)
         if kind == "erase":
@@ -118,6 +120,8 @@ class ActionEraseData(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         conversation_id = tracker.sender_id
+        if not asked_by_owner(tracker):
+            return refuse(dispatcher, tracker)
         try:
             await asyncio.get_running_loop().run_in_executor(None, erase_now, conversation_id)
         except PrivacyError as error:
@@ -137,6 +141,18 @@ class ActionKeepData(Action):
                   domain: Dict[Text, Any]) -> List[EventType]:
         dispatcher.utter_message(response="utter_privacy_erase_kept")
         return [SlotSet("pending_offer", None)]
+
+
+def asked_by_owner(tracker: Tracker) -> bool:
+    """True when the latest message came in on the channel that owns this conversation."""
+    return identity.verified(tracker.sender_id, tracker.get_latest_input_channel())
+
+
+def refuse(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    logger.warning("data-rights request for %s refused: it came in on %r, not the owning channel",
+                   tracker.sender_id, tracker.get_latest_input_channel())
+    dispatcher.utter_message(response="utter_privacy_not_verified")
+    return [SlotSet("pending_offer", None)]
 
 
 def erase_now(conversation_id: str) -> retention.Deleted:

@@ -103,7 +103,7 @@ def run_wechat(stack: Stack, fake: FakeWeChatApi, n: int) -> Dict[str, object]:
 
 
 def run_rest(stack: Stack, n: int) -> Dict[str, object]:
-    url = stack.rasa_url + "/webhooks/rest/webhook"
+    url = f"{stack.rasa_url}/webhooks/rest/webhook?token={stack.settings.token()}"
     with ThreadPoolExecutor(n) as pool:
         results = list(pool.map(lambda i: rest_post(url, f"rbench-{uuid.uuid4().hex[:12]}", QUESTIONS[i % len(QUESTIONS)]),
                                 range(n)))
@@ -126,7 +126,7 @@ def main() -> int:
                            auth_token="bench"), model, services=("actions", "rasa", "wechat")).start()
     try:
         wechat_post(stack.wechat_url + "/webhooks/wechat/webhook", "owarmup", "你好")  # load the model's lazy parts
-        rest_post(stack.rasa_url + "/webhooks/rest/webhook", "warmup", "你好")
+        rest_post(f"{stack.rasa_url}/webhooks/rest/webhook?token={stack.settings.token()}", "warmup", "你好")
         baseline = run_rest(stack, args.n)
         measured = run_wechat(stack, fake, args.n)
     finally:

@@ -108,8 +108,10 @@ class WsClaimant:
 class RestSender:
     """One REST conversation, the same sender across the rounds."""
 
-    def __init__(self, session: aiohttp.ClientSession, base: str, index: int, timeout: float) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base: str, index: int, timeout: float,
+                 token: str) -> None:
         self.session, self.base, self.index, self.timeout = session, base, index, timeout
+        self.headers = {"Authorization": f"Bearer {token}"}  # the REST channel is behind the API token
         self.sender = f"bench-rest-{index}-{uuid.uuid4().hex[:6]}"
 
     async def send(self, first: int, count: int) -> List[float]:
@@ -118,7 +120,7 @@ class RestSender:
             body = {"sender": self.sender, "message": MESSAGES[(self.index + n) % len(MESSAGES)]}
             started = time.perf_counter()
             try:
-                async with self.session.post(f"{self.base}/webhooks/rest/webhook", json=body,
+                async with self.session.post(f"{self.base}/webhooks/rest/webhook", json=body, headers=self.headers,
                                              timeout=aiohttp.ClientTimeout(total=self.timeout)) as reply:
                     await reply.read()
                     if reply.status == 200:
@@ -162,7 +164,7 @@ async def main_async(stack: Stack, sockets: int, messages: int, timeout: float) 
     base = stack.rasa_url
     url = base.replace("http://", "ws://") + "/webhooks/web/ws"
     async with aiohttp.ClientSession() as session:  # warm up both paths
-        await RestSender(session, base, 0, timeout).send(0, 3)
+        await RestSender(session, base, 0, timeout, stack.settings.token()).send(0, 3)
     warm = WsClaimant(url, 0, timeout)
     await warm.open()
     await warm.send(0, 3)
@@ -174,7 +176,7 @@ async def main_async(stack: Stack, sockets: int, messages: int, timeout: float) 
     claimants = [WsClaimant(url, i, timeout) for i in range(sockets)]
     await asyncio.gather(*(claimant.open() for claimant in claimants))
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        senders = {"ws": claimants, "rest": [RestSender(session, base, i, timeout) for i in range(sockets)]}
+        senders = {"ws": claimants, "rest": [RestSender(session, base, i, timeout, stack.settings.token()) for i in range(sockets)]}
         rounds = [("ws", halves[0]), ("rest", halves[0]), ("rest", halves[1]), ("ws", halves[1])]
         for number, (channel, (first, count)) in enumerate(rounds, 1):
             if count == 0:

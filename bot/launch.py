@@ -48,7 +48,7 @@ class Stack:
 
     @property
     def actions_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.actions_port}"
+        return f"http://{self.settings.local_host}:{self.settings.actions_port}"
 
     @property
     def wechat_url(self) -> str:
@@ -64,21 +64,23 @@ class Stack:
         return self.settings.var_dir / "logs"
 
     def start(self, timeout: float = 180.0) -> "Stack":
-        self.logs.mkdir(parents=True, exist_ok=True)
+        make_private(self.settings.var_dir)
+        self.logs.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             if self.settings.redis_url:
                 self.redis_url = self.settings.redis_url
             else:
-                self._redis = embedded_redis.start(self.settings.var_dir / "redis")
+                self._redis = embedded_redis.start(self.settings.var_dir / "redis",
+                                                   password=self.settings.embedded_redis_password())
                 self.redis_url = self._redis.url
-            endpoints_file = self.settings.var_dir / "endpoints.yml"
-            endpoints_file.write_text(yaml.safe_dump(endpoints(self.settings, self.redis_url)))
+            endpoints_file = self.settings.var_dir / "endpoints.yml"  # holds secrets: 0600
+            write_private(endpoints_file, yaml.safe_dump(endpoints(self.settings, self.redis_url)))
             commands = {
-                "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                "actions": [sys.executable, "-m", "actions.server", "--host", self.settings.host,
                             "--port", str(self.settings.actions_port)],
-                "rasa": [sys.executable, "-m", "rasa", "run", "--model", str(self.model),
+                # The API token reaches Rasa through RASA_AUTH_TOKEN, never the command line (ps).
+                "rasa": [sys.executable, "-m", "bot.rasa_server", "--model", str(self.model),
                          "--endpoints", str(endpoints_file), "--credentials", "bot/credentials.yml",
-                         "--enable-api", "--auth-token", self.settings.token(),
                          "--interface", self.settings.host, "--port", str(self.settings.rasa_port)],
                 "wechat": [sys.executable, "-m", "bot.channels.wechat.gateway", "--host", self.settings.host,
                            "--port", str(self.settings.wechat_port)],
@@ -103,17 +105,19 @@ class Stack:
         return self
 
     def _spawn(self, name: str, command: List[str]) -> None:
-        log = open(self.logs / f"{name}.log", "ab")
+        log = os.fdopen(os.open(self.logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         # Rasa reports errors to its servers unless told not to; nothing leaves this machine.
         env = {**os.environ, **self.child_environment(), "PYTHONUNBUFFERED": "1",
                "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "RASA_TELEMETRY_ENABLED": "false"}
+        # umask 077: whatever a child writes under var/ (tracker, AOF, review inbox) is private.
         self.processes[name] = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                                env=env, start_new_session=True)
+                                                env=env, start_new_session=True, umask=0o077)
 
     def child_environment(self) -> Dict[str, str]:
         """What every child is told: one Redis, one var/, where Rasa and the desk listen."""
         env = {"REDIS_URL": self.redis_url, "RENBEN_VAR_DIR": str(self.settings.var_dir),
                "RASA_URL": self.rasa_url, "RASA_AUTH_TOKEN": self.settings.token(),
+               "RENBEN_ACTIONS_TOKEN": self.settings.actions_secret(), "RENBEN_HOST": self.settings.host,
                "DESK_HOST": self.settings.host, "DESK_PORT": str(self.settings.desk_port)}
         if self.settings.tracker_store_url:
             env["TRACKER_STORE_URL"] = self.settings.tracker_store_url
@@ -154,6 +158,24 @@ class Stack:
             self._redis = None
 
 
+def make_private(directory: Path) -> None:
+    """`directory` and everything already in it readable by its owner alone (0700 / 0600):
+    var/ holds conversations, secrets and the Redis data of everyone who used the service."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for path in [directory, *directory.rglob("*")]:
+        if path.is_symlink():
+            continue
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Writes `text` to `path`, readable by its owner alone."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+    path.chmod(0o600)
+
+
 def demo_agent_token(stack: Stack) -> Path:
     """On one machine, an agent account `demo` (Chinese and English, supervisor) so the console
     can be tried at once; its token is kept in var/desk_agent_token. Production adds real agents
@@ -171,9 +193,8 @@ def demo_agent_token(stack: Stack) -> Path:
         except AuthenticationFailed:  # the kept token no longer matches: issue a new one
             known = False
     if not known:
-        path.write_text(agents.add_agent(client, "demo", languages=["zh", "en"], role="supervisor",
-                                         name="Demo agent"))
-        path.chmod(0o600)
+        write_private(path, agents.add_agent(client, "demo", languages=["zh", "en"], role="supervisor",
+                                             name="Demo agent"))
     return path
 
 
@@ -206,6 +227,7 @@ Renben is running. Ctrl-C stops everything.
   Claimant widget: {stack.rasa_url}/webhooks/web/
   Agent console:   {stack.desk_url}/{agent_note}
   Chat (REST):     POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "me", "message": "你好"}}
+                   for integrations: header "Authorization: Bearer <API token>" (below)
   WeChat webhook:  {stack.wechat_url}/webhooks/wechat/webhook  (the gateway; needs WECHAT_TOKEN, docs/wechat.md)
   Rasa HTTP API:   {stack.rasa_url}  (token in {settings.var_dir / 'auth_token'} unless RASA_AUTH_TOKEN is set)
   Action server:   {stack.actions_url}

@@ -26,6 +26,7 @@ class Settings:
     redis_url: Optional[str] = None  # None: start the embedded Redis
     tracker_store_url: Optional[str] = None  # None: SQLite in var/
     auth_token: Optional[str] = None  # None: generated once and kept in var/auth_token
+    actions_token: Optional[str] = None  # Rasa -> action server secret; None: kept in var/actions_token
     host: str = "127.0.0.1"
     rasa_port: int = 5005
     actions_port: int = 5055
@@ -41,6 +42,7 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             tracker_store_url=env.get("TRACKER_STORE_URL") or None,
             auth_token=env.get("RASA_AUTH_TOKEN") or None,
+            actions_token=env.get("RENBEN_ACTIONS_TOKEN") or None,
             host=env.get("RENBEN_HOST", "127.0.0.1"),
             rasa_port=_port(env, "RASA_PORT", 5005),
             actions_port=_port(env, "ACTIONS_PORT", 5055),
@@ -50,14 +52,30 @@ class Settings:
 
     def token(self) -> str:
         """The Rasa API token: the configured one, else one generated and kept in var/."""
-        if self.auth_token:
-            return self.auth_token
-        path = self.var_dir / "auth_token"
-        if not path.exists():
-            self.var_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(32))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return self.auth_token or _kept_secret(self.var_dir / "auth_token")
+
+    def actions_secret(self) -> str:
+        """The secret Rasa sends the action server: the configured one, else one kept in var/."""
+        return self.actions_token or _kept_secret(self.var_dir / "actions_token")
+
+    def embedded_redis_password(self) -> str:
+        """The password of the embedded Redis (make run), kept in var/."""
+        return _kept_secret(self.var_dir / "redis_password")
+
+    @property
+    def local_host(self) -> str:
+        """Where a process on this machine reaches the servers (`host`, or loopback for 0.0.0.0)."""
+        return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+
+
+def _kept_secret(path: Path) -> str:
+    """A random secret kept in `path` (0600), made on first use."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -114,9 +132,23 @@ def endpoints(settings: Settings, redis_url: str) -> Dict[str, Any]:
     if redis["password"]:
         lock_store["password"] = redis["password"]
     return {
-        "action_endpoint": {"url": f"http://127.0.0.1:{settings.actions_port}/webhook"},
+        # The action server refuses calls without this header (actions/server.py).
+        "action_endpoint": {"url": f"http://{settings.local_host}:{settings.actions_port}/webhook",
+                            "headers": {"Authorization": f"Bearer {settings.actions_secret()}"}},
         "tracker_store": tracker_store_config(settings),
         "lock_store": lock_store,
         # Every conversation event goes to a Redis stream the agent desk reads (bot/event_broker.py).
         "event_broker": {"type": "bot.event_broker.RedisStreamEventBroker", "url": redis_url},
     }
+
+
+def running_redis_url(var_dir: Path) -> Optional[str]:
+    """The Redis URL (password included) the running stack wrote to var/endpoints.yml, or None:
+    how tools run beside `make run` (retention, trainers) find the embedded Redis."""
+    import yaml
+
+    try:
+        config = yaml.safe_load((var_dir / "endpoints.yml").read_text()) or {}
+        return str(config["event_broker"]["url"])
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        return None

@@ -46,6 +46,7 @@ VERSION = 1
 CLOSE_AUTH_FAILED = 4001
 CLOSE_AUTH_TIMEOUT = 4002
 CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN = 1013  # the desk cannot reach Redis: an `unavailable` error frame comes first
 MAX_TEXT_CHARS = 4000
 
 _ID = (str,)

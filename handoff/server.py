@@ -38,7 +38,8 @@ from bot.privacy.redaction import find_identifiers
 from handoff import agents, constants as k, protocol, relay
 from handoff import tickets as t
 from handoff.brief import build_brief
-from handoff.exceptions import AuthenticationFailed, DeskError, NotHolder, ProtocolError, TicketNotFound
+from handoff.exceptions import (AuthenticationFailed, DeskError, NotHolder, ProtocolError, QueueUnavailable,
+                                TicketNotFound)
 from handoff.outbox import Outbox, message as outbox_message
 from handoff.phrases import Phrases, load as load_phrases
 from handoff.queue import Queue, connect
@@ -170,12 +171,17 @@ class Desk:
         try:
             token = protocol.auth_token(protocol.parse(first))
             account = await self._io(agents.authenticate, self.queue.redis, token)
+            await self._io(self.queue.agent_online, account.agent_id, languages=account.languages,
+                           role=account.role)
         except (ProtocolError, AuthenticationFailed):
             await socket.close(protocol.CLOSE_AUTH_FAILED, "authentication failed")
             return
+        except (QueueUnavailable, redis.RedisError) as error:  # the console says so and tries again
+            logger.warning("an agent login waits for Redis: %s", error)
+            await socket.send(protocol.error("unavailable", "the desk cannot reach its store; try again shortly"))
+            await socket.close(protocol.CLOSE_TRY_AGAIN, "unavailable")
+            return
         session = Session(account, socket)
-        await self._io(self.queue.agent_online, account.agent_id, languages=account.languages,
-                       role=account.role)
         self.sessions.setdefault(account.agent_id, set()).add(session)
         try:
             await session.send(protocol.event("hello", agent_id=account.agent_id, role=account.role,

@@ -88,10 +88,14 @@ class Client:
     def __init__(self, base_url: str, token: str):
         self.base_url, self.token = base_url, token
 
-    def raw(self, path: str, body: bytes, *, method: str = "POST",
-            content_type: str = "application/json") -> tuple[int, Any]:
-        request = urllib.request.Request(self.base_url + path, data=body, method=method,
-                                         headers={"Content-Type": content_type})
+    def raw(self, path: str, body: bytes, *, method: str = "POST", content_type: str = "application/json",
+            token: Optional[str] = "") -> tuple[int, Any]:
+        """`token`: "" sends the client's API token, None none, any other string that one."""
+        headers = {"Content-Type": content_type}
+        token = self.token if token == "" else token
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(self.base_url + path, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=60) as reply:
                 return reply.status, json.loads(reply.read() or b"null")

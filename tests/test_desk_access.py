@@ -115,3 +115,30 @@ def test_an_agent_cannot_open_another_languages_conversation(client, desk_settin
     brief, claim = asyncio.run(asyncio.wait_for(scenario(), 120))
     assert brief["code"] == "forbidden" and claim["code"] == "forbidden"
     assert audited(queue, sender, "read_transcript") == []
+
+
+def test_a_login_while_redis_is_down_gets_a_typed_unavailable(tmp_path):
+    """Issue 14: it closed with 1011 (an internal error) and no word for the console."""
+    from bot import embedded_redis
+
+    server = embedded_redis.start(tmp_path / "redis", persist=False)
+    token = agents.add_agent(connect(server.url), "outage-agent", languages=["zh"])
+    settings = DeskSettings(redis_url=server.url, rasa_url="http://127.0.0.1:9", port=0,
+                            sweep_interval_seconds=0.2, audit_mirror=tmp_path / "audit.jsonl")
+
+    async def login_during_outage():
+        desk = await Desk.create(settings).serve(port=0)
+        server.stop()
+        try:
+            socket = await websockets.connect(f"ws://127.0.0.1:{desk.port}/agent")
+            await socket.send(json.dumps({"type": "auth", "token": token}))
+            frame = json.loads(await asyncio.wait_for(socket.recv(), 30))
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(socket.recv(), 30)
+            return frame, socket.close_code
+        finally:
+            await desk.stop()
+
+    frame, code = asyncio.run(login_during_outage())
+    assert frame["type"] == "error" and frame["code"] == "unavailable"
+    assert code == 1013

@@ -107,3 +107,13 @@ def test_a_non_tracker_is_a_typed_error(bad):
 def test_the_brief_is_json_ready():
     data = build_brief(TRACKER, waiting_since=121.0).as_dict()
     assert json.loads(json.dumps(data))["transcript"][0]["text"] == "你好"
+
+
+def test_a_card_number_with_a_typo_is_masked_in_the_brief_after_its_label():
+    """Issue 14: a number failing Luhn was shown whole, right after 银行卡号."""
+    tracker = {"sender_id": "web-card", "slots": {}, "events": [
+        user("我的银行卡号 6222021234567890124 没收到钱", "ask_payment_status", 0.9, 1.0),
+        user("my card number is 4111 1111 1111 1112", "ask_payment_status", 0.9, 2.0, language="en")]}
+    text = json.dumps(build_brief(tracker, waiting_since=3.0).as_dict(), ensure_ascii=False)
+    assert "6222021234567890124" not in text and "4111 1111 1111 1112" not in text
+    assert "6222***********0124" in text

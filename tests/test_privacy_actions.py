@@ -35,10 +35,13 @@ def env(redis_server, tmp_path, monkeypatch):
     privacy.settings.cache_clear()
 
 
-def tracker(text="", *, events=None, slots=None, sender=CID) -> Tracker:
+def tracker(text="", *, events=None, slots=None, sender=CID, channel="web") -> Tracker:
+    """A tracker whose user messages came in on `channel` (the widget's, for a web- id)."""
+    events = [dict(e, input_channel=e.get("input_channel", channel)) if e.get("event") == "user" else e
+              for e in (events or [{"event": "user", "text": text, "timestamp": time.time()}])]
     return Tracker(sender, slots or {"language": "zh"},
                    {"text": text, "intent": {"name": "data_rights", "confidence": 0.9}},
-                   events or [], False, None, None, "action_listen")
+                   events, False, None, None, "action_listen")
 
 
 DOMAIN_RESPONSES = yaml.safe_load((ROOT / "bot" / "domain" / "privacy.yml").read_text(encoding="utf-8"))["responses"]
@@ -186,3 +189,31 @@ def test_a_channel_that_shows_the_notice_itself_gets_it_recorded_not_repeated(en
     messages, events = run(privacy.ActionSessionStart(), started)
     assert messages == []  # the widget showed it from the session frame
     assert {"event": "slot", "name": "privacy_notice", "value": "shown", "timestamp": None} in events
+
+
+# ----------------------------------------------------------------------------- identity (issue 14)
+
+@pytest.mark.parametrize("sender, channel", [("web-rights-1", "rest"), ("web-rights-1", None),
+                                             ("wx-oABCDEF", "rest"), ("wx-oABCDEF", "web"),
+                                             ("web-rights-1", "wechat")])
+@pytest.mark.parametrize("text", ["你保存了我的什么信息", "导出我的对话", "删除我的数据", "我的信息有误,请更正"])
+def test_a_data_rights_request_from_another_channel_is_refused(env, sender, channel, text):
+    messages, events = run(privacy.ActionDataRights(), tracker(text, sender=sender, channel=channel))
+    assert [m.get("response") for m in messages] == ["utter_privacy_not_verified"]
+    assert not any(e.get("event") == "followup" for e in events)
+
+
+def test_an_erasure_from_another_channel_erases_nothing(env):
+    from bot.privacy.constants import AUDIT_STREAM
+    from handoff.constants import OPEN_TICKET
+
+    env.set(OPEN_TICKET + CID, "t1")
+    messages, _ = run(privacy.ActionEraseData(), tracker("是", channel="rest"))
+    assert [m.get("response") for m in messages] == ["utter_privacy_not_verified"]
+    assert env.get(OPEN_TICKET + CID) == "t1"
+    assert env.xlen(AUDIT_STREAM) == 0
+
+
+def test_an_integration_conversation_keeps_its_rights_over_rest(env):
+    messages, _ = run(privacy.ActionDataRights(), tracker("删除我的数据", sender="crm-42", channel="rest"))
+    assert [m.get("response") for m in messages] == ["utter_privacy_erase_confirm"]

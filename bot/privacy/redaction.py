@@ -20,6 +20,11 @@ What is found (docs/privacy.md has the full rules):
     BANK_CARD  13-19 digits beginning 3-6 that pass the Luhn check
     EMAIL      an e-mail address
 
+Context decides too: a number of 6 or more digits right after a card, ID or phone label
+(`银行卡号`, `身份证`, `手机`, `card number`, `ID`, `phone`...) is that kind whatever its checksum,
+and a run of 15-19 digits (or 17 and an X) is a card or an ID even with a wrong checksum: a
+claimant's typo must not put their number in a log.
+
 Digits may be typed in groups (`138 1234 5678`, `6222-0212-3456-7890`) and in full width
 (`１３８…`). A run of digits that fails every check (a date, an amount, a year, an order number
 whose checksum is wrong) is left as it is: redaction must not destroy the facts a claimant gives.
@@ -165,6 +170,23 @@ _PASSPORT_WORD = re.compile(
     r"(?<![A-Za-z0-9])([A-Za-z]{1,2}\d{6,10}|\d{8,10})" + _ALNUM_AFTER, re.IGNORECASE)
 _OLD_ID_WORD = re.compile(r"(?:身份证|身份證|证件|證件|identity|\bID\b|I\.D\.)[^A-Za-z0-9\n]{0,12}$",
                           re.IGNORECASE)
+# A label, then only linking words and punctuation, then the number: the label names its kind.
+_LINK = r"(?:[\s:：#=,，(（-]|是|为|為|号码|號碼|号|號|no\.?|num|number|is|was|of|on|at)*$"
+_LABELS = (
+    ("BANK_CARD", r"银行卡|銀行卡|卡号|卡號|储蓄卡|儲蓄卡|信用卡|借记卡|借記卡|账号|賬號|帐号|帳號|银行账户|銀行賬戶|"
+                  r"社保卡|医保卡|醫保卡|\bcard|\baccount|\bIBAN|\bsort code"),
+    ("ID_NUMBER", r"身份证|身份證|证件|證件|社会保障号|社會保障號|社保号|社保號|\bID\b|I\.D\.|\bidentity|"
+                  r"\bSSN\b|social security number|\bNINO?\b|national insurance|\bSIN\b|\bTFN\b|\bPPSN?\b"),
+    ("PHONE", r"手机|手機|电话|電話|联系方式|聯繫方式|联系电话|座机|座機|微信号|\bphone|\bmobile|\bcell|\btel\b|"
+              r"\btelephone|\bcall me|\breach me|\btext me"),
+)
+#: Labels that say a long number is something else: an order, a reference, an amount.
+_OTHER_LABEL = re.compile(r"(?:订单|訂單|单号|單號|流水号|流水號|编号|編號|金额|金額|\border|\breference|\bref\b|"
+                          r"\binvoice|\btracking|\bamount|\bprice|\btotal)(?:\s*\w{0,8})?" + _LINK, re.IGNORECASE)
+_LABEL_BEFORE = [(kind, re.compile(f"(?:{words}){_LINK}", re.IGNORECASE)) for kind, words in _LABELS]
+#: Fewest digits a number needs to be masked for its label alone (amounts and years are shorter).
+LABELLED_MIN_DIGITS = 6
+
 _LANDLINE_BRACKETS = re.compile(r"\((0[1-9]\d{1,2})\) ?(\d{7,8})" + _ALNUM_AFTER)
 _COUNTRY_BRACKETS = re.compile(r"\(\+?(\d{2,3})\) ?$")
 
@@ -240,8 +262,8 @@ def _classify_digits(parts: Sequence[str], before: str) -> Optional[str]:
     if compact.startswith("+"):
         digits = compact[1:]
         return "PHONE" if digits.isdigit() and 8 <= len(digits) <= 15 else None
-    if compact[-1] in "Xx":
-        return "ID_NUMBER" if is_mainland_id(compact) else None
+    if compact[-1] in "Xx":  # a resident ID's check character, even when it is wrong
+        return "ID_NUMBER" if len(compact) == 18 and compact[:17].isdigit() else None
     lengths = [len(p) for p in parts]
     if len(compact) == 18 and is_mainland_id(compact):
         return "ID_NUMBER"
@@ -252,6 +274,23 @@ def _classify_digits(parts: Sequence[str], before: str) -> Optional[str]:
         return "BANK_CARD"
     if len(compact) == 15 and is_old_mainland_id(compact) and _OLD_ID_WORD.search(before):
         return "ID_NUMBER"
+    return _kind_from_context(compact, lengths, before)
+
+
+def _kind_from_context(compact: str, lengths: List[int], before: str) -> Optional[str]:
+    """The kind a label before the number names, or that a long card- or ID-shaped run has."""
+    if not compact.isdigit() or len(compact) < LABELLED_MIN_DIGITS:
+        return None
+    tail = before[-40:]
+    if _OTHER_LABEL.search(tail):
+        return None
+    for kind, pattern in _LABEL_BEFORE:
+        if pattern.search(tail):
+            return kind
+    if len(compact) == 18 and not _looks_like_date(compact[:8]):
+        return "ID_NUMBER"
+    if 15 <= len(compact) <= 19 and _card_grouping(lengths):
+        return "BANK_CARD"
     return None
 
 
@@ -331,7 +370,8 @@ def _mask_phone(value: str) -> str:
     if digits.startswith("0") and not digits.startswith("00"):
         area = 3 if digits[1:2] in ("1", "2") else 4
         return digits[:area] + "-" + _keep(digits[area:], 0, 4)
-    return "+" + _keep(digits.lstrip("0"), 3, 4)
+    international = value.lstrip().startswith(("+", "00"))  # else a number known by its label alone
+    return ("+" if international else "") + _keep(digits.lstrip("0") if international else digits, 3, 4)
 
 
 def _keep(compact: str, head: int, tail: int) -> str:

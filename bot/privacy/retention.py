@@ -13,6 +13,8 @@ What is deleted for a conversation (docs/privacy.md keeps the list for people):
                     language and event dedupe keys; the web outbox "copied" markers of its outbox entries
     review inbox    rows that came from it in var/review/*.yml (and, on purge, inbox files
                     older than the retention period)
+    files on disk   then the SQLite tracker file is vacuumed and Redis rewrites its append-only
+                    file (bot/privacy/disk.py), so the deleted bytes leave the disk too
 
 A conversation's age is its newest event in the tracker store; conversations the tracker store
 does not know (a ticket whose conversation is gone) are aged by their newest ticket time.
@@ -34,10 +36,10 @@ import yaml
 
 from bot.channels.web import constants as web_keys
 from bot.channels.wechat import constants as wechat_keys
-from bot.privacy import audit
+from bot.privacy import audit, disk
 from bot.privacy import constants as k
 from bot.privacy.exceptions import InvalidRequest, StoreUnavailable
-from bot.settings import ROOT
+from bot.settings import ROOT, running_redis_url
 from handoff import constants as desk_keys
 
 logger = logging.getLogger(__name__)
@@ -74,7 +76,7 @@ class RetentionSettings:
         reviews = env.get("RENBEN_REVIEW_DIRS")
         return cls(retention_days=days,
                    tracker_url=tracker.replace("postgres://", "postgresql://", 1),
-                   redis_url=env.get("REDIS_URL") or _embedded_redis_url(var_dir),
+                   redis_url=env.get("REDIS_URL") or running_redis_url(var_dir),
                    var_dir=var_dir,
                    review_dirs=tuple(Path(p) for p in reviews.split(os.pathsep) if p) if reviews
                    else (var_dir / "review",))
@@ -87,14 +89,6 @@ class RetentionSettings:
         if not self.redis_url:
             raise StoreUnavailable("no Redis: set REDIS_URL or start the stack (make run)")
         return redis.Redis.from_url(self.redis_url, decode_responses=True, socket_timeout=10)
-
-
-def _embedded_redis_url(var_dir: Path) -> Optional[str]:
-    try:
-        lock = (yaml.safe_load((var_dir / "endpoints.yml").read_text()) or {}).get("lock_store") or {}
-        return f"redis://{lock['url']}:{lock['port']}/{lock.get('db', 0)}"
-    except (OSError, KeyError, TypeError, yaml.YAMLError):
-        return None
 
 
 @dataclass
@@ -171,6 +165,9 @@ def _delete(settings: RetentionSettings, client: "redis.Redis[str]", ids: Set[st
         raise StoreUnavailable(f"Redis: {error}") from error
     rows, files = delete_review_rows(settings.review_dirs, ids, before=before)
     deleted.review_rows, deleted.review_files = rows, files
+    if ids:  # deleted rows and keys stay in the files behind them until those are rewritten
+        disk.vacuum_sqlite(settings.tracker_url)
+        disk.rewrite_aof(client)
     return deleted
 
 

@@ -16,6 +16,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import yaml
 
+from bot.settings import running_redis_url
 from bot.trainers import review
 from bot.trainers.checks import normalise_example
 from bot.trainers.project import NLU_DIR, read_nlu
@@ -80,13 +81,7 @@ def read_events(url: str, *, since: float = 0.0) -> Iterator[review.Event]:
 
 def redis_url(root: Path, configured: Optional[str]) -> Optional[str]:
     """REDIS_URL, else the running embedded Redis's address from var/endpoints.yml, else None."""
-    if configured:
-        return configured
-    try:
-        lock = (yaml.safe_load((root / "var" / "endpoints.yml").read_text()) or {}).get("lock_store") or {}
-        return f"redis://{lock['url']}:{lock['port']}/{lock.get('db', 0)}"
-    except (OSError, KeyError, TypeError, yaml.YAMLError):
-        return None
+    return configured or running_redis_url(root / "var")
 
 
 def read_flags(url: str, *, since: float = 0.0, stream: str = REVIEW_FLAGS) -> List[review.Flag]:

@@ -13,6 +13,7 @@ Redis (delivery.py) and are sent to every socket of the conversation in this pro
 from __future__ import annotations
 
 import asyncio
+import codecs
 import logging
 import time
 import uuid
@@ -23,6 +24,7 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sanic.server.websockets import frame as sanic_frames
 
 from bot.channels import rate_limits
 from bot.channels.web import constants as keys, protocol as p
@@ -44,6 +46,13 @@ CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
+
+# Sanic 21.12 decodes text frames strictly inside a task of its own: a frame with invalid UTF-8
+# raised there, was dropped without a word, and the exception (raw bytes and all) went to the log.
+# Decoded leniently, as the REST channel does, a stray byte becomes U+FFFD (which the normaliser
+# drops) and the claimant's message is answered, never lost.
+_UTF8 = codecs.getincrementaldecoder("utf-8")
+sanic_frames.UTF8Decoder = lambda errors="strict": _UTF8(errors="replace")
 
 
 class WebOutput(OutputChannel):
@@ -88,6 +97,7 @@ class Hub:
         self.app: Any = None
         self.on_new_message: Optional[Handler] = None
         self.connections: Dict[str, Set["Connection"]] = {}
+        self.sockets_by_address: Dict[str, int] = {}  # open sockets per client address, this process
         self._pump: Optional[asyncio.Task] = None
         self._renewer: Optional[asyncio.Task] = None
         self.workers: Set[asyncio.Task] = set()
@@ -403,13 +413,25 @@ class WebChannel(InputChannel):
                     await ws.send(p.encode(p.error_frame("unavailable", "the chat is not available now")))
                     await ws.close(CLOSE_TRY_AGAIN, "unavailable")
                     return
-            connection = Connection(ws, hub, address=request.ip)
+            address = request.ip or ""
+            if hub.sockets_by_address.get(address, 0) >= self.settings.sockets_per_address:
+                await ws.send(p.encode(p.error_frame("too_many_sockets", "too many chats are open from this "
+                                                     "address; close one and try again", retry_after=30.0)))
+                await ws.close(CLOSE_TRY_AGAIN, "too many sockets")
+                return
+            hub.sockets_by_address[address] = hub.sockets_by_address.get(address, 0) + 1
+            connection = Connection(ws, hub, address=address)
             try:
                 await connection.run()
             except Exception as error:  # closed by the client, or the network
-                logger.debug("web channel: socket ended: %r", error)
+                logger.debug("web channel: socket ended: %s", type(error).__name__)
             finally:
                 connection.open = False
                 hub.forget(connection)
+                left = hub.sockets_by_address.get(address, 1) - 1
+                if left > 0:
+                    hub.sockets_by_address[address] = left
+                else:
+                    hub.sockets_by_address.pop(address, None)
 
         return hook

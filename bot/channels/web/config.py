@@ -14,6 +14,8 @@ prefix are the defaults, the environment wins):
     RENBEN_WEB_ADDRESS_PER_MINUTE  messages a minute from one client address, all its sessions
                                 and every Rasa process together (300; many claimants may share
                                 one address, e.g. a library or a village office)
+    RENBEN_WEB_SOCKETS_PER_ADDRESS  sockets one client address may hold open at once in one Rasa
+                                process (50; a shared address again, and a widget holds one)
     REDIS_URL                   Redis for dedupe, the session streams and the desk outbox;
                                 default: the Redis of Rasa's lock store (endpoints.yml)
     RENBEN_VAR_DIR              where web_secret is kept (default: var/ in the repository)
@@ -40,6 +42,7 @@ class WebSettings:
     rate: RateLimit = RateLimit()
     redis_url: Optional[str] = None
     address_per_minute: int = 300
+    sockets_per_address: int = 50
 
     @classmethod
     def build(cls, credentials: Optional[Mapping[str, Any]] = None,
@@ -68,6 +71,7 @@ class WebSettings:
                            per_second=_number(value("rate"), "RENBEN_WEB_RATE", 1.0, float, 0.01)),
             redis_url=env.get("REDIS_URL") or given.get("redis_url") or None,
             address_per_minute=_number(value("address_per_minute"), "RENBEN_WEB_ADDRESS_PER_MINUTE", 300, int, 1),
+            sockets_per_address=_number(value("sockets_per_address"), "RENBEN_WEB_SOCKETS_PER_ADDRESS", 50, int, 1),
         )
 
     def origin_allowed(self, origin: Optional[str], host: Optional[str]) -> bool:

@@ -1,0 +1,67 @@
+"""The action server, as `rasa_sdk` builds it, behind a shared secret and on a private interface.
+
+`python -m actions.server --host 127.0.0.1 --port 5055` (the launcher's command). Every call to
+`/webhook` and `/actions` must carry `Authorization: Bearer <RENBEN_ACTIONS_TOKEN>`; Rasa sends it
+from the `headers` of its `action_endpoint` (bot/settings.py). Without it the answer is 401 and
+nothing runs. `/health` answers without the secret and says nothing but "ok".
+"""
+from __future__ import annotations
+
+import argparse
+import hmac
+import logging
+import os
+import sys
+from typing import Optional
+
+from rasa_sdk.endpoint import create_app
+from sanic import Sanic, response
+from sanic.request import Request
+
+logger = logging.getLogger(__name__)
+
+TOKEN_VARIABLE = "RENBEN_ACTIONS_TOKEN"
+OPEN_PATHS = ("/health",)
+
+
+def authorised(request: Request, token: str) -> bool:
+    header = request.headers.get("authorization") or ""
+    given = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+def build_app(token: str) -> Sanic:
+    """rasa_sdk's app for the `actions` package, refusing every call without `token`."""
+    if not token:
+        raise ValueError(f"the action server needs a secret: set {TOKEN_VARIABLE}")
+    app = create_app("actions", cors_origins=None)
+
+    @app.middleware("request")
+    async def check_secret(request: Request) -> Optional[response.HTTPResponse]:
+        if request.path in OPEN_PATHS or authorised(request, token):
+            return None
+        logger.warning("action server: refused a call to %s from %s without the secret", request.path, request.ip)
+        return response.json({"error": {"code": "unauthorised", "message": "this endpoint is for the Rasa server"}},
+                             status=401)
+
+    return app
+
+
+def main(argv: Optional[list] = None) -> int:
+    parser = argparse.ArgumentParser(description="Renben's action server")
+    parser.add_argument("--host", default=os.environ.get("RENBEN_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=5055)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    token = os.environ.get(TOKEN_VARIABLE, "")
+    if not token:
+        print(f"The action server needs a shared secret with Rasa: set {TOKEN_VARIABLE}.", file=sys.stderr)
+        return 2
+    app = build_app(token)
+    logger.info("action server on http://%s:%s", args.host, args.port)
+    app.run(args.host, args.port, workers=1, access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
