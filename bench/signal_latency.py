@@ -30,8 +30,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 sys.path.insert(0, str(ROOT))
 
 from bot import model_store  # noqa: E402
-from bot.signals.detector import SignalDetector  # noqa: E402
-from bot.signals.lexicon import load_lexicon  # noqa: E402
+from bot.signals.detector import detector_for  # noqa: E402
 
 
 def messages(count: int) -> List[str]:
@@ -61,7 +60,7 @@ async def measure(texts: List[str]) -> Dict[str, List[float]]:
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model_store.ensure_trained(ROOT / "models")))
-    detector = SignalDetector(load_lexicon(ROOT / "data" / "lexicons" / "signals"))
+    detector = detector_for(ROOT / "data" / "lexicons" / "signals")
     for text in texts[:30]:  # warm-up: jieba's dictionary, spaCy's vocab, sklearn
         await agent.parse_message(text)
         detector.detect(text)

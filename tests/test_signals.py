@@ -8,7 +8,7 @@ import pytest
 
 from bot.settings import ROOT
 from bot.signals.conversation import assess
-from bot.signals.detector import SignalDetector
+from bot.signals.detector import SignalDetector, detector_for
 from bot.signals.lexicon import LexiconError, load_lexicon
 
 LEXICONS = ROOT / "data" / "lexicons" / "signals"
@@ -16,7 +16,7 @@ LEXICONS = ROOT / "data" / "lexicons" / "signals"
 
 @pytest.fixture(scope="module")
 def detector() -> SignalDetector:
-    return SignalDetector(load_lexicon(LEXICONS))
+    return detector_for(LEXICONS)
 
 
 def level(detector, text):
@@ -45,7 +45,18 @@ def level(detector, text):
 def test_self_harm_is_crisis_in_any_tense(detector, text):
     signals = detector.detect(text)
     assert signals["distress"]["level"] == "crisis", signals
-    assert signals["distress"]["evidence"][0]["rule"].split(".")[1] == "crisis"
+    assert rule_level(detector, signals["distress"]["evidence"][0]["rule"]) == "crisis"
+
+
+def rule_level(detector, rule: str) -> str:
+    """The level an evidence rule stands for: a lexicon entry's category, a grammar rule's
+    level, or the model's level (`model:zh.crisis`)."""
+    if rule.startswith("model:"):
+        return rule.rsplit(".", 1)[1]
+    rule = rule.split("@")[0]
+    if rule in detector.lexicon.entries:
+        return detector.lexicon.entries[rule].category
+    return next(r.level for r in detector.grammar.rules if r.id == rule)
 
 
 @pytest.mark.parametrize("text", [

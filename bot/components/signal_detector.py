@@ -12,8 +12,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.signals.detector import SignalDetector
-from bot.signals.lexicon import load_lexicon
+from bot.signals.detector import SignalDetector, detector_for
 from bot.settings import ROOT
 
 #: Parse-result key: {"distress": {...}, "complexity": {...}}; shape in docs/signals.md.
@@ -47,7 +46,7 @@ class SignalDetectorComponent(GraphComponent):
         path = Path(config.get("lexicon_path") or "data/lexicons/signals")
         if not path.is_absolute():
             path = ROOT / path
-        return cls(SignalDetector(load_lexicon(path)))
+        return cls(detector_for(path))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

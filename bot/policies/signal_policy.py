@@ -33,8 +33,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.settings import ROOT
 from bot.signals.conversation import FALLBACK_INTENT, assess
-from bot.signals.detector import SignalDetector
-from bot.signals.lexicon import load_lexicon
+from bot.signals.detector import SignalDetector, detector_for
 
 CRISIS_ACTION = "action_crisis_response"
 URGENT_ACTION = "action_urgent_response"
@@ -115,7 +114,7 @@ class SignalPolicy(Policy):
             return dict(parse_data)
         if self._detector is None:
             path = self._lexicon_path if self._lexicon_path.is_absolute() else ROOT / self._lexicon_path
-            self._detector = SignalDetector(load_lexicon(path))
+            self._detector = detector_for(path)
         return {**parse_data, "signals": self._detector.detect(text)}
 
     def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain,

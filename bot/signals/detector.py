@@ -1,23 +1,33 @@
 """Distress and complexity signals for one message: pure logic over spaCy matchers and the lexicons.
 
-    detector = SignalDetector(load_lexicon(path))      # once per process (builds the matchers)
+    detector = detector_for(path)                       # once per process (matchers, model)
     detector.detect("我没有想死,只是房租交不起了")        # -> the `signals` dict (see docs/signals.md)
 
 How a level is reached, in order (docs/signals.md explains why):
-1. Traditional characters become Simplified (zhconv); curly apostrophes become straight ones.
+1. Traditional characters become Simplified (zhconv); curly apostrophes become straight ones;
+   spelling variants (euphemisms, Cantonese forms, symbols inside words) become what they stand
+   for (bot/signals/spelling.py).
 2. Chinese phrases are matched on characters (jieba may cut a phrase differently inside a sentence
    than alone); Chinese token patterns on jieba words; English phrases and patterns on spaCy's
-   blank English tokens, lower-cased. Both languages run on every message (mixed text).
+   blank English tokens, lower-cased. Both languages run on every message (mixed text). The
+   grammar's rules (word classes combined within a window, bot/signals/rule_matcher.py) fire
+   like phrases, with their rule id as the entry.
 3. A match is dropped when a negation or denial governs it ("I'm not suicidal", "我没有想死").
 4. A `crisis` match about someone else ("my neighbour said she wants to die", "他想自杀") is
    kept, as `concern` with rule `<id>@other`: worth passing on, but not the claimant's own crisis.
 5. `concern` becomes `urgent` only when an intensifier governs a concern match and two more,
    different concern entries also matched; the intensifier is shown as evidence.
-Every level above none carries the words that raised it and the lexicon entry id.
+6. The statistical backstop (bot/signals/backstop.py) reads each sentence window of the message;
+   it may raise the level, above its calibrated thresholds only, with the n-grams that weighed
+   most as evidence (rule `model:<lang>.<level>`). It never lowers a level.
+Every level above none carries the words that raised it and the lexicon entry, rule or model.
 """
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import spacy
@@ -25,9 +35,14 @@ import zhconv
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
-from bot.signals.lexicon import DISTRESS_LEVELS, INTENSIFIER, Entry, Lexicon, LexiconError
+from bot.signals.grammar import Grammar, load_grammar
+from bot.signals.lexicon import DISTRESS_LEVELS, INTENSIFIER, Entry, Lexicon, LexiconError, load_lexicon
+from bot.signals.rule_matcher import RuleMatcher
+from bot.signals.spelling import Speller
 
 NONE = "none"
+#: Needs that make complexity high by themselves, in a message and in a long letter.
+HIGH_NEEDS, HIGH_NEEDS_LONG, LONG_LETTER_CHARS = 3, 4, 250
 LEVELS = (NONE,) + DISTRESS_LEVELS
 COMPLEXITY_LEVELS = (NONE, "some", "high")
 OTHER_SUFFIX = "@other"
@@ -41,7 +56,7 @@ _NEGATION = {
 # Words right after a negation cue that undo it: "no longer", "never been so", "不知道", "从没这么".
 _PSEUDO = {
     "en": {"longer", "only", "just", "know", "sure", "so", "more", "such", "this", "even", "matter",
-           "anymore", "any"},
+           "anymore", "any", "stop", "help"},
     "zh": {"知道", "晓得", "清楚", "这么", "那么", "如此", "这样", "更", "再", "止", "得不", "一样"},
 }
 # Negation does not reach across these.
@@ -85,6 +100,9 @@ class Hit:
     text: str
 
 
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
 def to_simplified(text: str) -> str:
     return zhconv.convert(text, "zh-cn")
 
@@ -93,11 +111,26 @@ def _clean(text: str) -> str:
     return to_simplified(text or "").replace("\u2019", "'").replace("\u2018", "'")
 
 
+@functools.lru_cache(maxsize=4)
+def detector_for(directory: Path) -> "SignalDetector":
+    """The detector of a lexicon folder (phrases, grammar, and the backstop trained on its
+    corpus), built once per process. Raises LexiconError for a file with a problem."""
+    from bot.signals.backstop import Backstop
+
+    directory = Path(directory)
+    cache = Path(__file__).resolve().parents[2] / "models"  # retrained when the corpus or the code changes
+    return SignalDetector(load_lexicon(directory), load_grammar(directory),
+                          Backstop.train_from(directory.parent / "signals-corpus", cache=cache))
+
+
 class SignalDetector:
     """Builds the matchers once; `detect` is then pure and cheap (a few ms per message)."""
 
-    def __init__(self, lexicon: Lexicon):
+    def __init__(self, lexicon: Lexicon, grammar: Optional[Grammar] = None, backstop: Any = None):
         self.lexicon = lexicon
+        self.grammar = grammar or Grammar()
+        self.backstop = backstop
+        self._speller = Speller(self.grammar.spelling)
         self._nlp = {
             "zh": spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}}),
             "en": spacy.blank("en"),
@@ -120,6 +153,10 @@ class SignalDetector:
                         raise LexiconError(path, int(line) if line.isdigit() else None,
                                            f"entry {entry.id!r}: {error}") from None
             self._phrases[language], self._patterns[language] = phrases, patterns
+        self._rules = RuleMatcher(self.grammar, {k: nlp.vocab for k, nlp in self._nlp.items()},
+                                  {"zh": self._char_doc, "en": self._nlp["en"].make_doc})
+        self._rule_entries = {rule.id: Entry(rule.id, rule.level, rule.language, needs=rule.needs,
+                                             source=rule.source) for rule in self.grammar.rules}
 
     # ---------------------------------------------------------------- matching
 
@@ -132,9 +169,13 @@ class SignalDetector:
     def _char_doc(self, text: str) -> Doc:
         return Doc(self._nlp["zh"].vocab, words=list(text), spaces=[False] * len(text))
 
+    def normalise(self, text: str) -> str:
+        """What the matchers read: Simplified characters, straight quotes, spellings resolved."""
+        return self._speller.normalise(_clean(text))
+
     def hits(self, text: str) -> Tuple[str, Dict[str, Doc], List[Hit]]:
-        """The simplified text, the word-level doc per language, and every raw match."""
-        clean = _clean(text)
+        """The normalised text, the word-level doc per language, and every raw match."""
+        clean = self.normalise(text)
         docs: Dict[str, Doc] = {}
         found: List[Hit] = []
         if not clean.strip():
@@ -149,12 +190,21 @@ class SignalDetector:
             for match_id, start, end in self._patterns["zh"](doc):
                 span = doc[start:end]
                 found.append(self._hit(match_id, span.start_char, span.end_char, clean))
-        if has_latin:
-            doc = docs["en"] = self._nlp["en"].make_doc(clean)
+            found = _outside(found, self._rules.ignored("zh", chars))
+            for rule_hit in self._rules.find("zh", chars):
+                found.append(Hit(self._rule_entries[rule_hit.rule.id], rule_hit.start, rule_hit.end,
+                                 clean[rule_hit.start:rule_hit.end]))
+        if has_latin:  # Chinese characters become spaces: "我想kill myself" reads "  kill myself", offsets kept
+            doc = docs["en"] = self._nlp["en"].make_doc(_CJK.sub(" ", clean) if has_cjk else clean)
             for matcher in (self._phrases["en"], self._patterns["en"]):
                 for match_id, start, end in matcher(doc):
                     span = doc[start:end]
                     found.append(self._hit(match_id, span.start_char, span.end_char, clean))
+            english = _outside([h for h in found if h.entry.language == "en"], self._rules.ignored("en", doc))
+            found = [h for h in found if h.entry.language != "en"] + english
+            for rule_hit in self._rules.find("en", doc):
+                found.append(Hit(self._rule_entries[rule_hit.rule.id], rule_hit.start, rule_hit.end,
+                                 clean[rule_hit.start:rule_hit.end]))
         return clean, docs, _longest_first(found)
 
     def _hit(self, match_id: int, start: int, end: int, text: str) -> Hit:
@@ -168,6 +218,7 @@ class SignalDetector:
         distress: List[Tuple[str, Hit, str]] = []  # (level, hit, rule)
         intensifiers: List[Hit] = []
         needs: Dict[str, List[Hit]] = {}
+        settled: Set[str] = set()  # levels the rules read as denied or about someone else
         for hit in found:
             language = hit.entry.language
             doc = docs.get(language)
@@ -177,11 +228,14 @@ class SignalDetector:
                 intensifiers.append(hit)
                 continue
             if is_negated(doc, hit.start, hit.end, language):
+                if hit.entry.is_distress:
+                    settled.add(hit.entry.category)  # "I'm not suicidal": the model may not say otherwise
                 continue
             if hit.entry.is_distress:
                 level, rule = hit.entry.category, hit.entry.id
                 if level == "crisis" and is_about_someone_else(doc, hit.start, hit.end, language):
                     level, rule = "concern", hit.entry.id + OTHER_SUFFIX
+                    settled.add("crisis")  # someone else's crisis: reported, not the claimant's
                 distress.append((level, hit, rule))
                 for need in hit.entry.needs:
                     needs.setdefault(need, []).append(hit)
@@ -195,11 +249,20 @@ class SignalDetector:
             if raised:
                 level = "urgent"
                 evidence.append(("urgent", {"text": raised.text, "rule": raised.entry.id}))
+        if self.backstop is not None and level != "crisis":
+            judged = self.backstop.assess(clean)
+            if judged is not None and judged.level in settled and judged.level != "concern":
+                judged = None  # the words the model reads were denied or were about someone else
+            if judged is not None and judged.evidence and LEVELS.index(judged.level) > LEVELS.index(level):
+                level = judged.level
+                evidence.append((level, {"text": " / ".join(judged.evidence), "rule": judged.rule}))
         evidence.sort(key=lambda item: -LEVELS.index(item[0]))
         distress_evidence = _unique(e for _, e in evidence)
 
         need_names = sorted(needs)
-        if len(need_names) >= 3 or (len(need_names) >= 2 and level != NONE):
+        # a long letter names more of a life: it takes one more need to count as compounded
+        many = HIGH_NEEDS_LONG if len(clean) >= LONG_LETTER_CHARS else HIGH_NEEDS
+        if len(need_names) >= many or (len(need_names) >= 2 and level != NONE):
             complexity = "high"
         elif need_names:
             complexity = "some"
@@ -263,8 +326,8 @@ def is_about_someone_else(doc: Doc, start: int, end: int, language: str) -> bool
     inside = doc.text[start:end].lower()
     if any(r in inside for r in _OTHER_REFLEXIVE):
         return True
-    if language == "en" and any(w in inside.split() for w in ("myself", "my")):
-        return False
+    if language == "en" and any(w in inside.split() for w in ("myself", "my", "me", "i", "i'm")):
+        return False  # "better off without me" is the claimant's, whoever was named before it
     for word in _tokens_before(doc, start)[:15]:
         if word in _SENTENCE_END[language]:
             return False
@@ -287,7 +350,7 @@ def _intensified(distress: Sequence[Tuple[str, Hit, str]], intensifiers: Sequenc
                  docs: Dict[str, Doc]) -> Optional[Hit]:
     """The intensifier that lifts concern to urgent, or None (needs three distinct concern entries)."""
     concern = [h for lvl, h, _ in distress if lvl == "concern"]
-    if len({h.entry.id for h in concern}) < 3:
+    if len({h.start for h in concern}) < 3:  # three different places, however many entries match each
         return None
     for hit in concern:
         doc = docs[hit.entry.language]
@@ -300,6 +363,13 @@ def _intensified(distress: Sequence[Tuple[str, Hit, str]], intensifiers: Sequenc
                     t.lower_ in _CLAUSE_END[hit.entry.language] for t in between):
                 return booster
     return None
+
+
+def _outside(hits: List[Hit], spans: Sequence[Tuple[int, int]]) -> List[Hit]:
+    """The hits not lying inside an ignored span."""
+    if not spans:
+        return hits
+    return [h for h in hits if not any(s <= h.start and h.end <= e for s, e in spans)]
 
 
 def _longest_first(hits: Iterable[Hit]) -> List[Hit]:

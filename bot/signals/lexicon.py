@@ -29,6 +29,8 @@ from ruamel.yaml.error import MarkedYAMLError
 LANGUAGES = ("zh", "en")
 DISTRESS_LEVELS = ("concern", "urgent", "crisis")  # in rising order
 INTENSIFIER = "intensifier"
+#: Files in a language folder that are the grammar (bot/signals/grammar.py), not lexicons.
+GRAMMAR_FILES = ("classes", "rules", "spelling")
 _NAME = re.compile(r"^[a-z][a-z_]*$")
 _ID = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _ENTRY_KEYS = {"id", "phrases", "patterns", "needs", "note"}
@@ -81,6 +83,8 @@ def load_lexicon(directory: Path) -> Lexicon:
     lexicon = Lexicon()
     for language in LANGUAGES:
         for path in sorted((directory / language).glob("*.y*ml")):
+            if path.stem in GRAMMAR_FILES:
+                continue
             for entry in load_file(path, language):
                 if entry.id in lexicon.entries:
                     raise LexiconError(path, _line_of(entry), f"duplicate id {entry.id!r} "

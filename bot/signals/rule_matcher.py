@@ -1,0 +1,147 @@
+"""Where the grammar's rules fire in one message (bot/signals/grammar.py has the file format).
+
+Chinese class words are matched on characters (jieba cuts a phrase differently inside a sentence
+than alone), English ones on spaCy's lower-cased tokens; a class word ending in `*` matches any
+English word that begins so (`kill*`: kill, killing, killed). A class word inside an `ignore`
+phrase does not count (`想` inside `想问`, `死` inside `死亡待遇`, `dying` inside `dying to know`).
+A rule fires when its classes occur, in order (or in any order), within `within` characters
+(Chinese) or words (English) of each other in one sentence. Pure: no I/O after construction.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Sequence, Tuple
+
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+from bot.signals.grammar import Grammar, Rule
+
+_SENTENCE_END = {"zh": set("。!！?？;；\n…"), "en": {".", "!", "?", ";", "\n", "…"}}
+_IGNORE = "ignore"
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    rule: Rule
+    start: int  # character offsets into the text the docs were made from
+    end: int
+
+
+@dataclass(frozen=True)
+class _Occurrence:
+    start: int  # unit index (character for zh, token for en), end exclusive
+    end: int
+
+
+class RuleMatcher:
+    """Built once per process from the grammar and the detector's vocabularies."""
+
+    def __init__(self, grammar: Grammar, vocabs: Dict[str, Vocab], make_doc: Dict[str, Callable[[str], Doc]]):
+        self.grammar = grammar
+        self._phrases: Dict[str, PhraseMatcher] = {}
+        self._prefixes: Dict[str, Matcher] = {}
+        self._rules = {language: grammar.rules_for(language) for language in vocabs}
+        for language, vocab in vocabs.items():
+            phrases = PhraseMatcher(vocab, attr="ORTH" if language == "zh" else "LOWER")
+            prefixes = Matcher(vocab)
+            for name, words in grammar.classes.get(language, {}).items():
+                whole = [w for w in words if not (language == "en" and w.endswith("*"))]
+                if whole:
+                    phrases.add(name, [make_doc[language](w) for w in whole])
+                for word in words:
+                    if language == "en" and word.endswith("*"):
+                        stems = word[:-1].split()
+                        pattern = [{"LOWER": stem} for stem in stems[:-1]] + [{"LOWER": {"REGEX": f"^{stems[-1]}"}}]
+                        prefixes.add(name, [pattern])
+            if grammar.ignore.get(language):
+                phrases.add(_IGNORE, [make_doc[language](w) for w in grammar.ignore[language]])
+            self._phrases[language], self._prefixes[language] = phrases, prefixes
+
+    def ignored(self, language: str, doc: Doc) -> List[Tuple[int, int]]:
+        """Character spans of the `ignore` phrases in `doc`: a lexicon phrase inside one does not
+        count either ("starving for info", "急死了")."""
+        matcher = self._phrases.get(language)
+        if matcher is None or _IGNORE not in matcher:
+            return []
+        key = doc.vocab.strings[_IGNORE]
+        return [(doc[start].idx, doc[end - 1].idx + len(doc[end - 1].text))
+                for match_id, start, end in matcher(doc) if match_id == key]
+
+    def find(self, language: str, doc: Doc) -> List[RuleHit]:
+        """Every rule that fires in `doc` (a character doc for zh, a token doc for en)."""
+        rules = self._rules.get(language)
+        if not rules or len(doc) == 0:
+            return []
+        strings = doc.vocab.strings
+        found: Dict[str, List[_Occurrence]] = {}
+        ignored: List[Tuple[int, int]] = []
+        matches = list(self._phrases[language](doc))
+        if len(self._prefixes[language]):
+            matches += list(self._prefixes[language](doc))
+        for match_id, start, end in matches:
+            name = strings[match_id]
+            if name == _IGNORE:
+                ignored.append((start, end))
+            else:
+                found.setdefault(name, []).append(_Occurrence(start, end))
+        if ignored:
+            found = {name: [o for o in occurrences if not any(s <= o.start and o.end <= e for s, e in ignored)]
+                     for name, occurrences in found.items()}
+        for occurrences in found.values():
+            occurrences.sort(key=lambda o: (o.start, o.end))
+        sentence_of = _sentence_index(doc, language)
+        hits = []
+        for rule in rules:
+            if not all(found.get(name) for name in rule.classes):
+                continue
+            span = (_any_order if rule.any_order else _in_order)(rule, found, sentence_of)
+            if span:
+                start, end = span
+                hits.append(RuleHit(rule, doc[start].idx, doc[end - 1].idx + len(doc[end - 1].text)))
+        return hits
+
+
+def _sentence_index(doc: Doc, language: str) -> List[int]:
+    ends = _SENTENCE_END[language]
+    index, current = [], 0
+    for token in doc:
+        index.append(current)
+        if token.text in ends:
+            current += 1
+    return index
+
+
+def _in_order(rule: Rule, found: Dict[str, List[_Occurrence]], sentence_of: Sequence[int]):
+    """The first span where the rule's classes occur in order within its window, or None."""
+    for first in found[rule.classes[0]]:
+        end, ok = first.end, True
+        for name in rule.classes[1:]:
+            occurrences = found[name]
+            i = bisect_left([o.start for o in occurrences], end)
+            if i >= len(occurrences):
+                ok = False
+                break
+            end = occurrences[i].end
+        if ok and end - first.start <= rule.within and sentence_of[first.start] == sentence_of[end - 1]:
+            return first.start, end
+    return None
+
+
+def _any_order(rule: Rule, found: Dict[str, List[_Occurrence]], sentence_of: Sequence[int]):
+    """The first span holding every class of the rule within its window, in any order, or None."""
+    for anchor in found[rule.classes[0]]:
+        start, end = anchor.start, anchor.end
+        for name in rule.classes[1:]:
+            near = [o for o in found[name]
+                    if max(end, o.end) - min(start, o.start) <= rule.within
+                    and sentence_of[o.start] == sentence_of[anchor.start]]
+            if not near:
+                break
+            closest = min(near, key=lambda o: abs(o.start - anchor.start))
+            start, end = min(start, closest.start), max(end, closest.end)
+        else:
+            return start, end
+    return None
