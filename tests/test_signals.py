@@ -286,12 +286,31 @@ def test_a_trainer_added_phrase_is_matched(tmp_path):
 
 # ------------------------------------------------------------------ conversation complexity
 
-def user(text, intent, needs=(), level="none"):
+def user(text, intent, needs=(), level="none", distress="none"):
     return {"event": "user", "text": text, "parse_data": {
         "intent": {"name": intent}, "signals": {
-            "distress": {"level": "none", "evidence": []},
+            "distress": {"level": distress, "evidence": []},
             "complexity": {"level": level, "needs": list(needs), "evidence": [
                 {"text": n, "rule": f"en.{n}.x"} for n in needs]}}}}
+
+
+def test_concern_in_two_messages_in_a_row_offers_a_person():
+    first = user("I'm so tired of all this", "ask_pension", distress="concern")
+    second = user("I just can't cope with the forms", "ask_documents", distress="concern")
+    plain = user("when is it paid", "ask_payment_status")
+    assert assess([first, second]).reasons == ["repeated_concern"]
+    assert assess([first, second]).level == "high"
+    assert assess([first, plain, second]).reasons == []  # not in a row
+    assert assess([first]).reasons == []
+
+
+def test_concern_on_top_of_complexity_offers_a_person():
+    events = [user("rent and the kids", "ask_assistance", needs=["housing"]),
+              user("my debts and my illness, I'm scared", "ask_medical", needs=["debt", "health"],
+                   distress="concern")]
+    assert assess(events).reasons == ["several_needs", "concern_and_complex"]
+    calm = [events[0], user("my debts and my illness", "ask_medical", needs=["debt", "health"])]
+    assert assess(calm).reasons == ["several_needs"]
 
 
 def test_two_failed_turns_in_a_row_raise_complexity():

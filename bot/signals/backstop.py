@@ -37,6 +37,13 @@ PLAIN_RATE = {"concern": 0.04, "urgent": 0.01, "crisis": 0.005}
 WINDOW_CHARS = 240
 _SENTENCE = re.compile(r"[^。!！?？;；\n.…]+[。!！?？;；\n.…]*")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# Words that carry no idea by themselves: evidence made only of these is no evidence ("i'll / it").
+_STOP = {"en": set("""i i'm i'll i've i'd me my mine myself you your it it's its to the a an and or but so if then
+                      of in on at for with from by about as is are was were be been being am do does did done doing
+                      will would can could should just not no yes this that these those there here what when how
+                      why who all any some more very too up out now get got go going gone he she they them his her
+                      their we us our one like really""".split()),
+         "zh": set("我你他她它们的了是在就也都和与或还又很太把被给让对从向要想会能去来这那个一不没有吗呢吧啊呀哦嘛么着过得地")}
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
@@ -82,9 +89,17 @@ class LanguageModel:
                 1.0 - probabilities[:, classes.index("none")]
             best = int(np.argmax(column))
             if column[best] >= self.thresholds[level]:
-                return Judgement(level, self._evidence(matrix[best], classes.index(level)),
-                                 f"model:{self.language}.{level}", float(column[best]))
+                evidence = self._evidence(matrix[best], classes.index(level))
+                if evidence:  # no n-gram that carries an idea: no evidence, no level
+                    return Judgement(level, evidence, f"model:{self.language}.{level}", float(column[best]))
         return None
+
+    def _carries_meaning(self, piece: str) -> bool:
+        """False for an n-gram made only of function words or characters ("i'll it", "想了")."""
+        stop = _STOP[self.language]
+        if self.language == "zh":
+            return any(ch not in stop and not ch.isspace() and ch not in "，。,.!?！？、" for ch in piece)
+        return any(word not in stop for word in re.findall(r"[\w']+", piece.lower()))
 
     def _evidence(self, row: sp.csr_matrix, class_index: int, top: int = 3) -> Tuple[str, ...]:
         weights = self.classifier.coef_[class_index] if self.classifier.coef_.shape[0] > 1 else self.classifier.coef_[0]
@@ -94,14 +109,14 @@ class LanguageModel:
             keep = contributions.indices < words
             contributions = sp.csr_matrix((contributions.data[keep], contributions.indices[keep],
                                            [0, int(keep.sum())]), shape=contributions.shape)
-        order = np.argsort(-contributions.data)[:top * 4]
+        order = np.argsort(-contributions.data)[:top * 8]
         names = self.feature_names()
         picked: List[str] = []
         for i in order:
             if contributions.data[i] <= 0:
                 break
             name = names[contributions.indices[i]].strip()
-            if name and not any(name in kept or kept in name for kept in picked):
+            if name and self._carries_meaning(name) and not any(name in kept or kept in name for kept in picked):
                 picked.append(name)
             if len(picked) == top:
                 break
@@ -203,7 +218,7 @@ def _fingerprint(files: Sequence[Path]) -> str:
 
 
 def _classifier() -> LogisticRegression:
-    return LogisticRegression(C=4.0, class_weight="balanced", solver="liblinear")
+    return LogisticRegression(C=8.0, class_weight="balanced", solver="liblinear")
 
 
 def training_rows(rows: Sequence[Tuple[str, str]]) -> List[Tuple[str, str]]:

@@ -11,7 +11,10 @@ Works on the event dicts both Rasa's tracker (`tracker.current_state()["events"]
 - `appeal_after_decision`: a complaint or appeal after the bot gave a pre-check result, or about
   a decision the claimant describes ("they turned me down", "被驳回");
 - `long_message`: a long message (400+ characters, 150+ Chinese characters) touching two or more
-  needs or topics.
+  needs or topics;
+- `repeated_concern`: distress (concern or above) in the latest message and the one before it:
+  one sad message is answered, a second in a row is a person's to hear;
+- `concern_and_complex`: distress in the latest message on top of any reason above.
 The caller records the reasons (slot `complexity_reason`) so the handoff shows them.
 """
 from __future__ import annotations
@@ -121,6 +124,12 @@ def assess(events: Sequence[Mapping[str, Any]]) -> ConversationComplexity:
               if (r.get("confidence") or 0) >= 0.15 and r.get("name") not in NOT_A_QUESTION]
     if is_long and (len(latest_complexity.get("needs") or []) >= 2 or len(topics) >= 2):
         reasons.append("long_message")
+
+    levels = [(_signals(u).get("distress") or {}).get("level") or "none" for u in users]
+    if len(levels) >= 2 and levels[-1] != "none" and levels[-2] != "none":
+        reasons.append("repeated_concern")
+    elif levels[-1] != "none" and reasons:
+        reasons.append("concern_and_complex")
 
     evidence = []
     seen = set()

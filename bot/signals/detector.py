@@ -175,11 +175,17 @@ class SignalDetector:
 
     def hits(self, text: str) -> Tuple[str, Dict[str, Doc], List[Hit]]:
         """The normalised text, the word-level doc per language, and every raw match."""
+        clean, _, docs, found = self._read(text)
+        return clean, docs, found
+
+    def _read(self, text: str) -> Tuple[str, str, Dict[str, Doc], List[Hit]]:
+        """hits(), and the text the backstop reads (the `ignore` phrases blanked out)."""
         clean = self.normalise(text)
+        for_model = clean  # what the backstop reads: the ignore phrases blanked out
         docs: Dict[str, Doc] = {}
         found: List[Hit] = []
         if not clean.strip():
-            return clean, docs, found
+            return clean, for_model, docs, found
         has_cjk = any("\u4e00" <= ch <= "\u9fff" for ch in clean)
         has_latin = any("a" <= ch <= "z" for ch in clean.lower())
         if has_cjk:
@@ -190,7 +196,8 @@ class SignalDetector:
             for match_id, start, end in self._patterns["zh"](doc):
                 span = doc[start:end]
                 found.append(self._hit(match_id, span.start_char, span.end_char, clean))
-            found = _outside(found, self._rules.ignored("zh", chars))
+            ignored = self._rules.ignored("zh", chars)
+            found, for_model = _outside(found, ignored), _blank(for_model, ignored)
             for rule_hit in self._rules.find("zh", chars):
                 found.append(Hit(self._rule_entries[rule_hit.rule.id], rule_hit.start, rule_hit.end,
                                  clean[rule_hit.start:rule_hit.end]))
@@ -200,12 +207,14 @@ class SignalDetector:
                 for match_id, start, end in matcher(doc):
                     span = doc[start:end]
                     found.append(self._hit(match_id, span.start_char, span.end_char, clean))
-            english = _outside([h for h in found if h.entry.language == "en"], self._rules.ignored("en", doc))
+            ignored = self._rules.ignored("en", doc)
+            english = _outside([h for h in found if h.entry.language == "en"], ignored)
+            for_model = _blank(for_model, ignored)
             found = [h for h in found if h.entry.language != "en"] + english
             for rule_hit in self._rules.find("en", doc):
                 found.append(Hit(self._rule_entries[rule_hit.rule.id], rule_hit.start, rule_hit.end,
                                  clean[rule_hit.start:rule_hit.end]))
-        return clean, docs, _longest_first(found)
+        return clean, for_model, docs, _longest_first(found)
 
     def _hit(self, match_id: int, start: int, end: int, text: str) -> Hit:
         return Hit(self._by_hash[match_id], start, end, text[start:end])
@@ -214,7 +223,7 @@ class SignalDetector:
 
     def detect(self, text: Optional[str]) -> Dict[str, Any]:
         """The `signals` dict for one message. Never raises on odd text; empty text gives none."""
-        clean, docs, found = self.hits(text or "")
+        clean, for_model, docs, found = self._read(text or "")
         distress: List[Tuple[str, Hit, str]] = []  # (level, hit, rule)
         intensifiers: List[Hit] = []
         needs: Dict[str, List[Hit]] = {}
@@ -229,7 +238,7 @@ class SignalDetector:
                 continue
             if is_negated(doc, hit.start, hit.end, language):
                 if hit.entry.is_distress:
-                    settled.add(hit.entry.category)  # "I'm not suicidal": the model may not say otherwise
+                    settled.add("denied")  # "I'm not suicidal": the model may not say otherwise
                 continue
             if hit.entry.is_distress:
                 level, rule = hit.entry.category, hit.entry.id
@@ -250,8 +259,8 @@ class SignalDetector:
                 level = "urgent"
                 evidence.append(("urgent", {"text": raised.text, "rule": raised.entry.id}))
         if self.backstop is not None and level != "crisis":
-            judged = self.backstop.assess(clean)
-            if judged is not None and judged.level in settled and judged.level != "concern":
+            judged = self.backstop.assess(for_model)
+            if judged is not None and (judged.level in settled or "denied" in settled):
                 judged = None  # the words the model reads were denied or were about someone else
             if judged is not None and judged.evidence and LEVELS.index(judged.level) > LEVELS.index(level):
                 level = judged.level
@@ -370,6 +379,13 @@ def _outside(hits: List[Hit], spans: Sequence[Tuple[int, int]]) -> List[Hit]:
     if not spans:
         return hits
     return [h for h in hits if not any(s <= h.start and h.end <= e for s, e in spans)]
+
+
+def _blank(text: str, spans: Sequence[Tuple[int, int]]) -> str:
+    """`text` with the spans replaced by spaces (offsets kept)."""
+    for start, end in spans:
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
 
 
 def _longest_first(hits: Iterable[Hit]) -> List[Hit]:
