@@ -87,30 +87,47 @@ CANNED_REPLIES = "handoff/console/canned.json"
 
 
 def lexicon_problems(root: Path = ROOT) -> Tuple[List[Problem], Optional[str]]:
-    """Loads the signal lexicons with their own loader; (problems, a note when skipped).
+    """Loads the signal lexicons, the grammar (word classes, rules, spelling) and the backstop's
+    corpus with their own loaders; (problems, a note when skipped). Every file a loader rejects
+    raises `LexiconError` carrying the file and line."""
+    from bot.signals.grammar import load_grammar
+    from bot.signals.lexicon import LexiconError, load_lexicon
 
-    The loader is `bot.signals.lexicon` (written for the signals issue): every file it rejects
-    raises `LexiconError` carrying the file and line.
-    """
-    try:
-        lexicon = importlib.import_module("bot.signals.lexicon")
-    except ImportError as error:
-        return [], f"signal lexicons not checked: bot.signals.lexicon is not importable ({error})"
-    error_type = getattr(lexicon, "LexiconError", None)
-    loader = getattr(lexicon, "load_lexicon", None)
-    if error_type is None or not callable(loader):
-        return [], "signal lexicons not checked: bot.signals.lexicon has no load_lexicon/LexiconError"
-    if not (root / LEXICON_DIR).is_dir():
+    folder = root / LEXICON_DIR
+    if not folder.is_dir():
         return [], f"signal lexicons not checked: there is no {LEXICON_DIR} folder yet"
-    try:
-        loader(root / LEXICON_DIR)
-    except error_type as error:
-        path = Path(getattr(error, "path", None) or getattr(error, "file", None) or root / LEXICON_DIR)
-        line = int(getattr(error, "line", None) or 1)
-        reason = getattr(error, "problem", None) or str(error)
-        return [Problem(path, line, f"the signal lexicon does not load: {reason}",
-                        "fix the phrase on that line as docs/signals.md describes")], None
-    return [], None
+    for loader in (load_lexicon, load_grammar):
+        try:
+            loader(folder)
+        except LexiconError as error:
+            return [Problem(Path(error.path), int(error.line or 1), f"the signal lexicon does not load: {error.problem}",
+                            "fix that line as docs/signals.md describes")], None
+    return corpus_problems(root / SIGNAL_CORPUS_DIR), None
+
+
+SIGNAL_CORPUS_DIR = "data/lexicons/signals-corpus"
+
+
+def corpus_problems(folder: Path) -> List[Problem]:
+    """Rows of the backstop's corpus (`level<TAB>text<TAB>style`) that the model would not learn from."""
+    from bot.signals.backstop import LEVELS
+
+    problems = []
+    for path in sorted(folder.glob("*.tsv")) if folder.is_dir() else []:
+        if not path.name.startswith(("zh-", "en-")):
+            problems.append(Problem(path, 1, "a corpus file must be named zh-*.tsv or en-*.tsv", "rename it"))
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines()
+        if not lines or lines[0].split("\t")[:2] != ["level", "text"]:
+            problems.append(Problem(path, 1, "the first line must be the header level<TAB>text<TAB>style",
+                                    "add the header"))
+            continue
+        for number, line in enumerate(lines[1:], start=2):
+            cells = line.split("\t")
+            if len(cells) < 2 or cells[0] not in LEVELS or not cells[1].strip():
+                problems.append(Problem(path, number, f"row is not <level><TAB><text> with a level of {', '.join(LEVELS)}",
+                                        "fix the row or remove it"))
+    return problems
 
 
 TOPIC_CUE_DIR = "data/lexicons/topics"

@@ -283,6 +283,24 @@ def test_a_lexicon_file_that_does_not_load_is_reported_with_file_and_line(root):
     assert note is None and problem.path.name == "crisis.yml" and problem.line >= 5
 
 
+def test_a_rule_file_or_corpus_row_with_a_problem_is_reported_with_file_and_line(root):
+    folder = root / "data/lexicons/signals/zh"
+    folder.mkdir(parents=True)
+    (folder / "crisis.yml").write_text("entries:\n  - id: zh.crisis.a\n    phrases: [想死]\n", encoding="utf-8")
+    (folder / "classes.yml").write_text("classes:\n  intent: [想]\n", encoding="utf-8")
+    (folder / "rules.yml").write_text("rules:\n  - id: zh.rule.a\n    level: crisis\n    match: [intent, dying]\n",
+                                      encoding="utf-8")
+    problem = only(validation.lexicon_problems(root)[0])
+    assert problem.path.name == "rules.yml" and problem.line == 4 and "dying" in problem.what
+    (folder / "rules.yml").write_text("rules:\n  - id: zh.rule.a\n    level: crisis\n    match: [intent]\n",
+                                      encoding="utf-8")
+    corpus = root / "data/lexicons/signals-corpus"
+    corpus.mkdir(parents=True)
+    (corpus / "zh-a.tsv").write_text("level\ttext\tstyle\ncrisis\t不想活了\tx\nscary\t啊\tx\n", encoding="utf-8")
+    problem = only(validation.lexicon_problems(root)[0])
+    assert problem.path.name == "zh-a.tsv" and problem.line == 3
+
+
 def test_the_real_lexicons_load():
     found, note = validation.lexicon_problems(ROOT)
     assert found == [] and (note is None or "not checked" in note)

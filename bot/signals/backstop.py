@@ -90,7 +90,8 @@ class LanguageModel:
             best = int(np.argmax(column))
             if column[best] >= self.thresholds[level]:
                 evidence = self._evidence(matrix[best], classes.index(level))
-                if evidence:  # no n-gram that carries an idea: no evidence, no level
+                # evidence is n-grams that carry an idea; above concern, two of them ("tablets" alone is a pharmacy)
+                if len(evidence) >= (1 if level == "concern" else 2):
                     return Judgement(level, evidence, f"model:{self.language}.{level}", float(column[best]))
         return None
 

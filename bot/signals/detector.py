@@ -56,7 +56,8 @@ _NEGATION = {
 # Words right after a negation cue that undo it: "no longer", "never been so", "不知道", "从没这么".
 _PSEUDO = {
     "en": {"longer", "only", "just", "know", "sure", "so", "more", "such", "this", "even", "matter",
-           "anymore", "any", "stop", "help"},
+           "anymore", "any", "stop", "help", "breathe", "sleep", "eat", "cope", "afford", "pay", "stand", "bear",
+           "face", "work", "find", "see", "get", "believe", "wait"},
     "zh": {"知道", "晓得", "清楚", "这么", "那么", "如此", "这样", "更", "再", "止", "得不", "一样"},
 }
 # Negation does not reach across these.
@@ -196,9 +197,9 @@ class SignalDetector:
             for match_id, start, end in self._patterns["zh"](doc):
                 span = doc[start:end]
                 found.append(self._hit(match_id, span.start_char, span.end_char, clean))
-            ignored = self._rules.ignored("zh", chars)
+            rule_hits, ignored = self._rules.read("zh", chars)
             found, for_model = _outside(found, ignored), _blank(for_model, ignored)
-            for rule_hit in self._rules.find("zh", chars):
+            for rule_hit in rule_hits:
                 found.append(Hit(self._rule_entries[rule_hit.rule.id], rule_hit.start, rule_hit.end,
                                  clean[rule_hit.start:rule_hit.end]))
         if has_latin:  # Chinese characters become spaces: "我想kill myself" reads "  kill myself", offsets kept
@@ -207,11 +208,11 @@ class SignalDetector:
                 for match_id, start, end in matcher(doc):
                     span = doc[start:end]
                     found.append(self._hit(match_id, span.start_char, span.end_char, clean))
-            ignored = self._rules.ignored("en", doc)
+            rule_hits, ignored = self._rules.read("en", doc)
             english = _outside([h for h in found if h.entry.language == "en"], ignored)
             for_model = _blank(for_model, ignored)
             found = [h for h in found if h.entry.language != "en"] + english
-            for rule_hit in self._rules.find("en", doc):
+            for rule_hit in rule_hits:
                 found.append(Hit(self._rule_entries[rule_hit.rule.id], rule_hit.start, rule_hit.end,
                                  clean[rule_hit.start:rule_hit.end]))
         return clean, for_model, docs, _longest_first(found)
@@ -271,7 +272,9 @@ class SignalDetector:
         need_names = sorted(needs)
         # a long letter names more of a life: it takes one more need to count as compounded
         many = HIGH_NEEDS_LONG if len(clean) >= LONG_LETTER_CHARS else HIGH_NEEDS
-        if len(need_names) >= many or (len(need_names) >= 2 and level != NONE):
+        # two needs and distress: distress the rules found, or the model above concern
+        ruled = any(lvl != NONE for lvl, _, _ in distress) or level in ("urgent", "crisis")
+        if len(need_names) >= many or (len(need_names) >= 2 and ruled):
             complexity = "high"
         elif need_names:
             complexity = "some"

@@ -6,6 +6,10 @@ Trainers edit three files per language beside the phrase lexicons (`data/lexicon
                      intent: [想, 打算, 宁可]
                      death:  [去死, 了结, 不在了]
                    ignore: [想问, 死亡待遇]       # no class word counts inside these phrases
+                   asked_about:                  # a word named as the subject of a rules question
+                     words: [自杀, 自伤]          # ("自杀能报销吗") counts for nothing, unless an
+                     near: [报销, 工伤, 保险]     # `intent` word stands right before it
+                     within: 16
     rules.yml      rules:
                      - id: zh.rule.intent_death  # shown to agents as the rule, like a lexicon id
                        level: crisis             # concern | urgent | crisis
@@ -32,7 +36,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from bot.signals.lexicon import _ID, _NAME, DISTRESS_LEVELS, GRAMMAR_FILES, LANGUAGES, LexiconError, _key_line
 
-__all__ = ["GRAMMAR_FILES", "Grammar", "Rule", "load_grammar"]
+__all__ = ["GRAMMAR_FILES", "AskedAbout", "Grammar", "Rule", "load_grammar"]
 _RULE_KEYS = {"id", "level", "match", "within", "any_order", "needs", "note"}
 MAX_WITHIN = 60
 
@@ -49,12 +53,22 @@ class Rule:
     source: str = ""
 
 
+@dataclass(frozen=True)
+class AskedAbout:
+    """Words that, near a rules word in one sentence, name a topic of a question, not a person's act."""
+
+    words: Tuple[str, ...]
+    near: Tuple[str, ...]
+    within: int
+
+
 @dataclass
 class Grammar:
     """Per language: word classes, ignored phrases, rules and spelling variants."""
 
     classes: Dict[str, Dict[str, Tuple[str, ...]]] = field(default_factory=dict)
     ignore: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    asked_about: Dict[str, Optional[AskedAbout]] = field(default_factory=dict)
     rules: List[Rule] = field(default_factory=list)
     spelling: Dict[str, Dict[str, str]] = field(default_factory=dict)
 
@@ -68,8 +82,9 @@ def load_grammar(directory: Path) -> Grammar:
     seen: Dict[str, str] = {}
     for language in LANGUAGES:
         folder = Path(directory) / language
-        classes, ignore = _classes(folder / "classes.yml")
+        classes, ignore, asked = _classes(folder / "classes.yml")
         grammar.classes[language], grammar.ignore[language] = classes, ignore
+        grammar.asked_about[language] = asked
         grammar.spelling[language] = _spelling(folder / "spelling.yml")
         for rule in _rules(folder / "rules.yml", language, classes):
             if rule.id in seen:
@@ -107,14 +122,15 @@ def _words(path: Path, value: Any, line: Optional[int], what: str) -> Tuple[str,
     return tuple(words)
 
 
-def _classes(path: Path) -> Tuple[Dict[str, Tuple[str, ...]], Tuple[str, ...]]:
+def _classes(path: Path) -> Tuple[Dict[str, Tuple[str, ...]], Tuple[str, ...], Optional[AskedAbout]]:
     document = _read(path)
     if document is None:
-        return {}, ()
-    unknown = set(document) - {"classes", "ignore", "note"}
+        return {}, (), None
+    unknown = set(document) - {"classes", "ignore", "asked_about", "note"}
     if unknown:
         key = sorted(unknown)[0]
-        raise LexiconError(path, _key_line(document, key), f"unknown key {key!r} (allowed: classes, ignore, note)")
+        raise LexiconError(path, _key_line(document, key),
+                           f"unknown key {key!r} (allowed: classes, ignore, asked_about, note)")
     raw = document.get("classes")
     if not isinstance(raw, CommentedMap) or not raw:
         raise LexiconError(path, _key_line(document, "classes") or 1, "`classes:` must map class names to word lists")
@@ -125,7 +141,22 @@ def _classes(path: Path) -> Tuple[Dict[str, Tuple[str, ...]], Tuple[str, ...]]:
             raise LexiconError(path, line, f"class name {name!r}: lower-case letters and _ only")
         classes[name] = _words(path, words, line, f"class {name!r}")
     ignore = document.get("ignore")
-    return classes, (_words(path, ignore, _key_line(document, "ignore"), "`ignore`") if ignore else ())
+    ignored = _words(path, ignore, _key_line(document, "ignore"), "`ignore`") if ignore else ()
+    return classes, ignored, _asked_about(path, document)
+
+
+def _asked_about(path: Path, document: CommentedMap) -> Optional[AskedAbout]:
+    raw = document.get("asked_about")
+    if raw is None:
+        return None
+    line = _key_line(document, "asked_about")
+    if not isinstance(raw, CommentedMap) or set(raw) - {"words", "near", "within"}:
+        raise LexiconError(path, line, "`asked_about` needs `words`, `near` and `within` only")
+    within = raw.get("within", 16)
+    if not isinstance(within, int) or isinstance(within, bool) or not 1 <= within <= MAX_WITHIN:
+        raise LexiconError(path, _key_line(raw, "within") or line, f"`asked_about.within` must be 1-{MAX_WITHIN}")
+    return AskedAbout(_words(path, raw.get("words"), _key_line(raw, "words") or line, "`asked_about.words`"),
+                      _words(path, raw.get("near"), _key_line(raw, "near") or line, "`asked_about.near`"), within)
 
 
 def _spelling(path: Path) -> Dict[str, str]:

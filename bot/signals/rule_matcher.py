@@ -21,6 +21,7 @@ from bot.signals.grammar import Grammar, Rule
 
 _SENTENCE_END = {"zh": set("。!！?？;；\n…"), "en": {".", "!", "?", ";", "\n", "…"}}
 _IGNORE = "ignore"
+_ASKED, _NEAR = "asked:word", "asked:near"
 
 
 @dataclass(frozen=True)
@@ -58,50 +59,65 @@ class RuleMatcher:
                         prefixes.add(name, [pattern])
             if grammar.ignore.get(language):
                 phrases.add(_IGNORE, [make_doc[language](w) for w in grammar.ignore[language]])
+            asked = grammar.asked_about.get(language)
+            if asked:
+                phrases.add(_ASKED, [make_doc[language](w) for w in asked.words])
+                phrases.add(_NEAR, [make_doc[language](w) for w in asked.near])
             self._phrases[language], self._prefixes[language] = phrases, prefixes
 
-    def ignored(self, language: str, doc: Doc) -> List[Tuple[int, int]]:
-        """Character spans of the `ignore` phrases in `doc`: a lexicon phrase inside one does not
-        count either ("starving for info", "急死了")."""
-        matcher = self._phrases.get(language)
-        if matcher is None or _IGNORE not in matcher:
-            return []
-        key = doc.vocab.strings[_IGNORE]
-        return [(doc[start].idx, doc[end - 1].idx + len(doc[end - 1].text))
-                for match_id, start, end in matcher(doc) if match_id == key]
-
-    def find(self, language: str, doc: Doc) -> List[RuleHit]:
-        """Every rule that fires in `doc` (a character doc for zh, a token doc for en)."""
-        rules = self._rules.get(language)
-        if not rules or len(doc) == 0:
-            return []
+    def read(self, language: str, doc: Doc) -> Tuple[List[RuleHit], List[Tuple[int, int]]]:
+        """The rules that fire in `doc` (a character doc for zh, a token doc for en), and the
+        character spans nothing may count in: the `ignore` phrases ("starving for info",
+        "急死了") and the words asked about in a rules question ("自杀能报销吗")."""
+        if language not in self._phrases or len(doc) == 0:
+            return [], []
         strings = doc.vocab.strings
         found: Dict[str, List[_Occurrence]] = {}
-        ignored: List[Tuple[int, int]] = []
         matches = list(self._phrases[language](doc))
         if len(self._prefixes[language]):
             matches += list(self._prefixes[language](doc))
         for match_id, start, end in matches:
-            name = strings[match_id]
-            if name == _IGNORE:
-                ignored.append((start, end))
-            else:
-                found.setdefault(name, []).append(_Occurrence(start, end))
+            found.setdefault(strings[match_id], []).append(_Occurrence(start, end))
+        sentence_of = _sentence_index(doc, language)
+        ignored = [(o.start, o.end) for o in found.pop(_IGNORE, [])]
+        ignored += self._asked_about(language, found.pop(_ASKED, []), found.pop(_NEAR, []),
+                                     found.get("intent", []), sentence_of)
         if ignored:
             found = {name: [o for o in occurrences if not any(s <= o.start and o.end <= e for s, e in ignored)]
                      for name, occurrences in found.items()}
         for occurrences in found.values():
             occurrences.sort(key=lambda o: (o.start, o.end))
-        sentence_of = _sentence_index(doc, language)
         hits = []
-        for rule in rules:
+        for rule in self._rules.get(language, []):
             if not all(found.get(name) for name in rule.classes):
                 continue
             span = (_any_order if rule.any_order else _in_order)(rule, found, sentence_of)
             if span:
-                start, end = span
-                hits.append(RuleHit(rule, doc[start].idx, doc[end - 1].idx + len(doc[end - 1].text)))
-        return hits
+                hits.append(RuleHit(rule, _char(doc, span[0]), _char_end(doc, span[1])))
+        return hits, [(_char(doc, s), _char_end(doc, e)) for s, e in ignored]
+
+    def _asked_about(self, language: str, words: List[_Occurrence], near: List[_Occurrence],
+                     intents: List[_Occurrence], sentence_of: Sequence[int]) -> List[Tuple[int, int]]:
+        asked = self.grammar.asked_about.get(language)
+        if not asked or not words or not near:
+            return []
+        spans = []
+        for word in words:
+            if any(i.end in (word.start, word.start - 1) for i in intents):
+                continue  # "想自杀": a wish, not a topic
+            if any(sentence_of[n.start] == sentence_of[word.start]
+                   and max(n.end, word.end) - min(n.start, word.start) <= asked.within for n in near):
+                spans.append((word.start, word.end))
+        return spans
+
+
+def _char(doc: Doc, token: int) -> int:
+    return doc[token].idx
+
+
+def _char_end(doc: Doc, token_end: int) -> int:
+    last = doc[token_end - 1]
+    return last.idx + len(last.text)
 
 
 def _sentence_index(doc: Doc, language: str) -> List[int]:

@@ -22,7 +22,11 @@ _LEET_WORD = re.compile(r"(?<![\w@$!])(?:[a-z][a-z0-9@$!]*[013457@$!][a-z0-9@$!]
 _SPLIT_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z](?:[*.\-_ ][A-Za-z]){2,}(?![A-Za-z])")
 # A star or similar standing for one letter inside a word: "s*icide", "k*ll myself".
 _STARRED = re.compile(r"(?<![A-Za-z])([A-Za-z]+)\*+([A-Za-z]+)")
-_STAR_FILL = {"s*icide": "suicide", "k*ll": "kill", "d*e": "die", "su*cide": "suicide", "suic*de": "suicide"}
+_STAR_FILL = {"s*icide": "suicide", "k*ll": "kill", "d*e": "die", "su*cide": "suicide", "suic*de": "suicide",
+              "c*tting": "cutting", "c*t": "cut", "c*ts": "cuts", "h*ng": "hang", "k*lling": "killing"}
+
+
+_SPACED_CJK = re.compile(r"(?<=[\u4e00-\u9fff])[ \u3000]+(?=[\u4e00-\u9fff])")
 
 
 class Speller:
@@ -39,6 +43,7 @@ class Speller:
     def normalise(self, text: str) -> str:
         if not text:
             return text
+        text = _SPACED_CJK.sub("", text)  # "安 眠 药", "自 杀": characters split to dodge a filter
         if self._zh is not None:
             text = self._zh.sub(lambda m: self.zh[m.group().lower()], text)
         if any("a" <= ch <= "z" for ch in text.lower()):
