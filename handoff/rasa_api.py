@@ -58,9 +58,15 @@ def agent_message_event(text: str, agent_id: str, at: Optional[float] = None) ->
 
 
 def resume_events(text: Optional[str], at: Optional[float] = None) -> List[Dict[str, Any]]:
-    """`resume`, then the bot's line to the claimant, if any."""
+    """`resume`, the bot's line to the claimant if any, then `action_listen`.
+
+    The listen closes the turn the handoff opened: without it the claimant's messages written
+    while a person held the conversation are a turn with no action, and RulePolicy answers the
+    next question with the core fallback (which hands off again)."""
     now = time.time() if at is None else at
     events: List[Dict[str, Any]] = [{"event": "resume", "timestamp": now}]
     if text:
         events.append({"event": "bot", "text": text, "timestamp": now, "metadata": {"desk": True}})
+    events.append({"event": "action", "name": "action_listen", "timestamp": now, "policy": None,
+                   "confidence": 1.0})
     return events

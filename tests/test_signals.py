@@ -313,6 +313,14 @@ def test_concern_on_top_of_complexity_offers_a_person():
     assert assess(calm).reasons == ["several_needs"]
 
 
+def test_messages_written_to_a_person_while_paused_are_not_the_bots_failures():
+    events = [user("I want a person", "request_human"), {"event": "pause"},
+              user("asdf", "nlu_fallback"), user("qwer zxcv", "nlu_fallback"), {"event": "resume"},
+              {"event": "action", "name": "action_listen"}, user("how do I claim maternity pay", "ask_maternity")]
+    assert assess(events).reasons == []
+    assert assess(events[:4]).reasons == []
+
+
 def test_two_failed_turns_in_a_row_raise_complexity():
     events = [user("asdf", "nlu_fallback"), {"event": "action", "name": "action_clarify"},
               user("qwer zxcv", "nlu_fallback")]

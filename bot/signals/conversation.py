@@ -56,13 +56,19 @@ class ConversationComplexity:
 
 
 def user_messages(events: Iterable[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
-    """User events of the current session (after the last session start)."""
+    """User events of the current session (after the last session start), less those written to
+    a person while the bot was paused: the bot did not answer them, so they are not its failures."""
     found: List[Mapping[str, Any]] = []
+    paused = False
     for event in events:
         kind = event.get("event")
         if kind == "session_started":
             found = []
-        elif kind == "user":
+        elif kind == "pause":
+            paused = True
+        elif kind == "resume":
+            paused = False
+        elif kind == "user" and not paused:
             found.append(event)
     return found
 

@@ -295,15 +295,34 @@ def empty_signals() -> Dict[str, Any]:
 
 # -------------------------------------------------------------------- context rules (pure)
 
-def _tokens_before(doc: Doc, start: int) -> List[str]:
-    """Lower-cased words before a character offset, nearest first (a word cut by it is trimmed)."""
+def _tokens_before(doc: Doc, start: int, limit: int = 20) -> List[str]:
+    """Lower-cased words before a character offset, nearest first (a word cut by it is trimmed);
+    at most `limit` of them (the rules never look further back)."""
+    first = _token_at(doc, start)
     words = []
-    for token in doc:
-        if token.idx >= start:
-            break
-        words.append(token.text[: start - token.idx].lower() if token.idx + len(token.text) > start
-                     else token.lower_)
-    return [w for w in reversed(words) if w.strip() or w == "\n"]
+    for i in range(first - 1, max(-1, first - 1 - limit * 2), -1):
+        token = doc[i]
+        text = token.text[: start - token.idx] if token.idx + len(token.text) > start else token.text
+        if text.strip() or text == "\n":
+            words.append(text.lower())
+            if len(words) == limit:
+                break
+    if first < len(doc) and doc[first].idx < start:  # the match begins inside this token
+        words.insert(0, doc[first].text[: start - doc[first].idx].lower())
+    return [w for w in words if w.strip() or w == "\n"]
+
+
+def _token_at(doc: Doc, start: int) -> int:
+    """The index of the first token ending after `start` (binary search on the tokens' offsets)."""
+    low, high = 0, len(doc)
+    while low < high:
+        middle = (low + high) // 2
+        token = doc[middle]
+        if token.idx + len(token.text) <= start:
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 def is_negated(doc: Doc, start: int, end: int, language: str) -> bool:
@@ -326,10 +345,8 @@ def is_negated(doc: Doc, start: int, end: int, language: str) -> bool:
 
 
 def _first_word(doc: Doc, start: int) -> str:
-    for token in doc:
-        if token.idx + len(token.text) > start:
-            return token.lower_
-    return ""
+    index = _token_at(doc, start)
+    return doc[index].lower_ if index < len(doc) else ""
 
 
 def is_about_someone_else(doc: Doc, start: int, end: int, language: str) -> bool:
