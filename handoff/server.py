@@ -326,7 +326,12 @@ class Desk:
 
     async def _do_release(self, session: Session, request: protocol.Request) -> None:
         ticket = await self._io(self.queue.release, request["ticket_id"], agent=session.agent_id)
-        await self._to_claimant(ticket, "agent_left", agent_id=session.agent_id)
+        await self._back_in_queue(ticket, session.agent_id)
+
+    async def _back_in_queue(self, ticket: Ticket, agent_id: Optional[str]) -> None:
+        """The claimant is told the person left and that they are waiting again."""
+        await self._to_claimant(ticket, "agent_left", **({"agent_id": agent_id} if agent_id else {}))
+        await self._to_claimant(ticket, "notice", text=self.phrases.say("utter_handoff_requeued", ticket.language))
 
     async def _do_transfer(self, session: Session, request: protocol.Request) -> None:
         if request.get("to_agent"):
@@ -496,7 +501,8 @@ class Desk:
         while True:
             await self._io(self.queue.heartbeat, list(self.sessions))
             if await self._lead():
-                await self._io(self.queue.sweep_presence)
+                for ticket in await self._io(self.queue.sweep_presence):
+                    await self._back_in_queue(ticket, None)
                 await self._io(self.queue.check_waits)
                 await self._io(self.announce_positions)
             await asyncio.sleep(self.settings.sweep_interval_seconds)

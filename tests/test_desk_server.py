@@ -186,6 +186,12 @@ def test_disconnect_puts_the_ticket_back_after_the_grace_period(settings, queue)
     asyncio.run(scenario())
     assert queue.waiting_ids("zh") == [first.id, second.id]
     assert queue.history(first.id)[-1].event == "requeued"
+    told = [json.loads(f["data"]) for _, f in queue.redis.xrange(k.OUTBOX + "web")]
+    told = [(m["type"], m.get("text", "")) for m in told if m["conversation_id"] == "c1"]
+    kinds = [kind for kind, _ in told]
+    # the claimant is told the person left and that they are waiting again (issue 16)
+    assert kinds[kinds.index("agent_joined") + 1:] == ["agent_left", "notice"], told
+    assert "重新排队" in told[-1][1]
 
 
 def test_distress_while_waiting_raises_the_priority_and_positions_are_announced(settings, queue):

@@ -64,7 +64,7 @@ RULE_CASES = [
     ("材料交完我就去江边", "crisis", "zh.rule.going_to_the_edge"),
     ("去楼顶看看风景,看完就不下来了", "crisis", "zh.rule.edge_no_return"),
     ("我这个累赘,我走了家里就好过了", "crisis", "zh.rule.burden_leave"),
-    ("两个孩子已经饿了两天", "urgent", "zh.rule.hunger"),
+    ("娃们饿得直哭", "urgent", "zh.rule.hunger"),
     ("家里一粒米都没有", "urgent", "zh.rule.no_food"),
     ("今晚睡桥洞", "urgent", "zh.rule.homeless"),
     ("欠费被停了电,屋里冻得不行", "urgent", "zh.rule.utility_cut"),

@@ -68,8 +68,8 @@ _CLAUSE_END = {
            "可", "所以", "因为", "而且", "然后", "却", "如果", "要是", "只是", "不过", "\n", " "},
 }
 _SENTENCE_END = {"en": {".", "!", "?", "…", "\n"}, "zh": {"。", "!", "!", "?", "?", "…", "\n", "."}}
-_NEGATION_WINDOW = {"en": 4, "zh": 3}
-_INTENSIFIER_GAP = {"en": 2, "zh": 2}
+_NEGATION_WINDOW = {"en": 4, "zh": 5}  # Chinese: context words and single characters (_context_doc)
+_INTENSIFIER_GAP = {"en": 2, "zh": 4}
 
 # Who a self-harm match is about: the nearest person word before it in the sentence.
 _SELF = {"en": {"i", "me", "my", "myself", "im", "we", "us", "our"},
@@ -89,6 +89,10 @@ _OTHER = {
            "同学", "侄子", "外甥", "老乡", "房客", "租客"},
 }
 _OTHER_REFLEXIVE = {"himself", "herself", "themselves", "他自己", "她自己"}
+# The Chinese words the context rules read as words; every other character is read alone.
+_ZH_CONTEXT = re.compile("|".join(re.escape(w) for w in sorted(
+    _NEGATION["zh"] | _PSEUDO["zh"] | _CLAUSE_END["zh"] | _SELF["zh"] | _OTHER["zh"] | {"自己"},
+    key=len, reverse=True) if len(w) > 1) + r"|.", re.S)
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,13 @@ class SignalDetector:
             return self._nlp["en"].make_doc(phrase)
         return self._char_doc(phrase.lower())
 
+    def _context_doc(self, text: str) -> Doc:
+        """Chinese text as the negation, person and clause words the context rules read, and
+        every other character alone: the context rules need no more, and it is ten times cheaper
+        than segmenting a 2,000-character letter with jieba."""
+        words = _ZH_CONTEXT.findall(text.lower())
+        return Doc(self._nlp["zh"].vocab, words=words or [" "], spaces=[False] * (len(words) or 1))
+
     def _char_doc(self, text: str) -> Doc:
         return Doc(self._nlp["zh"].vocab, words=list(text), spaces=[False] * len(text))
 
@@ -190,11 +201,11 @@ class SignalDetector:
         has_cjk = any("\u4e00" <= ch <= "\u9fff" for ch in clean)
         has_latin = any("a" <= ch <= "z" for ch in clean.lower())
         if has_cjk:
-            doc = docs["zh"] = self._nlp["zh"].make_doc(clean)
+            doc = docs["zh"] = self._context_doc(clean)
             chars = self._char_doc(clean.lower())
             for match_id, start, end in self._phrases["zh"](chars):
                 found.append(self._hit(match_id, start, end, clean))
-            for match_id, start, end in self._patterns["zh"](doc):
+            for match_id, start, end in (self._patterns["zh"](doc) if len(self._patterns["zh"]) else ()):
                 span = doc[start:end]
                 found.append(self._hit(match_id, span.start_char, span.end_char, clean))
             rule_hits, ignored = self._rules.read("zh", chars)
@@ -205,7 +216,7 @@ class SignalDetector:
         if has_latin:  # Chinese characters become spaces: "我想kill myself" reads "  kill myself", offsets kept
             doc = docs["en"] = self._nlp["en"].make_doc(_CJK.sub(" ", clean) if has_cjk else clean)
             for matcher in (self._phrases["en"], self._patterns["en"]):
-                for match_id, start, end in matcher(doc):
+                for match_id, start, end in (matcher(doc) if len(matcher) else ()):
                     span = doc[start:end]
                     found.append(self._hit(match_id, span.start_char, span.end_char, clean))
             rule_hits, ignored = self._rules.read("en", doc)
