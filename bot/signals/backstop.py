@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 LEVELS = ("none", "concern", "urgent", "crisis")
 #: The share of plain questions (cross-validated) a threshold may raise to its level.
 PLAIN_RATE = {"concern": 0.04, "urgent": 0.01, "crisis": 0.005}
+#: The lowest threshold per level: a concern is only offered a person, but an offer out of the
+#: blue after "明天天气怎么样" helps nobody (0.65 keeps distress recall, measured by cross-validation).
+FLOORS = {"concern": 0.65, "urgent": 0.5, "crisis": 0.5}
 #: A sentence window is at most this many characters; longer texts are read window by window.
 WINDOW_CHARS = 240
 _SENTENCE = re.compile(r"[^。!！?？;；\n.…]+[。!！?？;；\n.…]*")
@@ -42,7 +45,8 @@ _STOP = {"en": set("""i i'm i'll i've i'd me my mine myself you your it it's its
                       of in on at for with from by about as is are was were be been being am do does did done doing
                       will would can could should just not no yes this that these those there here what when how
                       why who all any some more very too up out now get got go going gone he she they them his her
-                      their we us our one like really""".split()),
+                      their we us our one like really what's that's there's here's who's how's where's
+                      let's you're they're we're isn't aren't wasn't don't doesn't didn't can can't""".split()),
          "zh": set("我你他她它们的了是在就也都和与或还又很太把被给让对从向要想会能去来这那个一不没有吗呢吧啊呀哦嘛么着过得地")}
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
@@ -91,7 +95,9 @@ class LanguageModel:
             if column[best] >= self.thresholds[level]:
                 evidence = self._evidence(matrix[best], classes.index(level))
                 # evidence is n-grams that carry an idea; above concern, two of them ("tablets" alone is a pharmacy)
-                if len(evidence) >= (1 if level == "concern" else 2):
+                # above concern two pieces; in Chinese a word among them, not only characters ("再 / 见")
+                if len(evidence) >= (1 if level == "concern" else 2) and not (
+                        self.language == "zh" and all(len(p) < 2 for p in evidence)):
                     return Judgement(level, evidence, f"model:{self.language}.{level}", float(column[best]))
         return None
 
@@ -105,9 +111,12 @@ class LanguageModel:
     def _evidence(self, row: sp.csr_matrix, class_index: int, top: int = 3) -> Tuple[str, ...]:
         weights = self.classifier.coef_[class_index] if self.classifier.coef_.shape[0] > 1 else self.classifier.coef_[0]
         contributions = row.multiply(weights).tocsr()
-        words = len(self.counters[0].vocabulary_) if len(self.counters) > 1 else 0
-        if words and (contributions.indices < words).any():  # words read better than letter n-grams
-            keep = contributions.indices < words
+        names = self.feature_names()
+        if len(self.counters) > 1:  # English: words read better than letter n-grams
+            keep = contributions.indices < len(self.counters[0].vocabulary_)
+        else:  # Chinese: two or three characters read better than one
+            keep = np.array([len(names[i].strip()) >= 2 for i in contributions.indices], dtype=bool)
+        if keep.any():
             contributions = sp.csr_matrix((contributions.data[keep], contributions.indices[keep],
                                            [0, int(keep.sum())]), shape=contributions.shape)
         order = np.argsort(-contributions.data)[:top * 8]
@@ -167,7 +176,7 @@ class Backstop:
     def assess(self, text: str) -> Optional[Judgement]:
         """The highest level a model gives any window of the text, or None."""
         judgements = []
-        if "zh" in self.models and _CJK.search(text):
+        if "zh" in self.models and len(_CJK.findall(text)) >= 5:  # "你好" is too little to judge
             judgements.append(self.models["zh"].judge(text))
         if "en" in self.models and len(_LATIN_WORD.findall(text)) >= 3:
             judgements.append(self.models["en"].judge(text))
@@ -257,5 +266,6 @@ def train(language: str, rows: Sequence[Tuple[str, str]]) -> LanguageModel:
         column = held_out[:, classes.index(level)] if level != "concern" else 1.0 - held_out[:, classes.index("none")]
         scores = np.sort(column[plain])[::-1]
         allowed = int(rate * len(scores))
-        thresholds[level] = float(min(0.95, max(0.5, scores[allowed] + 1e-6))) if len(scores) else 0.9
+        floor = FLOORS[level]
+        thresholds[level] = float(min(0.95, max(floor, scores[allowed] + 1e-6))) if len(scores) else 0.9
     return LanguageModel(language, counters, weighting, classifier, thresholds)
