@@ -137,7 +137,7 @@ class SignalDetector:
         self.backstop = backstop
         self._speller = Speller(self.grammar.spelling)
         self._nlp = {
-            "zh": spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}}),
+            "zh": spacy.blank("zh"),  # a vocabulary for the character and context docs; no segmenter runs
             "en": spacy.blank("en"),
         }
         self._by_hash: Dict[int, Entry] = {}

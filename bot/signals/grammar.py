@@ -30,11 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
-from bot.signals.lexicon import _ID, _NAME, DISTRESS_LEVELS, GRAMMAR_FILES, LANGUAGES, LexiconError, _key_line
+from bot.signals.lexicon import (_ID, _NAME, DISTRESS_LEVELS, GRAMMAR_FILES, LANGUAGES, LexiconError, _key_line,
+                                read_mapping)
 
 __all__ = ["GRAMMAR_FILES", "AskedAbout", "Grammar", "Rule", "load_grammar"]
 _RULE_KEYS = {"id", "level", "match", "within", "any_order", "needs", "note"}
@@ -95,19 +94,7 @@ def load_grammar(directory: Path) -> Grammar:
 
 
 def _read(path: Path) -> Optional[CommentedMap]:
-    if not path.exists():
-        return None
-    try:
-        document = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
-    except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        raise LexiconError(path, mark.line + 1 if mark else None,
-                           f"not valid YAML: {error.problem or error.context}") from None
-    except UnicodeDecodeError:
-        raise LexiconError(path, None, "not UTF-8 text") from None
-    if not isinstance(document, CommentedMap):
-        raise LexiconError(path, 1, "the file must be a mapping")
-    return document
+    return read_mapping(path) if path.exists() else None
 
 
 def _words(path: Path, value: Any, line: Optional[int], what: str) -> Tuple[str, ...]:

@@ -95,12 +95,8 @@ def load_lexicon(directory: Path) -> Lexicon:
     return lexicon
 
 
-def load_file(path: Path, language: str) -> List[Entry]:
-    """The entries of one file, checked. The category is the file name."""
-    category = path.stem
-    if not _NAME.match(category):
-        raise LexiconError(path, None, f"file name {category!r} is not a category name "
-                           "(lower-case letters and _ only)")
+def read_mapping(path: Path, shape: str = "the file must be a mapping") -> CommentedMap:
+    """A YAML mapping with line numbers (ruamel round-trip); raises LexiconError naming the line."""
     try:
         document = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
     except MarkedYAMLError as error:
@@ -110,7 +106,17 @@ def load_file(path: Path, language: str) -> List[Entry]:
     except UnicodeDecodeError:
         raise LexiconError(path, None, "not UTF-8 text") from None
     if not isinstance(document, CommentedMap):
-        raise LexiconError(path, 1, "the file must be a mapping with an `entries:` list")
+        raise LexiconError(path, 1, shape)
+    return document
+
+
+def load_file(path: Path, language: str) -> List[Entry]:
+    """The entries of one file, checked. The category is the file name."""
+    category = path.stem
+    if not _NAME.match(category):
+        raise LexiconError(path, None, f"file name {category!r} is not a category name "
+                           "(lower-case letters and _ only)")
+    document = read_mapping(path, "the file must be a mapping with an `entries:` list")
     declared = document.get("category")
     if declared is not None and declared != category:
         raise LexiconError(path, _key_line(document, "category"),
