@@ -2,7 +2,8 @@
 
 `make run` calls `python -m bot.launch`: Redis (embedded unless REDIS_URL is set), the action
 server, the Rasa server (which streams its events to Redis), the WeChat gateway, the agent desk
-and the retention job. Tests use `Stack` to run the same processes on free ports, usually fewer of them
+and the retention job. A process that dies is restarted (`supervise`, with backoff; given up on,
+with a message, only when it keeps dying), Redis included, while the others keep serving. Tests use `Stack` to run the same processes on free ports, usually fewer of them
 (`services=`). Each child's output goes to var/logs/<name>.log.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Dict, List, Optional, Tuple
 import yaml
 
 from bot import embedded_redis, model_store
+from bot.supervision import RestartPolicy
 from bot.settings import ROOT, Settings, endpoints
 
 
@@ -40,6 +42,7 @@ class Stack:
     services: Tuple[str, ...] = SERVICES
     redis_url: str = ""
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
+    commands: Dict[str, List[str]] = field(default_factory=dict)
     _redis: Optional[embedded_redis.EmbeddedRedis] = None
 
     @property
@@ -75,7 +78,7 @@ class Stack:
                 self.redis_url = self._redis.url
             endpoints_file = self.settings.var_dir / "endpoints.yml"  # holds secrets: 0600
             write_private(endpoints_file, yaml.safe_dump(endpoints(self.settings, self.redis_url)))
-            commands = {
+            self.commands = commands = {
                 "actions": [sys.executable, "-m", "actions.server", "--host", self.settings.host,
                             "--port", str(self.settings.actions_port)],
                 # The API token reaches Rasa through RASA_AUTH_TOKEN, never the command line (ps).
@@ -103,6 +106,23 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def dead(self) -> List[str]:
+        """The children, and the embedded Redis (`redis`), that are no longer running."""
+        gone = [name for name, process in self.processes.items() if process.poll() is not None]
+        if self._redis is not None and self._redis.process.poll() is not None:
+            gone.insert(0, "redis")
+        return gone
+
+    def restart(self, name: str) -> None:
+        """Starts `name` again as it was started: a child with its command, or the embedded
+        Redis on its same port, data and password (children keep their REDIS_URL)."""
+        if name == "redis":
+            old = self._redis
+            self._redis = embedded_redis.start(self.settings.var_dir / "redis", port=old.port,
+                                               password=old.password)
+            return
+        self._spawn(name, self.commands[name])
 
     def _spawn(self, name: str, command: List[str]) -> None:
         log = os.fdopen(os.open(self.logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
@@ -198,6 +218,39 @@ def demo_agent_token(stack: Stack) -> Path:
     return path
 
 
+def supervise(stack: Stack, stopping, policy: Optional[RestartPolicy] = None,  # noqa: ANN001
+              poll: float = 0.5, say=None) -> None:  # noqa: ANN001
+    """Until `stopping()` is true: restarts what died (`bot/supervision.py` says when), saying why,
+    and gives up on a process that keeps dying, with a message, while the others keep serving."""
+    policy = policy or RestartPolicy()
+    say = say or (lambda text: print(text, file=sys.stderr, flush=True))
+    due: Dict[str, float] = {}
+    given_up: set = set()
+    while not stopping():
+        now = time.monotonic()
+        for name in stack.dead():
+            if name in given_up or name in due:
+                continue
+            where = stack._tail(name) if name != "redis" else f"see {stack.settings.var_dir / 'redis' / 'redis.log'}"
+            delay = policy.after_exit(name, now)
+            if delay is None:
+                given_up.add(name)
+                say(f"{name} keeps stopping ({policy.give_up_after} times in {policy.window:.0f} s); not restarting it. "
+                    f"The other processes keep running. {where}")
+                continue
+            say(f"{name} stopped; restarting it in {delay:.0f} s ({where})")
+            due[name] = now + delay
+        for name, when in list(due.items()):
+            if time.monotonic() >= when:
+                del due[name]
+                try:
+                    stack.restart(name)
+                    say(f"{name} restarted")
+                except Exception as error:  # it counts as another exit at the next poll
+                    say(f"{name} did not restart: {error}")
+        time.sleep(poll)
+
+
 def main() -> int:
     settings = Settings.from_env()
     model = model_store.ensure_trained(settings.models_dir)
@@ -235,12 +288,7 @@ Renben is running. Ctrl-C stops everything.
   Logs:            {stack.logs}
 """, flush=True)
     try:
-        while not stopping:
-            for name, process in stack.processes.items():
-                if process.poll() is not None:
-                    print(f"{name} stopped unexpectedly ({stack._tail(name)})", file=sys.stderr)
-                    stopping = True
-            time.sleep(0.5)
+        supervise(stack, lambda: stopping)
     finally:
         print("Stopping ...", flush=True)
         stack.stop()

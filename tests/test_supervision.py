@@ -1,0 +1,103 @@
+"""Supervision on one machine (issue 17, item 1): a process that dies is restarted, Redis included on
+its same data, with backoff; one that keeps dying is given up on while the rest keep serving."""
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import redis
+
+from bot import embedded_redis
+from bot.launch import Stack, supervise
+from bot.settings import Settings
+from bot.supervision import RestartPolicy
+
+
+def test_the_delay_doubles_and_a_process_that_keeps_dying_is_given_up_on():
+    policy = RestartPolicy(first_delay=1, longest_delay=5, give_up_after=4, window=60)
+    assert [policy.after_exit("rasa", t) for t in (0, 1, 2)] == [1, 2, 4]
+    assert policy.after_exit("desk", 3) == 1  # each process counts its own exits
+    assert policy.after_exit("rasa", 3) is None
+
+
+def test_a_process_that_stayed_up_a_whole_window_starts_again_from_the_shortest_delay():
+    policy = RestartPolicy(first_delay=1, longest_delay=30, give_up_after=3, window=60)
+    assert policy.after_exit("actions", 0) == 1
+    assert policy.after_exit("actions", 10) == 2
+    assert policy.after_exit("actions", 500) == 1
+
+
+def health(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+def wait_for(predicate, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.fixture
+def supervised(tmp_path):
+    """The action server and the embedded Redis, as `make run` starts them, under supervision."""
+    settings = Settings(var_dir=tmp_path / "var", actions_port=embedded_redis.free_port(), auth_token="t")
+    stack = Stack(settings, Path("unused-model"), services=("actions",)).start(timeout=120)
+    stop = threading.Event()
+    said = io.StringIO()
+    policy = RestartPolicy(first_delay=0.2, longest_delay=1.0, give_up_after=3, window=60)
+
+    def run() -> None:
+        supervise(stack, stop.is_set, policy, poll=0.1, say=lambda text: said.write(text + "\n"))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    yield stack, said
+    stop.set()
+    thread.join(timeout=10)
+    stack.stop()
+
+
+def test_a_killed_child_and_a_killed_redis_come_back_with_their_data(supervised):
+    stack, said = supervised
+    health_url = f"{stack.actions_url}/health"
+    first = stack.processes["actions"].pid
+    os.killpg(first, signal.SIGKILL)
+    assert wait_for(lambda: stack.processes["actions"].pid != first and health(health_url)), said.getvalue()
+    assert "actions stopped; restarting it" in said.getvalue()
+
+    client = redis.Redis.from_url(stack.redis_url, decode_responses=True)
+    client.set("renben:test:kept", "yes")
+    time.sleep(1.5)  # appendfsync everysec
+    stack._redis.process.send_signal(signal.SIGKILL)
+    assert wait_for(lambda: _pings(stack.redis_url), timeout=30), said.getvalue()
+    assert redis.Redis.from_url(stack.redis_url, decode_responses=True).get("renben:test:kept") == "yes"
+    assert "redis stopped; restarting it" in said.getvalue()
+
+
+def test_a_process_that_keeps_dying_is_given_up_on_and_the_rest_keep_serving(supervised):
+    stack, said = supervised
+    stack.commands["actions"] = [sys.executable, "-c", "raise SystemExit(3)"]  # it cannot start any more
+    os.killpg(stack.processes["actions"].pid, signal.SIGKILL)
+    assert wait_for(lambda: "actions keeps stopping" in said.getvalue(), timeout=30), said.getvalue()
+    assert _pings(stack.redis_url)
+
+
+def _pings(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
