@@ -46,7 +46,8 @@ _STOP = {"en": set("""i i'm i'll i've i'd me my mine myself you your it it's its
                       will would can could should just not no yes this that these those there here what when how
                       why who all any some more very too up out now get got go going gone he she they them his her
                       their we us our one like really what's that's there's here's who's how's where's
-                      let's you're they're we're isn't aren't wasn't don't doesn't didn't can can't""".split()),
+                      let's you're they're we're isn't aren't wasn't don't doesn't didn't can can't
+                      please thanks thank hi hello hey ok okay yes""".split()),
          "zh": set("我你他她它们的了是在就也都和与或还又很太把被给让对从向要想会能去来这那个一不没有吗呢吧啊呀哦嘛么着过得地")}
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
@@ -178,7 +179,8 @@ class Backstop:
         judgements = []
         if "zh" in self.models and len(_CJK.findall(text)) >= 5:  # "你好" is too little to judge
             judgements.append(self.models["zh"].judge(text))
-        if "en" in self.models and len(_LATIN_WORD.findall(text)) >= 3:
+        content = [w for w in _LATIN_WORD.findall(text.lower()) if w not in _STOP["en"]]
+        if "en" in self.models and len(content) >= 3:  # "what's the weather tomorrow" is too little to judge
             judgements.append(self.models["en"].judge(text))
         found = [j for j in judgements if j is not None]
         return max(found, key=lambda j: (LEVELS.index(j.level), j.probability), default=None)
