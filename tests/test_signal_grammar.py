@@ -272,7 +272,7 @@ def test_the_trained_backstop_is_cached_and_reused(tmp_path):
     first = Backstop.train_from(corpus, cache=tmp_path / "cache")
     assert len(list((tmp_path / "cache").glob("signals-backstop-*.pkl"))) == 1
     again = Backstop.train_from(corpus, cache=tmp_path / "cache")
-    assert again.assess("I will end my life").level == first.assess("I will end my life").level
+    assert again.assess("I will end my life tonight").level == first.assess("I will end my life tonight").level == "crisis"
     (corpus / "en-test.tsv").write_text((corpus / "en-test.tsv").read_text() + "none\tanother plain question\tx\n")
     Backstop.train_from(corpus, cache=tmp_path / "cache")  # a changed corpus is trained again
     assert len(list((tmp_path / "cache").glob("signals-backstop-*.pkl"))) == 2
