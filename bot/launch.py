@@ -178,6 +178,14 @@ class Stack:
             self._redis = None
 
 
+def _without_password(url: str) -> str:
+    """A Redis URL fit to print: the password replaced by *** (it is in var/redis_password)."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    return url.replace(f":{parsed.password}@", ":***@", 1) if parsed.password else url
+
+
 def make_private(directory: Path) -> None:
     """`directory` and everything already in it readable by its owner alone (0700 / 0600):
     var/ holds conversations, secrets and the Redis data of everyone who used the service."""
@@ -284,7 +292,7 @@ Renben is running. Ctrl-C stops everything.
   WeChat webhook:  {stack.wechat_url}/webhooks/wechat/webhook  (the gateway; needs WECHAT_TOKEN, docs/wechat.md)
   Rasa HTTP API:   {stack.rasa_url}  (token in {settings.var_dir / 'auth_token'} unless RASA_AUTH_TOKEN is set)
   Action server:   {stack.actions_url}
-  Redis:           {stack.redis_url} ({redis_note})
+  Redis:           {_without_password(stack.redis_url)} ({redis_note})
   Logs:            {stack.logs}
 """, flush=True)
     try:
