@@ -1,5 +1,5 @@
 """The round trip to a person and back, as claimants really behave (issue 16): the claimant writes
-while a person holds the conversation, the agent returns it to the bot or closes it, and the
+while waiting and while a person holds the conversation, the agent returns it to the bot or closes it, and the
 claimant's next question is answered by the bot: not "sorry, I didn't follow", not a new ticket.
 Through the real Rasa server, action server, event broker and desk, in both languages."""
 from __future__ import annotations
@@ -22,10 +22,11 @@ from test_desk_server import Console
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(400)]
 
 SCRIPT = {
-    "zh": {"topic": "失业金怎么领", "human": "我要找人工", "held": "我上个月被公司辞退了,还没拿到补偿",
+    "zh": {"topic": "失业金怎么领", "human": "我要找人工", "waiting": "我等了好一会儿了,还要多久", "held": "我上个月被公司辞退了,还没拿到补偿",
            "next": "生育津贴怎么申请", "next_word": "生育", "rights": "你保存了我的什么信息", "rights_word": "保存",
            "fallback": "没跟上"},
     "en": {"topic": "how do I claim unemployment benefit", "human": "I want to talk to a person",
+           "waiting": "I have been waiting a while, how much longer",
            "held": "I was dismissed last month and have not been paid my notice",
            "next": "how do I apply for maternity allowance", "next_word": "aternity",
            "rights": "what information do you keep about me", "rights_word": "keep",
@@ -54,6 +55,7 @@ def test_after_a_person_held_the_conversation_the_bot_answers_the_next_question(
             ticket = (await console.next("ticket", timeout=30))["ticket"]
             while ticket["conversation_id"] != sender:  # other tests' tickets share this Redis
                 ticket = (await console.next("ticket", timeout=30))["ticket"]
+            await asyncio.to_thread(client.say, sender, words["waiting"])  # written while waiting
             assert (await console.ask("claim", ticket_id=ticket["id"]))["type"] == "ok"
             await console.next("claimed")
             assert (await console.ask("message", ticket_id=ticket["id"], text="OK"))["type"] == "ok"
@@ -82,9 +84,11 @@ def test_after_a_person_held_the_conversation_the_bot_answers_the_next_question(
     assert queue.get(result["ticket"]["id"]).state is expected
     open_tickets = [t for t in tickets_of(queue, sender) if t.state in (State.WAITING, State.ASSIGNED)]
     assert open_tickets == [], "no new ticket after the return"
+    assert len(tickets_of(queue, sender)) == 1, "one ticket for the whole round trip"
     events = client.tracker(sender)["events"]
     users = [e["text"] for e in events if e["event"] == "user"]
-    assert users == [words["topic"], words["human"], words["held"], words["held"], words["next"], words["rights"]]
+    assert users == [words["topic"], words["human"], words["waiting"], words["held"], words["held"], words["next"],
+                     words["rights"]]
     kinds = [(e["event"], e.get("name")) for e in events]
     resumed = kinds.index(("resume", None))
     assert ("action", "action_listen") in kinds[resumed:resumed + 3]
