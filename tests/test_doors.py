@@ -24,8 +24,7 @@ from websockets.frames import Opcode
 
 from bot.privacy import disk
 from bot.privacy.constants import AUDIT_STREAM
-from bot.settings import Settings
-from conftest import Client, has_chinese, start_stack
+from conftest import Client, start_stack
 from test_web_channel import Widget, ws_url
 
 pytestmark = pytest.mark.stack
