@@ -24,6 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge
 from actions.phrasebook import Phrasebook
+from bot import crisis_contacts as contacts
 from handoff.brief import build_brief
 from handoff.exceptions import DeskError
 from handoff.phrases import Phrases, load as load_phrases
@@ -71,9 +72,7 @@ def enqueue(queue: Queue, tracker_state: Dict[str, Any], *, language: str, prior
 
 def crisis_contacts(language: str) -> str:
     """The crisis lines of data/crisis_contacts.yml in one line, e.g. "12356 (…), 120 (…)"."""
-    contacts = knowledge.load_yaml("crisis_contacts.yml").get("contacts") or []
-    separator = "；" if language == "zh" else "; "
-    return separator.join(f"{c['number']} ({c['name'].get(language) or c['name']['zh']})" for c in contacts)
+    return contacts.one_line(contacts.load(), language)
 
 
 def what_happens_next(phrases: Phrasebook, ticket: Ticket, estimate: Optional[WaitEstimate],

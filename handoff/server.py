@@ -32,6 +32,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 from websockets.legacy.server import WebSocketServerProtocol
 
+from bot import crisis_contacts
 from bot.privacy import access
 from bot.privacy import exceptions as privacy_errors
 from bot.privacy.redaction import find_identifiers
@@ -328,20 +329,30 @@ class Desk:
         ticket = await self._io(self.queue.release, request["ticket_id"], agent=session.agent_id)
         await self._back_in_queue(ticket, session.agent_id)
 
-    async def _back_in_queue(self, ticket: Ticket, agent_id: Optional[str]) -> None:
+    async def _back_in_queue(self, ticket: Ticket, agent_id: Optional[str],
+                             phrase: str = "utter_handoff_requeued") -> None:
         """The claimant is told the person left and that they are waiting again."""
         await self._to_claimant(ticket, "agent_left", **({"agent_id": agent_id} if agent_id else {}))
-        await self._to_claimant(ticket, "notice", text=self.phrases.say("utter_handoff_requeued", ticket.language))
+        await self._to_claimant(ticket, "notice", text=self.phrases.say(phrase, ticket.language))
 
     async def _do_transfer(self, session: Session, request: protocol.Request) -> None:
+        """To a colleague: the claimant sees who took over. To another language's queue: the claimant is
+        told, in that language, that they are waiting again."""
         if request.get("to_agent"):
-            await self._io(self.queue.transfer_to_agent, request["ticket_id"], to_agent=request["to_agent"],
-                           by=session.agent_id, holder=self._holder(session))
+            ticket = await self._io(self.queue.transfer_to_agent, request["ticket_id"], to_agent=request["to_agent"],
+                                    by=session.agent_id, holder=self._holder(session))
+            colleague = await self._io(agents.account, self.queue.redis, ticket.agent)
+            previous = ticket.history[-1].detail.get("from_agent")
+            if previous:
+                await self._to_claimant(ticket, "agent_left", agent_id=previous)
+            await self._to_claimant(ticket, "agent_joined", text=self.phrases.say("utter_handoff_agent_joined", ticket.language),
+                                    agent_id=ticket.agent, agent_name=colleague.name if colleague else None)
         else:
             ticket = await self._io(self.queue.transfer_to_language, request["ticket_id"],
                                     language=request["to_language"], by=session.agent_id,
                                     holder=self._holder(session))
-            await self._to_claimant(ticket, "agent_left", agent_id=session.agent_id)
+            previous = ticket.history[-1].detail.get("from_agent")
+            await self._back_in_queue(ticket, previous, phrase="utter_handoff_transferred_language")
 
     async def _do_return(self, session: Session, request: protocol.Request) -> None:
         ticket = await self._io(self.queue.get, request["ticket_id"])
@@ -477,8 +488,14 @@ class Desk:
             await self._resume(ticket, "utter_handoff_cancelled", by="claimant")
             return
         if message.raised_priority is not None:
+            before = ticket.priority
             ticket = await self._io(self.queue.raise_priority, ticket.id, priority=message.raised_priority,
                                     by="claimant", evidence={"text": message.text, "evidence": message.evidence})
+            if ticket.state is State.WAITING and ticket.priority is Priority.CRISIS and before is not Priority.CRISIS:
+                # nobody has answered yet: the crisis lines now, not after the wait
+                lines = crisis_contacts.one_line(crisis_contacts.load(), ticket.language)
+                await self._to_claimant(ticket, "notice", text=self.phrases.say(
+                    "utter_handoff_crisis_waiting", ticket.language, contacts=lines))
         if ticket.state is State.WAITING:
             nobody = (await self._io(self.queue.agents_online, ticket.language) == 0
                       or not await self._io(self.queue.staffed))
