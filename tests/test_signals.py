@@ -117,6 +117,12 @@ def test_negation_does_not_cross_a_clause(detector):
     assert level(detector, "I have no job and I want to die") == "crisis"
 
 
+@pytest.mark.parametrize("mark", ["\uff0c", "\uff1b", "\uff01", "\uff1f", "\uff1a"])  # ，；！？：
+def test_a_full_width_mark_ends_the_clause_of_a_negation(detector, mark):
+    assert level(detector, f"家里也没钱了{mark}农药我都买好了") == "crisis"
+    assert level(detector, f"我不想死{mark}只想把工伤的钱拿到") != "crisis"
+
+
 def test_no_longer_is_not_a_denial(detector):
     assert level(detector, "I no longer want to live like this") == "crisis"
     assert level(detector, "我从没这么绝望过") == "concern"

@@ -64,10 +64,11 @@ _PSEUDO = {
 _CLAUSE_END = {
     "en": {",", ".", ";", ":", "!", "?", "…", "-", "—", "but", "and", "so", "because", "though",
            "although", "however", "yet", "then", "if", "when", "while", "since"},
-    "zh": {",", ",", "。", ";", ";", ":", ":", "!", "!", "?", "?", "…", "、", "但", "但是", "可是",
+    # full-width marks written as escapes: an editor's normalisation once turned them into ASCII
+    "zh": {",", "\uff0c", "。", ";", "\uff1b", ":", "\uff1a", "!", "\uff01", "?", "\uff1f", "…", "、", "但", "但是", "可是",
            "可", "所以", "因为", "而且", "然后", "却", "如果", "要是", "只是", "不过", "\n", " "},
 }
-_SENTENCE_END = {"en": {".", "!", "?", "…", "\n"}, "zh": {"。", "!", "!", "?", "?", "…", "\n", "."}}
+_SENTENCE_END = {"en": {".", "!", "?", "…", "\n"}, "zh": {"。", "!", "\uff01", "?", "\uff1f", "…", "\n", "."}}
 _NEGATION_WINDOW = {"en": 4, "zh": 5}  # Chinese: context words and single characters (_context_doc)
 _INTENSIFIER_GAP = {"en": 2, "zh": 4}
 
