@@ -276,3 +276,13 @@ def test_the_trained_backstop_is_cached_and_reused(tmp_path):
     (corpus / "en-test.tsv").write_text((corpus / "en-test.tsv").read_text() + "none\tanother plain question\tx\n")
     Backstop.train_from(corpus, cache=tmp_path / "cache")  # a changed corpus is trained again
     assert len(list((tmp_path / "cache").glob("signals-backstop-*.pkl"))) == 2
+
+
+def test_a_people_role_with_a_problem_is_refused_with_its_line(tmp_path):
+    folder = tmp_path / "zh"
+    folder.mkdir()
+    (folder / "classes.yml").write_text("classes:\n  intent: [想]\npeople:\n  spouse: [老公]\n  Child: [儿子]\n",
+                                        encoding="utf-8")
+    with pytest.raises(LexiconError) as raised:
+        load_grammar(tmp_path)
+    assert raised.value.line == 5 and "Child" in raised.value.problem

@@ -369,3 +369,22 @@ def test_an_appeal_after_a_pre_check_result_raises_complexity():
 def test_a_new_session_starts_afresh():
     events = [user("asdf", "nlu_fallback"), {"event": "session_started"}, user("qwer", "nlu_fallback")]
     assert assess(events).reasons == []
+
+
+@pytest.mark.parametrize("several, one", [
+    ("我妈中风住院了,我老公又被裁员了,能申请什么", "我中风住院了,又被裁员了,能申请什么"),
+    ("My mum had a stroke and my husband was made redundant. What can we apply for?",
+     "I had a stroke and was made redundant. What can I apply for?"),
+])
+def test_needs_spread_over_several_people_are_compounded(detector, several, one):
+    compounded = detector.detect(several)["complexity"]
+    assert compounded["level"] == "high"
+    assert {e["rule"].split(".people.")[-1] for e in compounded["evidence"] if ".people." in e["rule"]} \
+        == {"parent", "spouse"}
+    assert detector.detect(one)["complexity"]["level"] == "some"
+
+
+def test_a_relatives_death_is_a_need_though_it_is_no_distress(detector):
+    signals = detector.detect("我哥去世了,想问他的个人账户余额怎么继承")
+    assert signals["complexity"]["needs"] == ["bereavement"]
+    assert signals["distress"]["level"] == "none"

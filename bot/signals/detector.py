@@ -28,7 +28,7 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 import spacy
 import zhconv
@@ -37,12 +37,17 @@ from spacy.tokens import Doc
 
 from bot.signals.grammar import Grammar, load_grammar
 from bot.signals.lexicon import DISTRESS_LEVELS, INTENSIFIER, Entry, Lexicon, LexiconError, load_lexicon
+from bot.signals.people import People
 from bot.signals.rule_matcher import RuleMatcher
 from bot.signals.spelling import Speller
 
 NONE = "none"
 #: Needs that make complexity high by themselves, in a message and in a long letter.
 HIGH_NEEDS, HIGH_NEEDS_LONG, LONG_LETTER_CHARS = 3, 4, 250
+#: Needs spread over this many people (roles: spouse, child, parent...) make it high with one need
+#: less; a long letter names more people in passing, so it takes one more.
+HIGH_PEOPLE, HIGH_PEOPLE_LONG = 2, 3
+PEOPLE_NEEDS = ("dependants",)
 LEVELS = (NONE,) + DISTRESS_LEVELS
 COMPLEXITY_LEVELS = (NONE, "some", "high")
 OTHER_SUFFIX = "@other"
@@ -137,6 +142,7 @@ class SignalDetector:
         self.grammar = grammar or Grammar()
         self.backstop = backstop
         self._speller = Speller(self.grammar.spelling)
+        self._people = People(self.grammar.people)
         self._nlp = {
             "zh": spacy.blank("zh"),  # a vocabulary for the character and context docs; no segmenter runs
             "en": spacy.blank("en"),
@@ -286,7 +292,13 @@ class SignalDetector:
         many = HIGH_NEEDS_LONG if len(clean) >= LONG_LETTER_CHARS else HIGH_NEEDS
         # two needs and distress: distress the rules found, or the model above concern
         ruled = any(lvl != NONE for lvl, _, _ in distress) or level in ("urgent", "crisis")
-        if len(need_names) >= many or (len(need_names) >= 2 and ruled):
+        # the needs of several people (a sick mother, a husband out of work): one need fewer
+        # (having dependants is itself about people, so it does not count twice here)
+        own = [name for name in need_names if name not in PEOPLE_NEEDS]
+        people = self._people_named(clean, docs) if len(own) >= max(2, many - 1) else {}
+        enough = HIGH_PEOPLE_LONG if len(clean) >= LONG_LETTER_CHARS else HIGH_PEOPLE
+        spread = len({role for _, role in people}) >= enough
+        if len(need_names) >= many or (len(need_names) >= 2 and ruled) or spread:
             complexity = "high"
         elif need_names:
             complexity = "some"
@@ -294,10 +306,20 @@ class SignalDetector:
             complexity = NONE
         need_evidence = _unique({"text": h.text, "rule": h.entry.id}
                                 for name in need_names for h in needs[name])
+        if spread:
+            need_evidence += [{"text": word, "rule": f"{language}.people.{role}"}
+                              for (language, role), word in sorted(people.items())]
         return {
             "distress": {"level": level, "evidence": distress_evidence},
             "complexity": {"level": complexity, "needs": need_names, "evidence": need_evidence},
         }
+
+
+    def _people_named(self, clean: str, docs: Mapping[str, Doc]) -> Dict[Tuple[str, str], str]:
+        """{(language, role): word} for the people the message names, in the languages it is written in."""
+        lowered = clean.lower()
+        return {(language, role): word for language in docs
+                for role, word in self._people.named(lowered, language).items()}
 
 
 def empty_signals() -> Dict[str, Any]:
@@ -407,10 +429,11 @@ def _intensified(distress: Sequence[Tuple[str, Hit, str]], intensifiers: Sequenc
 
 
 def _outside(hits: List[Hit], spans: Sequence[Tuple[int, int]]) -> List[Hit]:
-    """The hits not lying inside an ignored span."""
+    """The hits not lying inside an ignored span. `ignore` guards the distress words ("去世" is a
+    relative's death, not the claimant's wish to die); a need it names still counts (bereavement)."""
     if not spans:
         return hits
-    return [h for h in hits if not any(s <= h.start and h.end <= e for s, e in spans)]
+    return [h for h in hits if h.entry.is_need or not any(s <= h.start and h.end <= e for s, e in spans)]
 
 
 def _blank(text: str, spans: Sequence[Tuple[int, int]]) -> str:

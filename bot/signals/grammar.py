@@ -10,6 +10,9 @@ Trainers edit three files per language beside the phrase lexicons (`data/lexicon
                      words: [自杀, 自伤]          # ("自杀能报销吗") counts for nothing, unless an
                      near: [报销, 工伤, 保险]     # `intent` word stands right before it
                      within: 16
+                   people:                       # the people a message is about, by role: several
+                     spouse: [老公, 老伴]         # needs across several people is a compounded
+                     child: [儿子, 闺女]          # situation (complexity high, bot/signals/detector.py)
     rules.yml      rules:
                      - id: zh.rule.intent_death  # shown to agents as the rule, like a lexicon id
                        level: crisis             # concern | urgent | crisis
@@ -68,6 +71,7 @@ class Grammar:
     classes: Dict[str, Dict[str, Tuple[str, ...]]] = field(default_factory=dict)
     ignore: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     asked_about: Dict[str, Optional[AskedAbout]] = field(default_factory=dict)
+    people: Dict[str, Dict[str, Tuple[str, ...]]] = field(default_factory=dict)
     rules: List[Rule] = field(default_factory=list)
     spelling: Dict[str, Dict[str, str]] = field(default_factory=dict)
 
@@ -81,9 +85,9 @@ def load_grammar(directory: Path) -> Grammar:
     seen: Dict[str, str] = {}
     for language in LANGUAGES:
         folder = Path(directory) / language
-        classes, ignore, asked = _classes(folder / "classes.yml")
+        classes, ignore, asked, people = _classes(folder / "classes.yml")
         grammar.classes[language], grammar.ignore[language] = classes, ignore
-        grammar.asked_about[language] = asked
+        grammar.asked_about[language], grammar.people[language] = asked, people
         grammar.spelling[language] = _spelling(folder / "spelling.yml")
         for rule in _rules(folder / "rules.yml", language, classes):
             if rule.id in seen:
@@ -109,15 +113,18 @@ def _words(path: Path, value: Any, line: Optional[int], what: str) -> Tuple[str,
     return tuple(words)
 
 
-def _classes(path: Path) -> Tuple[Dict[str, Tuple[str, ...]], Tuple[str, ...], Optional[AskedAbout]]:
+Classes = Dict[str, Tuple[str, ...]]
+
+
+def _classes(path: Path) -> Tuple[Classes, Tuple[str, ...], Optional[AskedAbout], Classes]:
     document = _read(path)
     if document is None:
-        return {}, (), None
-    unknown = set(document) - {"classes", "ignore", "asked_about", "note"}
+        return {}, (), None, {}
+    unknown = set(document) - {"classes", "ignore", "asked_about", "people", "note"}
     if unknown:
         key = sorted(unknown)[0]
         raise LexiconError(path, _key_line(document, key),
-                           f"unknown key {key!r} (allowed: classes, ignore, asked_about, note)")
+                           f"unknown key {key!r} (allowed: classes, ignore, asked_about, people, note)")
     raw = document.get("classes")
     if not isinstance(raw, CommentedMap) or not raw:
         raise LexiconError(path, _key_line(document, "classes") or 1, "`classes:` must map class names to word lists")
@@ -129,7 +136,23 @@ def _classes(path: Path) -> Tuple[Dict[str, Tuple[str, ...]], Tuple[str, ...], O
         classes[name] = _words(path, words, line, f"class {name!r}")
     ignore = document.get("ignore")
     ignored = _words(path, ignore, _key_line(document, "ignore"), "`ignore`") if ignore else ()
-    return classes, ignored, _asked_about(path, document)
+    return classes, ignored, _asked_about(path, document), _people(path, document)
+
+
+def _people(path: Path, document: CommentedMap) -> Classes:
+    """`people:` role -> words (optional)."""
+    raw = document.get("people")
+    if raw is None:
+        return {}
+    if not isinstance(raw, CommentedMap) or not raw:
+        raise LexiconError(path, _key_line(document, "people"), "`people:` must map roles to word lists")
+    roles = {}
+    for role, words in raw.items():
+        line = _key_line(raw, role)
+        if not isinstance(role, str) or not _NAME.match(role):
+            raise LexiconError(path, line, f"role name {role!r}: lower-case letters and _ only")
+        roles[role] = _words(path, words, line, f"people role {role!r}")
+    return roles
 
 
 def _asked_about(path: Path, document: CommentedMap) -> Optional[AskedAbout]:
