@@ -31,6 +31,7 @@ from bot.channels.web import constants as keys, protocol as p
 from bot.channels.web.config import WebSettings
 from bot.channels.web.delivery import Store, client_from_url, client_like
 from bot.channels.web.exceptions import FrameRejected
+from bot.privacy import period
 
 logger = logging.getLogger(__name__)
 
@@ -260,7 +261,7 @@ class Connection:
             self.sent_upto = hello.last_seq
         await self.send(p.session_frame(token=token, conversation_id=self.conversation_id,
                                         language=language, restored=restored, history=history,
-                                        last_seq=self.sent_upto, retention_days=self.hub.settings.retention_days))
+                                        last_seq=self.sent_upto, retention_days=period.as_number(self.hub.settings.retention_days)))
         if notice:
             await self.send(p.notice_frame(notice, hello.language))
         elif restored and hello.last_seq is None and history:

@@ -200,7 +200,7 @@ def notice_frame(code: str, language: str, *, text: Optional[str] = None) -> Dic
 
 def session_frame(*, token: str, conversation_id: str, language: str, restored: bool,
                   history: List[Dict[str, Any]], last_seq: Optional[str],
-                  retention_days: int) -> Dict[str, Any]:
+                  retention_days: Union[int, float]) -> Dict[str, Any]:
     """Sent once after every hello. The widget keeps `token`, shows `history` when it asked for it,
     and acknowledges from `last_seq` on."""
     return {"type": "session", "token": token, "conversation_id": conversation_id,
