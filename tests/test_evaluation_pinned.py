@@ -86,6 +86,7 @@ def uneven_examples():
     return examples
 
 
+@pytest.mark.filterwarnings("ignore:The least populated class")  # the groups of 1 and 2, on purpose
 def test_fold_sizes_per_language_and_intent_are_pinned():
     examples = uneven_examples()
     folds = crossval.stratified_folds(examples, 3)
