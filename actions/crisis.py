@@ -11,8 +11,6 @@ The handoff itself is `action_handoff` (actions/handoff.py): it reads slots `han
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Text
 
 import yaml
@@ -20,22 +18,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import crisis_contacts
 from actions.phrasebook import Phrasebook
 from bot.signals.conversation import assess
 
-CONTACTS_FILE = Path(__file__).resolve().parents[1] / "data" / "crisis_contacts.yml"
 HANDOFF = "action_handoff"
-
-
-@lru_cache(maxsize=4)
-def load_contacts(path: Path = CONTACTS_FILE) -> List[Dict[str, Any]]:
-    """The configured crisis contacts. A missing or broken file raises: the caller must not
-    swallow it silently (the crisis response then still hands off, see ActionCrisisResponse)."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    contacts = document.get("contacts")
-    if not isinstance(contacts, list) or not contacts:
-        raise ValueError(f"{path}: `contacts:` must be a non-empty list")
-    return contacts
 
 
 def signals_of(latest_message: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -69,7 +56,7 @@ class ActionCrisisResponse(Action):
         phrases = Phrasebook.from_domain(domain, tracker.get_slot("language"))
         lang = phrases.language
         try:
-            contacts = load_contacts()
+            contacts = crisis_contacts.load()
         except (OSError, ValueError, yaml.YAMLError):
             contacts = []  # the handoff below still happens; the agent gets the priority
         lines = [phrases.say("utter_crisis_opening")]

@@ -22,7 +22,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import knowledge
+from actions import crisis_contacts, knowledge
 from actions.phrasebook import Phrasebook
 from handoff.brief import build_brief
 from handoff.exceptions import DeskError
@@ -69,20 +69,13 @@ def enqueue(queue: Queue, tracker_state: Dict[str, Any], *, language: str, prior
     return ticket, queue.estimate(ticket.id), queue.staffed()
 
 
-def crisis_contacts(language: str) -> str:
-    """The crisis lines of data/crisis_contacts.yml in one line, e.g. "12356 (…), 120 (…)"."""
-    contacts = knowledge.load_yaml("crisis_contacts.yml").get("contacts") or []
-    separator = "；" if language == "zh" else "; "
-    return separator.join(f"{c['number']} ({c['name'].get(language) or c['name']['zh']})" for c in contacts)
-
-
 def what_happens_next(phrases: Phrasebook, ticket: Ticket, estimate: Optional[WaitEstimate],
                       staffed: bool, hours: str, phone: str) -> str:
     """The claimant's next step, honestly: crisis lines, closed hours, nobody online, or the wait."""
     position = estimate.position if estimate else 1
     nobody = estimate is None or estimate.seconds is None
     if ticket.priority is Priority.CRISIS and (nobody or not staffed):
-        return phrases.say("utter_handoff_crisis_no_agent", contacts=crisis_contacts(phrases.language))
+        return phrases.say("utter_handoff_crisis_no_agent", contacts=crisis_contacts.in_one_line(phrases.language))
     if not staffed:
         return phrases.say("utter_handoff_closed_hours", hours=hours, phone=phone)
     if nobody:

@@ -31,6 +31,7 @@ from bot.channels.web import constants as keys, protocol as p
 from bot.channels.web.config import WebSettings
 from bot.channels.web.delivery import Store, client_from_url, client_like
 from bot.channels.web.exceptions import FrameRejected
+from bot.language_codes import LANGUAGES
 from bot.privacy import period
 
 logger = logging.getLogger(__name__)
@@ -254,7 +255,7 @@ class Connection:
                 try:
                     events, slot = await self.hub.events(self.conversation_id)
                     history = p.history_from_events(events)
-                    language = slot if slot in p.LANGUAGES else language
+                    language = slot if slot in LANGUAGES else language
                 except Exception:
                     logger.exception("web channel: reading the tracker of %s failed", self.conversation_id)
         else:

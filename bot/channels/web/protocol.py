@@ -23,6 +23,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from bot.channels.web.exceptions import (BinaryFrame, ConfigError, FrameTooLarge, HelloRequired,
                                          InvalidJson, InvalidShape, RateLimited, UnknownType)
+from bot.language_codes import LANGUAGES
 
 #: Largest client frame accepted, in UTF-8 bytes. Larger frames get error `frame_too_large`.
 MAX_FRAME_BYTES = 16 * 1024
@@ -32,7 +33,6 @@ MAX_TEXT_CHARS = 2000
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: A server sequence number: a Redis stream id ("<ms>-<n>").
 SEQ = re.compile(r"^\d{1,20}-\d{1,20}$")
-LANGUAGES = ("zh", "en")
 TOKEN_VERSION = "v1"
 CONVERSATION_PREFIX = "web-"
 

@@ -40,6 +40,7 @@ from bot.channels.wechat.languages import ClaimantLanguages
 from bot.channels.wechat.outbox import OutboxReader
 from bot.channels.wechat.render import Options, render, split_text
 from bot.channels.wechat.webhook import Reply, Webhook
+from bot.language_codes import LANGUAGES
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ class Hub:
         """The conversation's `language` slot, None for a claimant the bot has not met."""
         tracker = await self.tracker(openid)
         language = tracker.get_slot("language") if tracker is not None else None
-        return language if language in phrases.LANGUAGES else None
+        return language if language in LANGUAGES else None
 
     async def send(self, openid: str, texts: List[str]) -> None:
         if self.delivery is None:
