@@ -141,12 +141,12 @@ def test_history_from_tracker_events():
 # --- dedupe --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("state, resend, action", [
-    (None, False, p.Dedupe.PROCESS),
-    (None, True, p.Dedupe.CHECK_TRACKER),
-    ("pending:abc", False, p.Dedupe.WAIT),
-    ("pending:abc", True, p.Dedupe.WAIT),
-    ("done", False, p.Dedupe.ACK_DUPLICATE),
-    ("done", True, p.Dedupe.ACK_DUPLICATE),
+    (None, False, p.DedupeAction.PROCESS),
+    (None, True, p.DedupeAction.CHECK_TRACKER),
+    ("pending:abc", False, p.DedupeAction.WAIT),
+    ("pending:abc", True, p.DedupeAction.WAIT),
+    ("done", False, p.DedupeAction.ACK_DUPLICATE),
+    ("done", True, p.DedupeAction.ACK_DUPLICATE),
 ])
 def test_dedupe_action(state, resend, action):
     assert p.dedupe_action(state, resend=resend) is action

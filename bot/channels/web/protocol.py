@@ -327,7 +327,7 @@ def committed_ids(events: Iterable[Mapping[str, Any]]) -> set:
 
 # --- dedupe ----------------------------------------------------------------------------------
 
-class Dedupe(Enum):
+class DedupeAction(Enum):
     """What to do with a client message, given the state its claim found in Redis (see
     constants.MESSAGE_STATE; delivery.Store.claim claims a message that has none)."""
 
@@ -337,16 +337,16 @@ class Dedupe(Enum):
     CHECK_TRACKER = "check_tracker"  # a resend with no state (now claimed): committed iff the tracker has its id
 
 
-def dedupe_action(state: Optional[str], *, resend: bool) -> Dedupe:
+def dedupe_action(state: Optional[str], *, resend: bool) -> DedupeAction:
     """`state` is the message's Redis value (None, "pending:<instance>" or "done").
 
     A resend whose state is gone may have been committed by a process that died before writing
     "done" (or whose pending lease expired), so the tracker decides."""
     if state == "done":
-        return Dedupe.ACK_DUPLICATE
+        return DedupeAction.ACK_DUPLICATE
     if state is not None and state.startswith("pending:"):
-        return Dedupe.WAIT
-    return Dedupe.CHECK_TRACKER if resend else Dedupe.PROCESS
+        return DedupeAction.WAIT
+    return DedupeAction.CHECK_TRACKER if resend else DedupeAction.PROCESS
 
 
 # --- session tokens --------------------------------------------------------------------------
