@@ -219,3 +219,12 @@ def test_the_json_copy_becomes_an_export_frame_and_only_that_payload_does():
     assert p.export_frame(None) is None and p.export_frame({"x": 1}) is None
     assert p.export_frame({**payload, "filename": "../../etc/passwd"})["filename"] == "conversation.json"
     assert p.export_frame({**payload, "data": {"x": "y" * (p.MAX_EXPORT_BYTES + 1)}}) is None
+
+
+def test_the_outbox_streams_are_the_desks_outbox_plus_the_channel_name():
+    from bot.channels.web import constants as keys
+    from bot.channels.wechat import constants as wechat_keys
+    from handoff import constants as desk_keys
+
+    assert keys.OUTBOX_STREAM == desk_keys.OUTBOX + "web" == "renben:outbox:web"
+    assert wechat_keys.OUTBOX_STREAM == desk_keys.OUTBOX + "wechat" == "renben:outbox:wechat"
