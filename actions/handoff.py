@@ -75,7 +75,8 @@ def what_happens_next(phrases: Phrasebook, ticket: Ticket, estimate: Optional[Wa
     position = estimate.position if estimate else 1
     nobody = estimate is None or estimate.seconds is None
     if ticket.priority is Priority.CRISIS and (nobody or not staffed):
-        return phrases.say("utter_handoff_crisis_no_agent", contacts=crisis_contacts.in_one_line(phrases.language))
+        return phrases.say("utter_handoff_crisis_no_agent",
+                           contacts=crisis_contacts.in_one_line(phrases.language))
     if not staffed:
         return phrases.say("utter_handoff_closed_hours", hours=hours, phone=phone)
     if nobody:

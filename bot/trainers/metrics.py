@@ -38,7 +38,7 @@ class IntentScore:
         return {"precision": self.precision, "recall": self.recall, "f1": self.f1, "support": self.support}
 
 
-def _labels(predictions: Iterable[Prediction]) -> List[str]:
+def _labels(predictions: Sequence[Prediction]) -> List[str]:
     """Every intent expected or predicted, sorted by name."""
     return sorted({p.expected for p in predictions} | {p.predicted for p in predictions})
 

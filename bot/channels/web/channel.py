@@ -262,7 +262,8 @@ class Connection:
             self.sent_upto = hello.last_seq
         await self.send(p.session_frame(token=token, conversation_id=self.conversation_id,
                                         language=language, restored=restored, history=history,
-                                        last_seq=self.sent_upto, retention_days=period.as_number(self.hub.settings.retention_days)))
+                                        last_seq=self.sent_upto,
+                                        retention_days=period.as_number(self.hub.settings.retention_days)))
         if notice:
             await self.send(p.notice_frame(notice, hello.language))
         elif restored and hello.last_seq is None and history:
