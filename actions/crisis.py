@@ -23,7 +23,6 @@ from bot import crisis_contacts
 from bot.signals.conversation import assess
 
 HANDOFF = "action_handoff"
-load_contacts = crisis_contacts.load
 
 
 def signals_of(latest_message: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -57,7 +56,7 @@ class ActionCrisisResponse(Action):
         phrases = Phrasebook.from_domain(domain, tracker.get_slot("language"))
         lang = phrases.language
         try:
-            contacts = load_contacts()
+            contacts = crisis_contacts.load()
         except (OSError, ValueError, yaml.YAMLError):
             contacts = []  # the handoff below still happens; the agent gets the priority
         lines = [phrases.say("utter_crisis_opening")]

@@ -24,7 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge
 from actions.phrasebook import Phrasebook
-from bot import crisis_contacts as contacts
+from bot import crisis_contacts
 from handoff.brief import build_brief
 from handoff.exceptions import DeskError
 from handoff.phrases import Phrases, load as load_phrases
@@ -70,18 +70,14 @@ def enqueue(queue: Queue, tracker_state: Dict[str, Any], *, language: str, prior
     return ticket, queue.estimate(ticket.id), queue.staffed()
 
 
-def crisis_contacts(language: str) -> str:
-    """The crisis lines of data/crisis_contacts.yml in one line, e.g. "12356 (…), 120 (…)"."""
-    return contacts.one_line(contacts.load(), language)
-
-
 def what_happens_next(phrases: Phrasebook, ticket: Ticket, estimate: Optional[WaitEstimate],
                       staffed: bool, hours: str, phone: str) -> str:
     """The claimant's next step, honestly: crisis lines, closed hours, nobody online, or the wait."""
     position = estimate.position if estimate else 1
     nobody = estimate is None or estimate.seconds is None
     if ticket.priority is Priority.CRISIS and (nobody or not staffed):
-        return phrases.say("utter_handoff_crisis_no_agent", contacts=crisis_contacts(phrases.language))
+        return phrases.say("utter_handoff_crisis_no_agent",
+                           contacts=crisis_contacts.in_one_line(phrases.language))
     if not staffed:
         return phrases.say("utter_handoff_closed_hours", hours=hours, phone=phone)
     if nobody:

@@ -9,7 +9,8 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
-LANGUAGES = ("zh", "en")
+from bot.language_codes import LANGUAGES
+
 WHERE_KEYS = ("online", "office", "wechat", "phone")
 
 

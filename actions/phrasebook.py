@@ -9,7 +9,7 @@ from __future__ import annotations
 import string
 from typing import Any, Dict, List, Mapping, Optional
 
-ZH, EN = "zh", "en"
+from bot.language_codes import LANGUAGES, ZH
 
 
 class _KeepMissing(dict):
@@ -20,7 +20,7 @@ class _KeepMissing(dict):
 class Phrasebook:
     def __init__(self, responses: Mapping[str, List[Dict[str, Any]]], language: Optional[str]):
         self._responses = responses
-        self.language = language if language in (ZH, EN) else ZH
+        self.language = language if language in LANGUAGES else ZH
 
     @classmethod
     def from_domain(cls, domain: Mapping[str, Any], language: Optional[str]) -> "Phrasebook":

@@ -19,7 +19,7 @@ from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionSt
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.phrasebook import Phrasebook
-from bot.privacy import audit, identity, retention, rights
+from bot.privacy import audit, identity, period, retention, rights
 from bot.privacy.exceptions import PrivacyError
 
 logger = logging.getLogger(__name__)
@@ -38,8 +38,7 @@ def settings() -> retention.RetentionSettings:
 
 
 def _days() -> str:
-    days = settings().retention_days
-    return str(int(days)) if float(days).is_integer() else str(days)
+    return str(period.as_number(settings().retention_days))
 
 
 class ActionSessionStart(Action):

@@ -1,24 +1,32 @@
-"""The crisis lines (data/crisis_contacts.yml), loaded one way for every process that gives them:
-the crisis response and the handoff action (actions/), and the desk when a claimant in the queue
-writes in crisis (handoff/server.py).
+"""The crisis lines (data/crisis_contacts.yml, under RENBEN_DATA_DIR when set), read here only, for
+every process that gives them: the crisis response and the handoff action (actions/), and the desk
+when a claimant in the queue writes in crisis (handoff/server.py).
 
-`load()` reads and checks the file (a missing or broken file raises: no caller may swallow it, a
-crisis response must not go out without numbers unnoticed); `one_line()` renders them for a sentence.
+`load()` reads and checks the file (cached per file; a missing or broken file raises OSError,
+ValueError or yaml.YAMLError, and no caller may swallow it silently: a crisis response must not go
+out without numbers unnoticed); `in_one_line()` renders them for a sentence.
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Union
 
 import yaml
 
-CONTACTS_FILE = Path(__file__).resolve().parents[1] / "data" / "crisis_contacts.yml"
+FILE_NAME = "crisis_contacts.yml"
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data"
 
 
-@lru_cache(maxsize=4)
-def load(path: Path = CONTACTS_FILE) -> List[Dict[str, Any]]:
+def load(directory: Optional[Union[str, Path]] = None) -> List[Dict[str, Any]]:
     """The configured crisis contacts, each with `number`, `name` and `when` per language."""
+    folder = Path(directory or os.environ.get("RENBEN_DATA_DIR") or DEFAULT_DATA)
+    return _read(folder / FILE_NAME)
+
+
+@lru_cache(maxsize=8)
+def _read(path: Path) -> List[Dict[str, Any]]:
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     contacts = document.get("contacts")
     if not isinstance(contacts, list) or not contacts:
@@ -29,7 +37,8 @@ def load(path: Path = CONTACTS_FILE) -> List[Dict[str, Any]]:
     return contacts
 
 
-def one_line(contacts: Sequence[Dict[str, Any]], language: str) -> str:
-    """The lines in one line, e.g. "12356 (全国统一心理援助热线)；120 (急救电话)"."""
+def in_one_line(language: str, directory: Optional[Union[str, Path]] = None) -> str:
+    """The lines in one line, e.g. "12356 (全国统一心理援助热线)；120 (急救电话)；110 (报警电话)"."""
     separator = "；" if language == "zh" else "; "
-    return separator.join(f"{c['number']} ({c['name'].get(language) or c['name']['zh']})" for c in contacts)
+    return separator.join(f"{c['number']} ({c['name'].get(language) or c['name']['zh']})"
+                          for c in load(directory))

@@ -11,9 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from bot.language_codes import EN, ZH
 from bot.textnorm import cjk_count
-
-ZH, EN = "zh", "en"
 
 _ASK_FOR_EN = re.compile(
     r"(?i)(\b(in|speak|use|reply in|answer in|switch to)\s+english\b|\benglish\s+(please|pls)\b"

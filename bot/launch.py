@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Tuple
 import yaml
 
 from bot import embedded_redis, model_store
+from bot.language_codes import LANGUAGES
 from bot.supervision import RestartPolicy
 from bot.settings import ROOT, Settings, endpoints
 
@@ -221,7 +222,7 @@ def demo_agent_token(stack: Stack) -> Path:
         except AuthenticationFailed:  # the kept token no longer matches: issue a new one
             known = False
     if not known:
-        write_private(path, agents.add_agent(client, "demo", languages=["zh", "en"], role="supervisor",
+        write_private(path, agents.add_agent(client, "demo", languages=list(LANGUAGES), role="supervisor",
                                              name="Demo agent"))
     return path
 

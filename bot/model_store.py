@@ -33,7 +33,8 @@ from typing import Iterable, List, Optional, Sequence
 from bot.settings import ROOT
 
 TRAINING_INPUTS = ("config.yml", "bot/domain", "data/nlu", "data/rules", "data/lexicons",
-                   "bot/components", "bot/topic_cues.py", "bot/textnorm.py", "bot/langdetect.py", "bot/segment.py")
+                   "bot/components", "bot/topic_lexicon.py", "bot/textnorm.py", "bot/langdetect.py",
+                   "bot/language_codes.py", "bot/segment.py")
 TRAINING_DATA = ("data/nlu", "data/rules")
 PREFIX, SUFFIX = "renben-", ".tar.gz"
 POINTER = "current"

@@ -134,7 +134,7 @@ TOPIC_CUE_DIR = "data/lexicons/topics"
 
 def topic_cue_problems(root: Path, intents: Iterable[str]) -> List[Problem]:
     """The topic cues load, and every topic they name is an intent of the domain."""
-    from bot.topic_cues import TopicCueError, load_topic_cues
+    from bot.topic_lexicon import TopicCueError, load_topic_cues
 
     if not (root / TOPIC_CUE_DIR).is_dir():
         return []  # a project without topic cues (config.yml then has no TopicCueFeaturizer)

@@ -44,7 +44,8 @@ UPDATES_CHANNEL = PREFIX + "desk-updates"
 EVENTS_STREAM = PREFIX + "events"
 
 #: Stream per claimant channel of everything the desk sends to claimants (docs/claimant-outbox.md).
-#: renben:outbox:<channel>, channel = the tracker's latest_input_channel (web, wechat).
+#: renben:outbox:<channel>, channel = the tracker's latest_input_channel (web, wechat). The only
+#: spelling: the channels' readers name their stream from it (bot/channels/*/constants.py).
 OUTBOX = PREFIX + "outbox:"
 #: Stream of "the bot should have handled this" flags from agents, for the trainers' review inbox.
 REVIEW_FLAGS = PREFIX + "review-flags"

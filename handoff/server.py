@@ -493,7 +493,7 @@ class Desk:
                                     by="claimant", evidence={"text": message.text, "evidence": message.evidence})
             if ticket.state is State.WAITING and ticket.priority is Priority.CRISIS and before is not Priority.CRISIS:
                 # nobody has answered yet: the crisis lines now, not after the wait
-                lines = crisis_contacts.one_line(crisis_contacts.load(), ticket.language)
+                lines = crisis_contacts.in_one_line(ticket.language)
                 await self._to_claimant(ticket, "notice", text=self.phrases.say(
                     "utter_handoff_crisis_waiting", ticket.language, contacts=lines))
         if ticket.state is State.WAITING:

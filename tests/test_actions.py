@@ -9,8 +9,8 @@ from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.checks import (FORM_SLOTS, ActionCorrectAnswer, ActionPensionResult, ActionUnemploymentResult,
-                            ValidatePensionForm, slot_to_correct)
+from actions.eligibility_forms import (FORM_SLOTS, ActionCorrectAnswer, ActionPensionResult,
+                                      ActionUnemploymentResult, ValidatePensionForm, slot_to_correct)
 from actions.fallback import ActionClarify
 from actions.handoff import ActionHandoff
 from actions.language import ActionSetLanguage

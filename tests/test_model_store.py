@@ -150,3 +150,41 @@ def test_a_model_the_training_cache_broke_is_recognised_and_trained_again(projec
     assert trainings == [model_store.fingerprint(project)]  # trained again instead of used
     fake_archive(target, ["components/train_LogisticRegressionClassifier5/train_LogisticRegressionClassifier5.skops"])
     assert model_store.broken_parts(target) == []
+
+
+def test_every_input_the_fingerprint_lists_exists():
+    """A renamed or moved file would silently drop out of the fingerprint (missing paths are
+    skipped), and a change to it would no longer retrain."""
+    from bot.settings import ROOT
+
+    missing = [name for name in model_store.TRAINING_INPUTS if not (ROOT / name).exists()]
+    assert not missing, f"TRAINING_INPUTS names paths that do not exist: {missing}"
+
+
+def test_the_bot_modules_the_nlu_components_import_are_fingerprinted():
+    """The modules whose code shapes what the classifier learns (the components' helpers, and
+    theirs in turn) are in the fingerprint's inputs."""
+    import ast
+
+    from bot.settings import ROOT
+
+    # Not training inputs: paths only, and the signal detector (it writes `signals` into the
+    # parse result at run time; the classifier never sees them).
+    run_time_only = ("bot.settings", "bot.signals")
+    seen, unlisted = set(), set()
+    todo = sorted((ROOT / "bot" / "components").glob("*.py"))
+    while todo:
+        path = todo.pop()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bot.")):
+                continue
+            module = node.module
+            if module in seen or module.startswith(run_time_only) or module.startswith("bot.components"):
+                continue
+            seen.add(module)
+            name = module.replace(".", "/") + ".py"
+            if name not in model_store.TRAINING_INPUTS:
+                unlisted.add(module)
+            if (ROOT / name).exists():
+                todo.append(ROOT / name)
+    assert not unlisted, f"add to model_store.TRAINING_INPUTS: {sorted(unlisted)}"

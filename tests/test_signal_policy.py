@@ -16,7 +16,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.crisis import ActionCrisisResponse, ActionSignalFollowup, ActionUrgentResponse, load_contacts
+from bot import crisis_contacts
+from actions.crisis import ActionCrisisResponse, ActionSignalFollowup, ActionUrgentResponse
 from bot.policies.signal_policy import SignalPolicy, next_action
 from bot.settings import ROOT
 
@@ -162,8 +163,23 @@ def test_the_crisis_response_gives_the_contacts_stops_the_form_and_hands_off(lan
 
 
 def test_the_contacts_come_from_configuration():
-    numbers = [c["number"] for c in load_contacts()]
+    numbers = [c["number"] for c in crisis_contacts.load()]
     assert numbers == ["12356", "120", "110"]
+
+
+def test_the_handoff_names_the_contacts_the_crisis_response_gives(tmp_path):
+    assert crisis_contacts.in_one_line("zh") == "12356 (全国统一心理援助热线)；120 (急救电话)；110 (报警电话)"
+    assert crisis_contacts.in_one_line("en") == \
+        "12356 (national psychological assistance hotline); 120 (medical emergency); 110 (police)"
+    (tmp_path / "crisis_contacts.yml").write_text(
+        "contacts:\n  - {number: '999', name: {zh: 急救, en: emergency}, when: {zh: 现在, en: now}}\n",
+        encoding="utf-8")
+    assert [c["number"] for c in crisis_contacts.load(str(tmp_path))] == ["999"]
+    assert crisis_contacts.in_one_line("en", str(tmp_path)) == "999 (emergency)"
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "crisis_contacts.yml").write_text("contacts: []\n", encoding="utf-8")
+    with pytest.raises(ValueError):
+        crisis_contacts.load(str(tmp_path / "empty"))
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])

@@ -14,7 +14,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot import validation
 from bot.components.topic_cues import TopicCueFeaturizer
 from bot.settings import ROOT
-from bot.topic_cues import TopicCueError, TopicCues, load_topic_cues
+from bot.topic_lexicon import TopicCueError, TopicCues, load_topic_cues
 
 CUES = TopicCues([
     ("industrial injuries disablement benefit", "ask_work_injury"),

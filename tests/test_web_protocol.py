@@ -141,12 +141,12 @@ def test_history_from_tracker_events():
 # --- dedupe --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("state, resend, action", [
-    (None, False, p.Dedupe.PROCESS),
-    (None, True, p.Dedupe.CHECK_TRACKER),
-    ("pending:abc", False, p.Dedupe.WAIT),
-    ("pending:abc", True, p.Dedupe.WAIT),
-    ("done", False, p.Dedupe.ACK_DUPLICATE),
-    ("done", True, p.Dedupe.ACK_DUPLICATE),
+    (None, False, p.DedupeAction.PROCESS),
+    (None, True, p.DedupeAction.CHECK_TRACKER),
+    ("pending:abc", False, p.DedupeAction.WAIT),
+    ("pending:abc", True, p.DedupeAction.WAIT),
+    ("done", False, p.DedupeAction.ACK_DUPLICATE),
+    ("done", True, p.DedupeAction.ACK_DUPLICATE),
 ])
 def test_dedupe_action(state, resend, action):
     assert p.dedupe_action(state, resend=resend) is action
@@ -219,3 +219,12 @@ def test_the_json_copy_becomes_an_export_frame_and_only_that_payload_does():
     assert p.export_frame(None) is None and p.export_frame({"x": 1}) is None
     assert p.export_frame({**payload, "filename": "../../etc/passwd"})["filename"] == "conversation.json"
     assert p.export_frame({**payload, "data": {"x": "y" * (p.MAX_EXPORT_BYTES + 1)}}) is None
+
+
+def test_the_outbox_streams_are_the_desks_outbox_plus_the_channel_name():
+    from bot.channels.web import constants as keys
+    from bot.channels.wechat import constants as wechat_keys
+    from handoff import constants as desk_keys
+
+    assert keys.OUTBOX_STREAM == desk_keys.OUTBOX + "web" == "renben:outbox:web"
+    assert wechat_keys.OUTBOX_STREAM == desk_keys.OUTBOX + "wechat" == "renben:outbox:wechat"

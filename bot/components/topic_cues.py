@@ -1,4 +1,4 @@
-"""Rasa component: a sentence feature for every topic a message names (bot/topic_cues.py)."""
+"""Rasa component: a sentence feature for every topic a message names (bot/topic_lexicon.py)."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.settings import ROOT
-from bot.topic_cues import TopicCues, load_topic_cues
+from bot.topic_lexicon import TopicCues, load_topic_cues
 
 CUES_FILE = "topic_cues.json"
 

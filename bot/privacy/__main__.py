@@ -115,7 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     purge = commands.add_parser("purge", help="delete conversations past the retention period")
     purge.add_argument("--every", type=float, default=0, help="repeat every SECONDS until stopped")
-    purge.add_argument("--days", type=float, default=None, help="override RETENTION_DAYS")
+    purge.add_argument("--days", type=float, default=None,
+                       help="override RETENTION_DAYS for this run (the privacy notices still show it)")
     erase = commands.add_parser("erase", help="erase one conversation everywhere")
     erase.add_argument("conversation_id")
     erase.add_argument("--by", default="operator", help="who asked (kept in the audit log)")

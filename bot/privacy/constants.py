@@ -23,5 +23,3 @@ ERASE_PENDING_TTL = 10 * 60
 
 #: The audit file, relative to the var directory.
 AUDIT_FILE = "audit/audit.jsonl"
-
-DEFAULT_RETENTION_DAYS = 90

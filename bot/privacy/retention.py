@@ -36,7 +36,7 @@ import yaml
 
 from bot.channels.web import constants as web_keys
 from bot.channels.wechat import constants as wechat_keys
-from bot.privacy import audit, disk
+from bot.privacy import audit, disk, period
 from bot.privacy import constants as k
 from bot.privacy.exceptions import InvalidRequest, StoreUnavailable
 from bot.settings import ROOT, running_redis_url
@@ -53,7 +53,7 @@ SCAN_BATCH = 500
 class RetentionSettings:
     """Where conversations are kept and for how long. Build once with `from_env` in main."""
 
-    retention_days: float = k.DEFAULT_RETENTION_DAYS
+    retention_days: float = period.DEFAULT_RETENTION_DAYS
     tracker_url: str = f"sqlite:///{ROOT / 'var' / 'tracker.db'}"  # an SQLAlchemy URL
     redis_url: Optional[str] = None
     var_dir: Path = ROOT / "var"
@@ -61,20 +61,13 @@ class RetentionSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "RetentionSettings":
-        """RETENTION_DAYS (90), TRACKER_STORE_URL (else var/tracker.db), REDIS_URL (else the
-        embedded Redis of var/endpoints.yml), RENBEN_VAR_DIR, RENBEN_REVIEW_DIRS (os.pathsep-
-        separated; default var/review)."""
+        """RETENTION_DAYS (90; read by bot/privacy/period.py), TRACKER_STORE_URL (else
+        var/tracker.db), REDIS_URL (else the embedded Redis of var/endpoints.yml), RENBEN_VAR_DIR,
+        RENBEN_REVIEW_DIRS (os.pathsep-separated; default var/review)."""
         var_dir = Path(env.get("RENBEN_VAR_DIR") or ROOT / "var")
-        days_text = env.get("RETENTION_DAYS") or str(k.DEFAULT_RETENTION_DAYS)
-        try:
-            days = float(days_text)
-        except ValueError:
-            raise InvalidRequest(f"RETENTION_DAYS={days_text!r} is not a number of days") from None
-        if not days > 0:
-            raise InvalidRequest(f"RETENTION_DAYS={days_text!r} must be more than 0")
         tracker = env.get("TRACKER_STORE_URL") or f"sqlite:///{var_dir / 'tracker.db'}"
         reviews = env.get("RENBEN_REVIEW_DIRS")
-        return cls(retention_days=days,
+        return cls(retention_days=period.retention_days(env),
                    tracker_url=tracker.replace("postgres://", "postgresql://", 1),
                    redis_url=env.get("REDIS_URL") or running_redis_url(var_dir),
                    var_dir=var_dir,

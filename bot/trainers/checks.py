@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from bot.trainers.project import LANGUAGES, Domain, Example, NluData
+from bot.language_codes import LANGUAGES
+from bot.trainers.project import Domain, Example, NluData
 from bot.trainers.yamldoc import YamlDoc
 
 #: Fewest examples an intent may have in each language (docs/trainers.md says why).

@@ -13,14 +13,15 @@ import contextlib
 import io
 import logging
 import os
-import random
 import shutil
 import tempfile
 import time
 import warnings
 from collections import defaultdict
 from pathlib import Path
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence
+
+from sklearn.model_selection import StratifiedKFold
 
 from bot.trainers.metrics import Prediction
 from bot.trainers.project import NLU_DIR, Example, read_nlu
@@ -30,22 +31,17 @@ SEED = 12333
 
 
 def stratified_folds(examples: Sequence[Example], k: int, *, seed: int = SEED) -> List[List[int]]:
-    """k lists of example indexes; each (language, intent) is spread evenly over the folds."""
+    """k sorted lists of example indexes (scikit-learn's StratifiedKFold, shuffled with `seed`);
+    each (language, intent) is spread evenly over the folds."""
     if k < 2:
         raise ValueError("cross-validation needs at least 2 folds")
-    groups: Dict[Tuple[str, str], List[int]] = defaultdict(list)
-    for index, example in enumerate(examples):
-        groups[(example.lang, example.intent)].append(index)
-    rng = random.Random(seed)
-    folds: List[List[int]] = [[] for _ in range(k)]
-    offset = 0
-    for key in sorted(groups):
-        members = groups[key]
-        rng.shuffle(members)
-        for position, index in enumerate(members):
-            folds[(offset + position) % k].append(index)
-        offset += len(members)  # small groups do not all start in fold 0
-    return [sorted(f) for f in folds]
+    # StratifiedKFold deals the groups out in the order they first appear, carrying on from fold
+    # to fold (so small groups do not all start in fold 0); handing it the examples sorted by
+    # group keeps each fold's share of each group independent of the order of the files.
+    order = sorted(range(len(examples)), key=lambda i: (examples[i].lang, examples[i].intent))
+    groups = [f"{examples[i].lang}/{examples[i].intent}" for i in order]
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [sorted(order[j] for j in held_out) for _, held_out in splitter.split(groups, groups)]
 
 
 def training_yaml(examples: Sequence[Example]) -> str:

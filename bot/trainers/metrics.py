@@ -1,13 +1,15 @@
-"""Intent figures from predictions: precision, recall, F1 and the confusion matrix. Pure.
+"""Intent figures from predictions: precision, recall, F1 and the confusion matrix, computed by
+scikit-learn and returned as plain Python numbers (the report is JSON). Pure.
 
 A `Prediction` is one message with the intent it should get, the one it got and how sure the
-model was. Callers group predictions by language and pass each group to `intent_report`.
+model was. Callers group predictions by language (`by_language`) and score each group.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Sequence, Tuple
+
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 
 @dataclass(frozen=True)
@@ -36,52 +38,56 @@ class IntentScore:
         return {"precision": self.precision, "recall": self.recall, "f1": self.f1, "support": self.support}
 
 
-def _ratio(part: int, whole: int) -> float:
-    return part / whole if whole else 0.0
+def _labels(predictions: Sequence[Prediction]) -> List[str]:
+    """Every intent expected or predicted, sorted by name."""
+    return sorted({p.expected for p in predictions} | {p.predicted for p in predictions})
 
 
 def intent_scores(predictions: Sequence[Prediction]) -> List[IntentScore]:
-    """Per intent, sorted by name. An intent only ever predicted (never expected) gets support 0."""
-    expected = Counter(p.expected for p in predictions)
-    predicted = Counter(p.predicted for p in predictions)
-    correct = Counter(p.expected for p in predictions if p.hit)
-    scores = []
-    for intent in sorted(set(expected) | set(predicted)):
-        precision = _ratio(correct[intent], predicted[intent])
-        recall = _ratio(correct[intent], expected[intent])
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        scores.append(IntentScore(intent, precision, recall, f1, expected[intent]))
-    return scores
+    """Per intent, sorted by name. An intent only ever predicted (never expected) gets support 0;
+    a figure whose denominator is 0 is 0."""
+    labels = _labels(predictions)
+    if not labels:
+        return []
+    precision, recall, f1, support = precision_recall_fscore_support(
+        [p.expected for p in predictions], [p.predicted for p in predictions], labels=labels,
+        zero_division=0)
+    return [IntentScore(intent, float(p), float(r), float(f), int(n))
+            for intent, p, r, f, n in zip(labels, precision, recall, f1, support)]
 
 
 def averages(scores: Sequence[IntentScore]) -> Dict[str, float]:
-    """Macro (each intent counts the same) and weighted (by support) averages, over expected intents."""
+    """Macro (each intent counts the same) and weighted (by support) averages of the per-intent
+    figures, over expected intents (scikit-learn's `average="macro"` and `"weighted"` over them)."""
     real = [s for s in scores if s.support]
     total = sum(s.support for s in real)
     table: Dict[str, float] = {}
     for name in ("precision", "recall", "f1"):
-        table[f"macro_{name}"] = _ratio_f(sum(getattr(s, name) for s in real), len(real))
-        table[f"weighted_{name}"] = _ratio_f(sum(getattr(s, name) * s.support for s in real), total)
+        table[f"macro_{name}"] = _ratio(sum(getattr(s, name) for s in real), len(real))
+        table[f"weighted_{name}"] = _ratio(sum(getattr(s, name) * s.support for s in real), total)
     return table
 
 
-def _ratio_f(part: float, whole: float) -> float:
+def _ratio(part: float, whole: float) -> float:
     return part / whole if whole else 0.0
 
 
 def accuracy(predictions: Sequence[Prediction]) -> float:
-    return _ratio(sum(p.hit for p in predictions), len(predictions))
+    """The share of predictions that hit; 0 for none."""
+    if not predictions:
+        return 0.0
+    return float(accuracy_score([p.expected for p in predictions], [p.predicted for p in predictions]))
 
 
 def confusion(predictions: Iterable[Prediction]) -> Tuple[List[str], List[List[int]]]:
     """(labels, counts) where counts[i][j] = messages expected labels[i] and predicted labels[j]."""
-    pairs = Counter((p.expected, p.predicted) for p in predictions)
-    labels = sorted({a for a, _ in pairs} | {b for _, b in pairs})
-    position = {label: i for i, label in enumerate(labels)}
-    counts = [[0] * len(labels) for _ in labels]
-    for (expected, predicted), n in pairs.items():
-        counts[position[expected]][position[predicted]] = n
-    return labels, counts
+    predictions = list(predictions)
+    labels = _labels(predictions)
+    if not labels:
+        return [], []
+    counts = confusion_matrix([p.expected for p in predictions], [p.predicted for p in predictions],
+                              labels=labels)
+    return labels, counts.tolist()
 
 
 def by_language(predictions: Iterable[Prediction]) -> Dict[str, List[Prediction]]:

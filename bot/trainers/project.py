@@ -12,7 +12,6 @@ from typing import Dict, List, Tuple
 
 from bot.trainers.yamldoc import YamlDoc, YamlReadError
 
-LANGUAGES = ("zh", "en")
 NLU_DIR, DOMAIN_DIR, KB_DIR, RULES_DIR = "data/nlu", "bot/domain", "data/kb", "data/rules"
 
 # `[Shenzhen](city)` and `[Shenzhen]{"entity": "city"}`: the shown text, then the entity.

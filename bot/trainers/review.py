@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence, Set, 
 
 import yaml
 
+from bot.language_codes import LANGUAGES
 from bot.textnorm import cjk_count
 
 LOW_CONFIDENCE = 0.5
@@ -87,7 +88,7 @@ def _when(timestamp: float) -> str:
 def _language(parse: Mapping[str, Any], text: str) -> str:
     detected = parse.get("language")
     code = detected.get("code") if isinstance(detected, Mapping) else detected
-    if code in ("zh", "en"):
+    if code in LANGUAGES:
         return str(code)
     return "zh" if cjk_count(text) else "en"
 
@@ -164,7 +165,7 @@ def collect(events: Iterable[Event], flags: Iterable[Flag], *, redactor: Redacto
     for flag in flags:
         if flag.timestamp < since:
             continue
-        lang = flag.language if flag.language in ("zh", "en") else ("zh" if cjk_count(flag.text) else "en")
+        lang = flag.language if flag.language in LANGUAGES else ("zh" if cjk_count(flag.text) else "en")
         add(_Said(flag.text, lang, "", 0.0, flag.timestamp), "flagged by an agent",
             flag.conversation_id, flag.suggested_intent)
     by_lang: Dict[str, List[Row]] = {}
@@ -235,7 +236,7 @@ def plan_apply(text: str, *, intents: Set[str], redactor: Redactor,
         raise ReviewFileError(mark.line + 1 if mark else 0, f"not valid YAML: {error.problem}") from error
     finally:
         loader.dispose()
-    if not isinstance(data, dict) or data.get("language") not in ("zh", "en") or \
+    if not isinstance(data, dict) or data.get("language") not in LANGUAGES or \
             not isinstance(data.get("items"), list):
         raise ReviewFileError(0, "this is not a review inbox file (it needs `language` and `items`)")
     lang = data["language"]

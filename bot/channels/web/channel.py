@@ -31,6 +31,8 @@ from bot.channels.web import constants as keys, protocol as p
 from bot.channels.web.config import WebSettings
 from bot.channels.web.delivery import Store, client_from_url, client_like
 from bot.channels.web.exceptions import FrameRejected
+from bot.language_codes import LANGUAGES
+from bot.privacy import period
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ sanic_frames.UTF8Decoder = lambda errors="strict": _UTF8(errors="replace")
 class WebOutput(OutputChannel):
     """Bot replies for one conversation: appended to its stream, then sent to its sockets."""
 
-    def __init__(self, hub: "Hub") -> None:
+    def __init__(self, hub: "WebHub") -> None:
         self.hub = hub
 
     @classmethod
@@ -84,7 +86,7 @@ class WebOutput(OutputChannel):
         await self.send_response(recipient_id, {"text": text})
 
 
-class Hub:
+class WebHub:
     """What every socket of this process shares: settings, tokens, Redis, the Rasa agent."""
 
     def __init__(self, settings: WebSettings) -> None:
@@ -156,7 +158,7 @@ class Hub:
 class Connection:
     """One socket. Reads frames, hands messages to one worker (in order), sends server frames."""
 
-    def __init__(self, ws: Any, hub: Hub, address: Optional[str] = None) -> None:
+    def __init__(self, ws: Any, hub: WebHub, address: Optional[str] = None) -> None:
         self.ws, self.hub, self.address = ws, hub, address
         self.conversation_id: Optional[str] = None
         self.language = "zh"
@@ -253,14 +255,15 @@ class Connection:
                 try:
                     events, slot = await self.hub.events(self.conversation_id)
                     history = p.history_from_events(events)
-                    language = slot if slot in p.LANGUAGES else language
+                    language = slot if slot in LANGUAGES else language
                 except Exception:
                     logger.exception("web channel: reading the tracker of %s failed", self.conversation_id)
         else:
             self.sent_upto = hello.last_seq
         await self.send(p.session_frame(token=token, conversation_id=self.conversation_id,
                                         language=language, restored=restored, history=history,
-                                        last_seq=self.sent_upto, retention_days=self.hub.settings.retention_days))
+                                        last_seq=self.sent_upto,
+                                        retention_days=period.as_number(self.hub.settings.retention_days)))
         if notice:
             await self.send(p.notice_frame(notice, hello.language))
         elif restored and hello.last_seq is None and history:
@@ -292,14 +295,14 @@ class Connection:
         for _ in range(5):
             state = await store.claim(conversation_id, message.id)  # None: claimed, it is ours now
             action = p.dedupe_action(state, resend=resend)
-            if action is p.Dedupe.WAIT:
+            if action is p.DedupeAction.WAIT:
                 state = await store.wait_while_pending(conversation_id, message.id)
                 if state == "done":
-                    action = p.Dedupe.ACK_DUPLICATE
+                    action = p.DedupeAction.ACK_DUPLICATE
                 else:  # the owner died (lease lapsed): the tracker decides
                     resend = True
                     continue
-            if action is p.Dedupe.CHECK_TRACKER:
+            if action is p.DedupeAction.CHECK_TRACKER:
                 try:
                     events, _ = await self.hub.events(conversation_id)
                 except Exception:
@@ -307,8 +310,8 @@ class Connection:
                     raise
                 if message.id in p.committed_ids(events):
                     await store.mark_done(conversation_id, message.id)
-                    action = p.Dedupe.ACK_DUPLICATE
-            if action is p.Dedupe.ACK_DUPLICATE:
+                    action = p.DedupeAction.ACK_DUPLICATE
+            if action is p.DedupeAction.ACK_DUPLICATE:
                 await self.flush()
                 await self.send(p.ack_frame(message.id, duplicate=True))
                 return
@@ -355,7 +358,7 @@ class WebChannel(InputChannel):
 
     def __init__(self, settings: Optional[WebSettings] = None) -> None:
         self.settings = settings or WebSettings.build()
-        self.hub = Hub(self.settings)
+        self.hub = WebHub(self.settings)
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         return WebOutput(self.hub)

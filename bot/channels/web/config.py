@@ -8,7 +8,6 @@ prefix are the defaults, the environment wins):
                                 behind one load balancer needs the same secret.
     RENBEN_WEB_ALLOWED_ORIGINS  comma-separated origins ("https://www.example.gov.cn") allowed to
                                 open the socket besides the server's own; "*" allows any.
-    RENBEN_WEB_RETENTION_DAYS   days a conversation is kept, shown in the privacy notice (90)
     RENBEN_WEB_BURST            frames a session may send at once (20)
     RENBEN_WEB_RATE             frames per second a session may send after the burst (1.0)
     RENBEN_WEB_ADDRESS_PER_MINUTE  messages a minute from one client address, all its sessions
@@ -19,9 +18,12 @@ prefix are the defaults, the environment wins):
     REDIS_URL                   Redis for dedupe, the session streams and the desk outbox;
                                 default: the Redis of Rasa's lock store (endpoints.yml)
     RENBEN_VAR_DIR              where web_secret is kept (default: var/ in the repository)
+    RETENTION_DAYS              the retention period shown in the privacy notice: the one the
+                                purge job applies (bot/privacy/period.py; no channel setting)
 """
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -30,6 +32,10 @@ from typing import Any, Mapping, Optional, Tuple
 
 from bot.channels.web.exceptions import ConfigError
 from bot.channels.web.protocol import RateLimit
+from bot.privacy import period
+from bot.privacy.exceptions import InvalidRequest
+
+logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -38,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[3]
 class WebSettings:
     secret: bytes
     allowed_origins: Tuple[str, ...] = ()
-    retention_days: int = 90
+    retention_days: float = period.DEFAULT_RETENTION_DAYS
     rate: RateLimit = RateLimit()
     redis_url: Optional[str] = None
     address_per_minute: int = 300
@@ -63,10 +69,17 @@ class WebSettings:
         secret = secret_text.encode() if secret_text else _kept_secret(var_dir / "web_secret")
         if len(secret) < 16:
             raise ConfigError("RENBEN_WEB_SECRET must be at least 16 bytes")
+        if env.get("RENBEN_WEB_RETENTION_DAYS") or given.get("retention_days") is not None:
+            logger.warning("web channel: RENBEN_WEB_RETENTION_DAYS / retention_days is no longer read; "
+                           "the privacy notice shows RETENTION_DAYS, the period the purge job applies")
+        try:
+            retention_days = period.retention_days(env)
+        except InvalidRequest as error:
+            raise ConfigError(str(error)) from None
         return cls(
             secret=secret,
             allowed_origins=origins,
-            retention_days=_number(value("retention_days"), "RENBEN_WEB_RETENTION_DAYS", 90, int, 1),
+            retention_days=retention_days,
             rate=RateLimit(capacity=_number(value("burst"), "RENBEN_WEB_BURST", 20.0, float, 1),
                            per_second=_number(value("rate"), "RENBEN_WEB_RATE", 1.0, float, 0.01)),
             redis_url=env.get("REDIS_URL") or given.get("redis_url") or None,

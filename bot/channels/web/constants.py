@@ -4,6 +4,8 @@ stream, which is read here and written by handoff/outbox.py (docs/claimant-outbo
 """
 from __future__ import annotations
 
+from handoff.constants import OUTBOX
+
 PREFIX = "renben:web:"
 
 #: String: the state of one client message: "pending:<instance>" while handled, "done" after.
@@ -19,7 +21,7 @@ OUTBOX_CURSOR = PREFIX + "outbox-cursor"
 #: Counter: messages from one client address in one minute. renben:web:address:<ip>:<minute>
 ADDRESS_LIMIT = PREFIX + "address:"
 #: Stream the agent desk writes claimant messages to (docs/claimant-outbox.md).
-OUTBOX_STREAM = "renben:outbox:web"
+OUTBOX_STREAM = OUTBOX + "web"
 
 MESSAGE_STATE_TTL = 7 * 24 * 3600
 PENDING_TTL = 15  # seconds; renewed every PENDING_REFRESH by the process's one renewer while handled

@@ -23,6 +23,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from bot.channels.web.exceptions import (BinaryFrame, ConfigError, FrameTooLarge, HelloRequired,
                                          InvalidJson, InvalidShape, RateLimited, UnknownType)
+from bot.language_codes import LANGUAGES
 
 #: Largest client frame accepted, in UTF-8 bytes. Larger frames get error `frame_too_large`.
 MAX_FRAME_BYTES = 16 * 1024
@@ -32,7 +33,6 @@ MAX_TEXT_CHARS = 2000
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: A server sequence number: a Redis stream id ("<ms>-<n>").
 SEQ = re.compile(r"^\d{1,20}-\d{1,20}$")
-LANGUAGES = ("zh", "en")
 TOKEN_VERSION = "v1"
 CONVERSATION_PREFIX = "web-"
 
@@ -200,7 +200,7 @@ def notice_frame(code: str, language: str, *, text: Optional[str] = None) -> Dic
 
 def session_frame(*, token: str, conversation_id: str, language: str, restored: bool,
                   history: List[Dict[str, Any]], last_seq: Optional[str],
-                  retention_days: int) -> Dict[str, Any]:
+                  retention_days: Union[int, float]) -> Dict[str, Any]:
     """Sent once after every hello. The widget keeps `token`, shows `history` when it asked for it,
     and acknowledges from `last_seq` on."""
     return {"type": "session", "token": token, "conversation_id": conversation_id,
@@ -327,7 +327,7 @@ def committed_ids(events: Iterable[Mapping[str, Any]]) -> set:
 
 # --- dedupe ----------------------------------------------------------------------------------
 
-class Dedupe(Enum):
+class DedupeAction(Enum):
     """What to do with a client message, given the state its claim found in Redis (see
     constants.MESSAGE_STATE; delivery.Store.claim claims a message that has none)."""
 
@@ -337,16 +337,16 @@ class Dedupe(Enum):
     CHECK_TRACKER = "check_tracker"  # a resend with no state (now claimed): committed iff the tracker has its id
 
 
-def dedupe_action(state: Optional[str], *, resend: bool) -> Dedupe:
+def dedupe_action(state: Optional[str], *, resend: bool) -> DedupeAction:
     """`state` is the message's Redis value (None, "pending:<instance>" or "done").
 
     A resend whose state is gone may have been committed by a process that died before writing
     "done" (or whose pending lease expired), so the tracker decides."""
     if state == "done":
-        return Dedupe.ACK_DUPLICATE
+        return DedupeAction.ACK_DUPLICATE
     if state is not None and state.startswith("pending:"):
-        return Dedupe.WAIT
-    return Dedupe.CHECK_TRACKER if resend else Dedupe.PROCESS
+        return DedupeAction.WAIT
+    return DedupeAction.CHECK_TRACKER if resend else DedupeAction.PROCESS
 
 
 # --- session tokens --------------------------------------------------------------------------

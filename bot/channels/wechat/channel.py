@@ -40,6 +40,7 @@ from bot.channels.wechat.languages import ClaimantLanguages
 from bot.channels.wechat.outbox import OutboxReader
 from bot.channels.wechat.render import Options, render, split_text
 from bot.channels.wechat.webhook import Reply, Webhook
+from bot.language_codes import LANGUAGES
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class WeChatCollector(CollectingOutputChannel):
 class WeChatPush(OutputChannel):
     """Messages Rasa sends on its own (external events, reminders): the customer-service API."""
 
-    def __init__(self, hub: "Hub") -> None:
+    def __init__(self, hub: "WeChatHub") -> None:
         self.hub = hub
 
     @classmethod
@@ -79,7 +80,7 @@ class WeChatPush(OutputChannel):
         await self.send_response(recipient_id, {"text": text})
 
 
-class Hub:
+class WeChatHub:
     """What this Rasa process's WeChat parts share: settings, Redis, the API client, the agent."""
 
     def __init__(self, settings: WeChatSettings) -> None:
@@ -152,7 +153,7 @@ class Hub:
         """The conversation's `language` slot, None for a claimant the bot has not met."""
         tracker = await self.tracker(openid)
         language = tracker.get_slot("language") if tracker is not None else None
-        return language if language in phrases.LANGUAGES else None
+        return language if language in LANGUAGES else None
 
     async def send(self, openid: str, texts: List[str]) -> None:
         if self.delivery is None:
@@ -165,7 +166,7 @@ class Hub:
 class Turns:
     """One message from the inbox: the bot's turn, then the answer handed back or sent."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: WeChatHub) -> None:
         self.hub = hub
 
     async def handle(self, job: Job, again: bool = False) -> None:
@@ -245,7 +246,7 @@ class WeChatChannel(InputChannel):
 
     def __init__(self, settings: Optional[WeChatSettings] = None) -> None:
         self.settings = settings or WeChatSettings.build()
-        self.hub = Hub(self.settings)
+        self.hub = WeChatHub(self.settings)
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         return WeChatPush(self.hub)

@@ -4,6 +4,8 @@ delivery errors the desk reads (docs/wechat.md). `<openid>` is a claimant's Open
 """
 from __future__ import annotations
 
+from handoff.constants import OUTBOX
+
 PREFIX = "renben:wechat:"
 
 #: String: one inbound message's state, "pending", "async" or "reply:<json texts>".
@@ -34,7 +36,7 @@ ANSWERS_CHANNEL = PREFIX + "answers"
 USER_LIMIT = PREFIX + "user:"
 ADDRESS_LIMIT = PREFIX + "address:"
 #: Stream the agent desk writes claimant messages to; read with consumer group OUTBOX_GROUP.
-OUTBOX_STREAM = "renben:outbox:wechat"
+OUTBOX_STREAM = OUTBOX + "wechat"
 OUTBOX_GROUP = "wechat"
 #: Stream of messages the customer-service API refused (45015, 45047, ...), for the agent desk.
 DELIVERY_ERRORS = "renben:wechat-delivery-errors"

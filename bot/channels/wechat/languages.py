@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from bot.channels.wechat import phrases
 from bot.channels.wechat.constants import LANGUAGE, LANGUAGE_TTL
+from bot.language_codes import LANGUAGES
 
 
 class ClaimantLanguages:
@@ -15,9 +15,9 @@ class ClaimantLanguages:
         self.redis, self.ttl = redis, ttl
 
     async def remember(self, openid: str, language: Optional[str]) -> None:
-        if language in phrases.LANGUAGES:
+        if language in LANGUAGES:
             await self.redis.set(LANGUAGE + openid, language, ex=self.ttl)
 
     async def of(self, openid: str) -> Optional[str]:
         language = await self.redis.get(LANGUAGE + openid)
-        return language if language in phrases.LANGUAGES else None
+        return language if language in LANGUAGES else None

@@ -18,6 +18,7 @@ from bot.channels.wechat import phrases
 from bot.channels.wechat.constants import OUTBOX_GROUP, OUTBOX_STREAM, openid_of
 from bot.channels.wechat.delivery import Delivery
 from bot.channels.wechat.render import split_text
+from bot.language_codes import LANGUAGES
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ CLAIM_IDLE_MS = 60_000
 def outbox_text(entry: Mapping[str, Any]) -> Optional[str]:
     """The text a claimant reads for one outbox entry, None when there is nothing to show."""
     kind = entry.get("type")
-    language = entry.get("language") if entry.get("language") in phrases.LANGUAGES else "zh"
+    language = entry.get("language") if entry.get("language") in LANGUAGES else "zh"
     name = str(entry.get("agent_name") or "").strip()
     name = name if language == "zh" else (f" {name}" if name else "")
     text = str(entry.get("text") or "").strip()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-LANGUAGES = ("zh", "en")
+from bot.language_codes import LANGUAGES
+
 HUMAN_PAYLOAD = "/request_human"
 
 PHRASES = {

@@ -1,4 +1,5 @@
-"""Topic cues: names of benefits, schemes and procedures, by the intent they belong to.
+"""The topic-cue lexicon: names of benefits, schemes and procedures, by the intent they belong
+to, and how they are found in a text.
 
 Trainers keep them in `data/lexicons/topics/<language>.yml`:
 
