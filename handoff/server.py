@@ -2,6 +2,7 @@
 from the same port, and the background work every desk process shares through Redis.
 
     GET /            the console (handoff/console/, static files)
+    GET /health      whether the desk reaches Redis (bot/health.py): 200 or 503, unauthenticated
     WS  /agent       the agent protocol (handoff/protocol.py; first frame `auth`)
 
 Background tasks: the updates channel (ticket changes and alerts, to the consoles that may see
@@ -32,6 +33,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 from websockets.legacy.server import WebSocketServerProtocol
 
+from bot import health, redis_clients
 from bot.privacy import access
 from bot.privacy import exceptions as privacy_errors
 from bot.privacy.redaction import find_identifiers
@@ -89,7 +91,7 @@ class Desk:
         client = connect(settings.redis_url)
         return cls(settings, queue=Queue(client, settings), outbox=Outbox(client, maxlen=settings.stream_maxlen),
                    rasa=RasaAPI(settings.rasa_url, settings.rasa_token), phrases=load_phrases(),
-                   events=aioredis.Redis.from_url(settings.redis_url, decode_responses=True))
+                   events=redis_clients.connect_async(settings.redis_url))
 
     # ----- life cycle ---------------------------------------------------------------------------
 
@@ -141,10 +143,12 @@ class Desk:
 
     # ----- HTTP: the console page ---------------------------------------------------------------
 
-    def _http(self, path: str, headers: Any) -> Optional[Tuple[HTTPStatus, List[Tuple[str, str]], bytes]]:
+    async def _http(self, path: str, headers: Any) -> Optional[Tuple[HTTPStatus, List[Tuple[str, str]], bytes]]:
         route = path.split("?", 1)[0]
         if route == "/agent":
             return None
+        if route == "/health":
+            return await self._health()
         name = "index.html" if route in ("/", "/index.html") else route.lstrip("/")
         file = (CONSOLE_DIR / name).resolve()
         if CONSOLE_DIR not in file.parents or not file.is_file():
@@ -157,6 +161,17 @@ class Desk:
             ("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; "
                                         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
         ], file.read_bytes()
+
+    async def _health(self) -> Tuple[HTTPStatus, List[Tuple[str, str]], bytes]:
+        """Redis through both of the desk's clients: the queue's (sync) and the events' (asyncio).
+        The desk reads trackers through Rasa's API, not the tracker store: Rasa's /health has it."""
+        async def redis() -> None:
+            await health.redis_probe(self.queue.redis)()
+            await health.redis_probe(self.events)()
+
+        status, body = health.report(await health.check({"redis": redis}))
+        return HTTPStatus(status), [("Content-Type", "application/json"), ("Cache-Control", "no-store")], \
+            json.dumps(body).encode()
 
     # ----- one console connection ---------------------------------------------------------------
 

@@ -292,17 +292,10 @@ class WeChatChannel(InputChannel):
 
 def _redis(url: Optional[str], app: Any) -> Any:
     """An asyncio Redis client: REDIS_URL, else the server of Rasa's Redis lock store."""
-    import redis.asyncio as aioredis
+    from bot import redis_clients
 
     if url:
-        return aioredis.Redis.from_url(url, decode_responses=True)
+        return redis_clients.connect_async(url)
     lock_store = getattr(getattr(app.ctx, "agent", None), "lock_store", None)
     sync_client = getattr(lock_store, "red", None)
-    if sync_client is None:
-        return None
-    kwargs = dict(sync_client.connection_pool.connection_kwargs)
-    options = {name: kwargs[name] for name in ("host", "port", "db", "username", "password")
-               if kwargs.get(name) is not None}
-    if "SSL" in sync_client.connection_pool.connection_class.__name__:
-        options["ssl"] = True
-    return aioredis.Redis(decode_responses=True, **options)
+    return redis_clients.like(sync_client) if sync_client is not None else None
