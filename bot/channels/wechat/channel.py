@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
@@ -40,6 +39,7 @@ from bot.channels.wechat.languages import ClaimantLanguages
 from bot.channels.wechat.outbox import OutboxReader
 from bot.channels.wechat.render import Options, render, split_text
 from bot.channels.wechat.webhook import Reply, Webhook
+from bot.stream_consumer import consumer_name
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +84,8 @@ class Hub:
 
     def __init__(self, settings: WeChatSettings) -> None:
         self.settings = settings
-        self.instance = uuid.uuid4().hex[:12]
         self.app: Any = None
+        self.consumer = consumer_name("rasa")
         self.on_new_message: Optional[Handler] = None
         self.redis: Any = None
         self.options: Optional[Options] = None
@@ -109,6 +109,8 @@ class Hub:
             return
         self.options, self.languages = Options(self.redis), ClaimantLanguages(self.redis)
         self.handshake = Handshake(self.redis)
+        # Stable across restarts of this process: its unacknowledged entries are its own again.
+        self.consumer = consumer_name("rasa", getattr(getattr(app, "state", None), "port", None))
         if not self.settings.can_send:
             logger.warning("wechat channel: WECHAT_APPID/WECHAT_APPSECRET not set: no customer-service "
                            "messages (slow answers and the desk's messages cannot be delivered)")
@@ -116,9 +118,9 @@ class Hub:
             self.api = WeChatApi(self.redis, base_url=self.settings.api_base, app_id=self.settings.app_id or "",
                                  app_secret=self.settings.app_secret or "")
             self.delivery = Delivery(self.api, self.redis)
-            self.spawn(OutboxReader(self.redis, self.delivery, consumer=f"rasa-{self.instance}").run())
+            self.spawn(OutboxReader(self.redis, self.delivery, consumer=self.consumer).run())
         turns = Turns(self)
-        self.spawn(InboxReader(self.redis, turns.handle, consumer=f"rasa-{self.instance}",
+        self.spawn(InboxReader(self.redis, turns.handle, consumer=self.consumer,
                                reclaim_ms=int(self.settings.reclaim_seconds * 1000)).run())
         await self.webhook.start(self.redis)
 
