@@ -122,10 +122,13 @@ class Stack:
         """Whether this launcher reaches Redis itself."""
         import redis
 
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=1, socket_connect_timeout=1)
         try:
-            return bool(redis.Redis.from_url(self.redis_url, socket_timeout=1, socket_connect_timeout=1).ping())
+            return bool(client.ping())
         except redis.RedisError:
             return False
+        finally:
+            client.close()
 
     def kill(self, name: str) -> None:
         """Kills a child at once (SIGKILL: a stopped or wedged process ignores SIGTERM)."""
