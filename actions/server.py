@@ -3,7 +3,8 @@
 `python -m actions.server --host 127.0.0.1 --port 5055` (the launcher's command). Every call to
 `/webhook` and `/actions` must carry `Authorization: Bearer <RENBEN_ACTIONS_TOKEN>`; Rasa sends it
 from the `headers` of its `action_endpoint` (bot/settings.py). Without it the answer is 401 and
-nothing runs. `/health` answers without the secret and says nothing but "ok".
+nothing runs. `/health` answers without the secret (bot/health.py): whether the action server
+reaches Redis (the desk's queue, for handoffs) and the tracker store (for erasure), 200 or 503.
 """
 from __future__ import annotations
 
@@ -12,16 +13,17 @@ import hmac
 import logging
 import os
 import sys
-from typing import Optional
+from typing import Any, Dict, Optional
 
 from rasa_sdk.endpoint import create_app
 from sanic import Sanic, response
 from sanic.request import Request
 
+from bot import health
+
 logger = logging.getLogger(__name__)
 
 TOKEN_VARIABLE = "RENBEN_ACTIONS_TOKEN"
-OPEN_PATHS = ("/health",)
 
 
 def authorised(request: Request, token: str) -> bool:
@@ -30,15 +32,43 @@ def authorised(request: Request, token: str) -> bool:
     return hmac.compare_digest(given.encode(), token.encode())
 
 
+class Health:
+    """The action server's /health: Redis (when REDIS_URL is set) and the tracker store, each
+    client made once, on the first call."""
+
+    def __init__(self) -> None:
+        self._engine: Any = None
+
+    async def checks(self) -> Dict[str, bool]:
+        from actions.handoff import desk_queue
+        from actions.privacy import settings as privacy_settings
+
+        probes = {}
+        if os.environ.get("REDIS_URL"):
+            queue = desk_queue()
+            probes["redis"] = health.redis_probe(queue.redis if queue is not None else None)
+        if self._engine is None:
+            self._engine = health.engine_for(privacy_settings().tracker_url)
+        probes["tracker_store"] = health.sql_probe(self._engine)
+        return await health.check(probes)
+
+    async def answer(self) -> response.HTTPResponse:
+        status, body = health.report(await self.checks())
+        return response.json(body, status=status)
+
+
 def build_app(token: str) -> Sanic:
     """rasa_sdk's app for the `actions` package, refusing every call without `token`."""
     if not token:
         raise ValueError(f"the action server needs a secret: set {TOKEN_VARIABLE}")
     app = create_app("actions", cors_origins=None)
+    checks = Health()
 
     @app.middleware("request")
     async def check_secret(request: Request) -> Optional[response.HTTPResponse]:
-        if request.path in OPEN_PATHS or authorised(request, token):
+        if request.path == "/health":  # open; rasa_sdk's own /health says "ok" whatever is broken
+            return await checks.answer()
+        if authorised(request, token):
             return None
         logger.warning("action server: refused a call to %s from %s without the secret", request.path, request.ip)
         return response.json({"error": {"code": "unauthorised", "message": "this endpoint is for the Rasa server"}},

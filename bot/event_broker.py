@@ -30,6 +30,7 @@ import redis
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
+from bot import redis_clients
 from handoff.constants import EVENTS_STREAM
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class RedisStreamEventBroker(EventBroker):
     def __init__(self, url: str, *, stream: str = EVENTS_STREAM, maxlen: int = 100_000,
                  buffer: int = 50_000) -> None:
         self.stream, self.maxlen, self.buffer = stream, int(maxlen), int(buffer)
-        self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        self._client = redis_clients.connect(url, decode_responses=False, socket_timeout=5)
         self._pending: Deque[Dict[str, Any]] = collections.deque()
         self._wakeup = threading.Condition()
         self._stopping = False

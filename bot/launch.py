@@ -3,8 +3,10 @@
 `make run` calls `python -m bot.launch`: Redis (embedded unless REDIS_URL is set), the action
 server, the Rasa server (which streams its events to Redis), the WeChat gateway, the agent desk
 and the retention job. A process that dies is restarted (`supervise`, with backoff; given up on,
-with a message, only when it keeps dying), Redis included, while the others keep serving. Tests use `Stack` to run the same processes on free ports, usually fewer of them
-(`services=`). Each child's output goes to var/logs/<name>.log.
+with a message, only when it keeps dying), Redis included, while the others keep serving; so is
+one that stays alive but unhealthy (its /health, bot/health.py). Tests use `Stack` to run the
+same processes on free ports, usually fewer of them (`services=`). Each child's output goes to
+var/logs/<name>.log.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +25,7 @@ import yaml
 
 from bot import embedded_redis, model_store
 from bot.language_codes import LANGUAGES
-from bot.supervision import RestartPolicy
+from bot.supervision import HealthWatch, RestartPolicy
 from bot.settings import ROOT, Settings, endpoints
 
 
@@ -94,11 +97,9 @@ class Stack:
             }
             for name in self.services:
                 self._spawn(name, commands[name])
-            health = {"actions": f"{self.actions_url}/health", "rasa": f"{self.rasa_url}/",
-                      "wechat": f"{self.wechat_url}/", "desk": f"{self.desk_url}/"}
             for name in self.services:
-                if name in health:
-                    self._wait_until_up(name, health[name], timeout)
+                if name in self.health_urls:
+                    self._wait_until_up(name, self.health_urls[name], timeout)
             for name in self.services:
                 if self.processes[name].poll() is not None:
                     raise StartupError(f"{name} exited with {self.processes[name].returncode}: "
@@ -107,6 +108,35 @@ class Stack:
             self.stop()
             raise
         return self
+
+    @property
+    def health_urls(self) -> Dict[str, str]:
+        """Each child's /health (bot/health.py); the retention job has none."""
+        return {"actions": f"{self.actions_url}/health", "rasa": f"{self.rasa_url}/health",
+                "wechat": f"{self.wechat_url}/health", "desk": f"{self.desk_url}/health"}
+
+    def healthy(self, name: str, timeout: float = 2.0) -> bool:
+        """Whether `name` answers 200 on its /health within `timeout`."""
+        return http_status(self.health_urls[name], timeout) == 200
+
+    def redis_answers(self) -> bool:
+        """Whether this launcher reaches Redis itself."""
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    def kill(self, name: str) -> None:
+        """Kills a child at once (SIGKILL: a stopped or wedged process ignores SIGTERM)."""
+        process = self.processes[name]
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
 
     def dead(self) -> List[str]:
         """The children, and the embedded Redis (`redis`), that are no longer running."""
@@ -150,13 +180,10 @@ class Stack:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise StartupError(f"{name} exited with {process.returncode}: {self._tail(name)}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as reply:
-                    if reply.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise StartupError(f"{name} did not answer {url} within {timeout:.0f} s: {self._tail(name)}")
+            if http_status(url, 2) == 200:
+                return
+            time.sleep(0.3)
+        raise StartupError(f"{name} was not healthy at {url} within {timeout:.0f} s: {self._tail(name)}")
 
     def _tail(self, name: str, lines: int = 30) -> str:
         path = self.logs / f"{name}.log"
@@ -177,6 +204,17 @@ class Stack:
         if self._redis:
             self._redis.stop()
             self._redis = None
+
+
+def http_status(url: str, timeout: float) -> Optional[int]:
+    """The HTTP status `url` answers with, None when it does not answer within `timeout`."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:
+            return reply.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
 
 
 def _without_password(url: str) -> str:
@@ -228,15 +266,24 @@ def demo_agent_token(stack: Stack) -> Path:
 
 
 def supervise(stack: Stack, stopping, policy: Optional[RestartPolicy] = None,  # noqa: ANN001
-              poll: float = 0.5, say=None) -> None:  # noqa: ANN001
+              poll: float = 0.5, say=None, watch: Optional[HealthWatch] = None,  # noqa: ANN001
+              health_every: float = 5.0) -> None:
     """Until `stopping()` is true: restarts what died (`bot/supervision.py` says when), saying why,
-    and gives up on a process that keeps dying, with a message, while the others keep serving."""
+    and gives up on a process that keeps dying, with a message, while the others keep serving.
+    Every `health_every` seconds it checks each child's /health; one that `watch` finds unhealthy
+    for too long is killed, and so restarted like a crash."""
     policy = policy or RestartPolicy()
+    watch = watch or HealthWatch()
     say = say or (lambda text: print(text, file=sys.stderr, flush=True))
     due: Dict[str, float] = {}
     given_up: set = set()
+    next_check = time.monotonic() + health_every
     while not stopping():
         now = time.monotonic()
+        if now >= next_check:
+            next_check = now + health_every
+            _check_health(stack, watch, skip=set(due) | given_up, say=say)
+            now = time.monotonic()
         for name in stack.dead():
             if name in given_up or name in due:
                 continue
@@ -254,10 +301,29 @@ def supervise(stack: Stack, stopping, policy: Optional[RestartPolicy] = None,  #
                 del due[name]
                 try:
                     stack.restart(name)
+                    watch.started(name, time.monotonic())
                     say(f"{name} restarted")
                 except Exception as error:  # it counts as another exit at the next poll
                     say(f"{name} did not restart: {error}")
         time.sleep(poll)
+
+
+def _check_health(stack: Stack, watch: HealthWatch, *, skip: set, say) -> None:  # noqa: ANN001
+    """Kills a running child that has been unhealthy too long (supervise then restarts it).
+    While the launcher cannot reach Redis itself, failures do not count: every child would fail,
+    and the embedded Redis is restarted as a process of its own."""
+    alive = [name for name in stack.health_urls
+             if name in stack.processes and name not in skip and stack.processes[name].poll() is None]
+    if not alive:
+        return
+    redis_up = stack.redis_answers()
+    for name in alive:
+        if not redis_up:
+            watch.forget(name)
+            continue
+        if watch.observe(name, stack.healthy(name), time.monotonic()):
+            say(f"{name} is running but not healthy (see {stack.health_urls[name]}); stopping it to restart it")
+            stack.kill(name)
 
 
 def main() -> int:

@@ -1,13 +1,54 @@
-"""`rasa run` with the HTTP API on, its token taken from the environment, not the command line.
+"""`rasa run` with the HTTP API on, its token taken from the environment, not the command line,
+and an unauthenticated `GET /health` added to Rasa's app.
 
 `python -m bot.rasa_server --model M --endpoints E ...` runs `rasa run --enable-api` with those
 arguments and `--auth-token $RASA_AUTH_TOKEN` added inside this process, so the token never
 appears in `ps` (a process's command line is readable by every user of the machine).
+
+`/health` (bot/health.py) checks the model is loaded, Redis answers (the lock store's client)
+and the tracker store answers; 200 or 503, naming the checks and nothing else.
 """
 from __future__ import annotations
 
 import os
 import sys
+from typing import Any, Dict
+
+from bot import health
+
+
+async def health_checks(agent: Any) -> Dict[str, bool]:
+    """The Rasa process's checks: model loaded, Redis (lock store), tracker store."""
+    lock_store = getattr(agent, "lock_store", None)
+    checks = await health.check({
+        "redis": health.redis_probe(getattr(lock_store, "red", None)),
+        "tracker_store": health.tracker_store_probe(getattr(agent, "tracker_store", None)),
+    })
+    return {"model": bool(agent is not None and agent.is_ready()), **checks}
+
+
+def add_health_route(app: Any) -> None:
+    from sanic import response
+
+    async def health_route(request: Any) -> Any:
+        status, body = health.report(await health_checks(getattr(request.app.ctx, "agent", None)))
+        return response.json(body, status=status)
+
+    app.add_route(health_route, "/health", methods=["GET"], name="renben_health")
+
+
+def _with_health_route() -> None:
+    """Rasa builds its app in rasa.server.create_app (called by `rasa run`): add /health to it."""
+    import rasa.server
+
+    build = rasa.server.create_app
+
+    def create_app(*args: Any, **kwargs: Any) -> Any:
+        app = build(*args, **kwargs)
+        add_health_route(app)
+        return app
+
+    rasa.server.create_app = create_app
 
 
 def main() -> None:
@@ -15,6 +56,7 @@ def main() -> None:
     if not token:
         sys.exit("rasa_server: set RASA_AUTH_TOKEN (the HTTP API is never started without a token)")
     sys.argv = ["rasa", "run", *sys.argv[1:], "--enable-api", "--auth-token", token]
+    _with_health_route()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -127,8 +127,9 @@ def tracker_store_config(settings: Settings) -> Dict[str, Any]:
 def endpoints(settings: Settings, redis_url: str) -> Dict[str, Any]:
     """The contents of the endpoints.yml the Rasa server is started with."""
     redis = redis_parts(redis_url)
-    lock_store = {"type": "redis", "url": redis["host"], "port": redis["port"], "db": redis["db"],
-                  "use_ssl": redis["use_ssl"], "key_prefix": "renben"}
+    # Rasa's Redis lock store, with short tickets renewed while a turn runs (bot/lock_store.py).
+    lock_store = {"type": "bot.lock_store.RenewingLockStore", "url": redis["host"], "port": redis["port"],
+                  "db": redis["db"], "use_ssl": redis["use_ssl"], "key_prefix": "renben"}
     if redis["password"]:
         lock_store["password"] = redis["password"]
     return {

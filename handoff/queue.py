@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 import redis
 
+from bot import redis_clients
 from handoff import constants as k
 from handoff import tickets as t
 from handoff.exceptions import InvalidRequest, InvalidTransition, QueueUnavailable, TicketNotFound, UnknownAgent
@@ -70,8 +71,9 @@ return {1, tostring(version)}
 
 
 def connect(url: str) -> "redis.Redis[str]":
-    """A client for the queue (text replies). Raises nothing until first used."""
-    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
+    """A client for the queue (text replies), reconnecting with backoff (bot/redis_clients.py).
+    Raises nothing until first used."""
+    return redis_clients.connect(url, socket_timeout=5)
 
 
 class Queue:

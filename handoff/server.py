@@ -2,12 +2,15 @@
 from the same port, and the background work every desk process shares through Redis.
 
     GET /            the console (handoff/console/, static files)
+    GET /health      whether the desk reaches Redis (bot/health.py): 200 or 503, unauthenticated
     WS  /agent       the agent protocol (handoff/protocol.py; first frame `auth`)
 
 Background tasks: the updates channel (ticket changes and alerts, to the consoles that may see
 them); the conversation event stream, read twice: plain XREAD to relay claimant messages to the
-sockets this process holds, and the consumer group `desk` to act once per message (raise the
-priority on distress, cancel on "never mind", take a callback number); and a periodic sweep
+sockets this process holds (every desk process needs every message; nothing to acknowledge), and
+the consumer group `desk` (bot/stream_consumer.py) to act once per message (raise the priority on
+distress, cancel on "never mind", take a callback number), acknowledged after acting, taken over
+from a desk process that died before it acted; and a periodic sweep
 (heartbeat, and in the one leader process: grace-period requeue, wait alerts, queue positions).
 
 The queue is synchronous redis-py; calls run in worker threads (`_io`). Build a `Desk` with
@@ -33,14 +36,16 @@ from websockets.exceptions import ConnectionClosed
 from websockets.legacy.server import WebSocketServerProtocol
 
 from bot import crisis_contacts
+from bot import health, redis_clients
 from bot.privacy import access
 from bot.privacy import exceptions as privacy_errors
 from bot.privacy.redaction import find_identifiers
+from bot.stream_consumer import StreamConsumer, consumer_name
 from handoff import agents, constants as k, protocol, relay
 from handoff import tickets as t
 from handoff.brief import build_brief
 from handoff.exceptions import (AuthenticationFailed, DeskError, NotHolder, ProtocolError, QueueUnavailable,
-                                TicketNotFound)
+                                RasaUnavailable, TicketNotFound)
 from handoff.outbox import Outbox, message as outbox_message
 from handoff.phrases import Phrases, load as load_phrases
 from handoff.queue import Queue, connect
@@ -51,6 +56,9 @@ from handoff.tickets import Priority, State, Ticket
 logger = logging.getLogger(__name__)
 CONSOLE_DIR = Path(__file__).resolve().parent / "console"
 AUTH_TIMEOUT_SECONDS = 10.0
+#: Claimant messages a desk process read but did not act on (it died) are acted on by another
+#: desk process, or by the same one restarted, after this long.
+RECLAIM_MS = 30_000
 
 
 class Session:
@@ -78,7 +86,8 @@ class Desk:
                  phrases: Phrases, events: "aioredis.Redis[str]"):
         self.settings, self.queue, self.outbox, self.rasa, self.phrases = settings, queue, outbox, rasa, phrases
         self.events = events
-        self.name = f"desk-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.name = f"desk-{os.getpid()}-{uuid.uuid4().hex[:6]}"  # for leadership; one per run
+        self.consumer = consumer_name("desk")
         self.sessions: Dict[str, Set[Session]] = {}
         self._tasks: List[asyncio.Task] = []
         self._server: Optional[websockets.WebSocketServer] = None
@@ -90,7 +99,7 @@ class Desk:
         client = connect(settings.redis_url)
         return cls(settings, queue=Queue(client, settings), outbox=Outbox(client, maxlen=settings.stream_maxlen),
                    rasa=RasaAPI(settings.rasa_url, settings.rasa_token), phrases=load_phrases(),
-                   events=aioredis.Redis.from_url(settings.redis_url, decode_responses=True))
+                   events=redis_clients.connect_async(settings.redis_url))
 
     # ----- life cycle ---------------------------------------------------------------------------
 
@@ -101,6 +110,8 @@ class Desk:
             process_request=self._http, max_size=self.settings.max_frame_bytes,
             ping_interval=20, ping_timeout=20)
         self.port = self._server.sockets[0].getsockname()[1]
+        # Stable across restarts in the same place: the messages it read before are its own again.
+        self.consumer = consumer_name("desk", self.port)
         await self._ensure_group()
         newest = await self.events.xrevrange(k.EVENTS_STREAM, count=1)
         # Relay from here on, by explicit id: "$" on every XREAD would miss entries in between.
@@ -142,10 +153,12 @@ class Desk:
 
     # ----- HTTP: the console page ---------------------------------------------------------------
 
-    def _http(self, path: str, headers: Any) -> Optional[Tuple[HTTPStatus, List[Tuple[str, str]], bytes]]:
+    async def _http(self, path: str, headers: Any) -> Optional[Tuple[HTTPStatus, List[Tuple[str, str]], bytes]]:
         route = path.split("?", 1)[0]
         if route == "/agent":
             return None
+        if route == "/health":
+            return await self._health()
         name = "index.html" if route in ("/", "/index.html") else route.lstrip("/")
         file = (CONSOLE_DIR / name).resolve()
         if CONSOLE_DIR not in file.parents or not file.is_file():
@@ -158,6 +171,17 @@ class Desk:
             ("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; "
                                         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
         ], file.read_bytes()
+
+    async def _health(self) -> Tuple[HTTPStatus, List[Tuple[str, str]], bytes]:
+        """Redis through both of the desk's clients: the queue's (sync) and the events' (asyncio).
+        The desk reads trackers through Rasa's API, not the tracker store: Rasa's /health has it."""
+        async def redis() -> None:
+            await health.redis_probe(self.queue.redis)()
+            await health.redis_probe(self.events)()
+
+        status, body = health.report(await health.check({"redis": redis}))
+        return HTTPStatus(status), [("Content-Type", "application/json"), ("Cache-Control", "no-store")], \
+            json.dumps(body).encode()
 
     # ----- one console connection ---------------------------------------------------------------
 
@@ -465,20 +489,22 @@ class Desk:
                 raise
 
     async def _act_on_stream(self) -> None:
-        """Acts once (across desk processes) on each claimant message of an open ticket."""
-        await self._ensure_group()
-        while True:
-            batches = await self.events.xreadgroup(k.EVENTS_GROUP, self.name, {k.EVENTS_STREAM: ">"},
-                                                   block=1000, count=100)
-            for _, entries in batches or []:
-                for entry_id, fields in entries:
-                    message = relay.decode(fields)
-                    if message is not None:
-                        try:
-                            await self.act_on(message)
-                        except DeskError as error:
-                            logger.error("could not act on a message of %s: %s", message.conversation_id, error)
-                    await self.events.xack(k.EVENTS_STREAM, k.EVENTS_GROUP, entry_id)
+        """Acts once (across desk processes) on each claimant message of an open ticket, in order
+        (bot/stream_consumer.py): acknowledged after acting; a message this process read and did
+        not act on (it died, Redis or Rasa failed) is acted on again after RECLAIM_MS."""
+        await StreamConsumer(self.events, k.EVENTS_STREAM, k.EVENTS_GROUP, self.consumer, self._act_on_entry,
+                             claim_idle_ms=RECLAIM_MS, create_from="$", block_ms=1000, count=100).run()
+
+    async def _act_on_entry(self, entry_id: str, fields: Dict[str, str], again: bool) -> None:
+        message = relay.decode(fields)
+        if message is None:
+            return
+        try:
+            await self.act_on(message)
+        except (RasaUnavailable, QueueUnavailable):
+            raise  # not acted on: left pending, acted on again after RECLAIM_MS
+        except DeskError as error:  # the change itself is refused (no such ticket ...): again would not help
+            logger.error("could not act on a message of %s: %s", message.conversation_id, error)
 
     async def act_on(self, message: relay.ClaimantMessage) -> None:
         ticket = await self._io(self.queue.open_ticket, message.conversation_id)

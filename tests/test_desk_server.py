@@ -328,3 +328,75 @@ def test_two_desk_processes_100_concurrent_claims_exactly_one_wins(settings, que
     assert sorted({a.get("code") for a in answers if a["type"] == "error"}) == ["taken"]
     stored = queue.get(ticket.id)
     assert [e.event for e in stored.history] == ["enqueued", "claimed"]
+
+
+class FakeRasa:
+    """Rasa's HTTP API as far as the desk uses it: answers 200 to every call, or holds each call
+    unanswered while `hold` is set (a Rasa stuck mid-turn)."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.hold, self.calls = threading.Event(), 0
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                fake.calls += 1
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                while fake.hold.is_set():
+                    time.sleep(0.05)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.hold.clear()
+        self.server.shutdown()
+
+
+def test_a_message_a_killed_desk_read_but_never_acted_on_is_acted_on_after_its_restart(settings, queue):
+    """Issue 17, item 5: the desk's consumer name is stable per process, so a desk restarted in
+    the same place acts on what it had read before it was killed (here: "never mind" while waiting)."""
+    import dataclasses
+    import signal
+
+    rasa = FakeRasa()
+    settings = dataclasses.replace(settings, rasa_url=rasa.url)
+    ticket = enqueue(queue, "c1")
+    port = free_port()
+    desk = start_desk_process(settings, port)
+    try:
+        rasa.hold.set()  # acting on it appends to the tracker: that call now hangs
+        queue.redis.xadd(k.EVENTS_STREAM, {"sender_id": "c1", "event": "user", "data": json.dumps({
+            "sender_id": "c1", "event": "user", "text": "算了不用了", "timestamp": time.time(),
+            "parse_data": {"intent": {"name": "stop"}}})})
+        deadline = time.monotonic() + 20
+        while rasa.calls == 0:
+            assert time.monotonic() < deadline, "the desk never acted"
+            time.sleep(0.05)
+        os.killpg(desk.pid, signal.SIGKILL)  # read, acting, not acknowledged
+        desk.wait()
+        rasa.hold.clear()
+        assert queue.get(ticket.id).state is State.WAITING
+        assert queue.redis.xpending(k.EVENTS_STREAM, k.EVENTS_GROUP)["pending"] == 1
+        desk = start_desk_process(settings, port)
+        deadline = time.monotonic() + 20
+        while queue.get(ticket.id).state is State.WAITING:
+            assert time.monotonic() < deadline, "the restarted desk did not act on what it had read"
+            time.sleep(0.1)
+        assert queue.get(ticket.id).state is State.RETURNED
+        assert queue.redis.xpending(k.EVENTS_STREAM, k.EVENTS_GROUP)["pending"] == 0
+    finally:
+        os.killpg(desk.pid, signal.SIGKILL)
+        desk.wait()
+        rasa.close()

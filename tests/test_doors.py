@@ -145,8 +145,8 @@ def test_the_action_server_refuses_a_call_without_the_secret_and_erases_nothing(
     assert status == 401
     assert len(api.tracker(sender)["events"]) == before
     assert store.xlen(AUDIT_STREAM) == audits
-    with urllib.request.urlopen(own_stack.actions_url + "/health", timeout=10) as reply:  # says only "ok"
-        assert json.load(reply) == {"status": "ok"}
+    with urllib.request.urlopen(own_stack.actions_url + "/health", timeout=10) as reply:  # names checks only
+        assert json.load(reply) == {"status": "ok", "checks": {"redis": True, "tracker_store": True}}
 
 
 def listening_addresses(port: int) -> List[str]:

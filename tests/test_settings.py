@@ -10,7 +10,8 @@ def test_embedded_defaults_need_no_configuration(tmp_path):
     settings = Settings.from_env({"RENBEN_VAR_DIR": str(tmp_path)})
     config = endpoints(settings, "redis://127.0.0.1:7000/0")
     assert config["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
-    assert config["lock_store"]["type"] == "redis" and config["lock_store"]["port"] == 7000
+    assert config["lock_store"]["type"] == "bot.lock_store.RenewingLockStore"
+    assert config["lock_store"]["port"] == 7000
     token = settings.token()
     assert len(token) >= 32 and settings.token() == token  # generated once, kept
     assert (tmp_path / "auth_token").stat().st_mode & 0o777 == 0o600

@@ -17,7 +17,7 @@ import redis
 from bot import embedded_redis
 from bot.launch import Stack, supervise
 from bot.settings import Settings
-from bot.supervision import RestartPolicy
+from bot.supervision import HealthWatch, RestartPolicy
 
 
 def test_the_delay_doubles_and_a_process_that_keeps_dying_is_given_up_on():
@@ -32,6 +32,21 @@ def test_a_process_that_stayed_up_a_whole_window_starts_again_from_the_shortest_
     assert policy.after_exit("actions", 0) == 1
     assert policy.after_exit("actions", 10) == 2
     assert policy.after_exit("actions", 500) == 1
+
+
+def test_a_child_unhealthy_for_long_enough_is_restarted_and_a_starting_one_gets_its_grace():
+    watch = HealthWatch(unhealthy_for=10, start_grace=60)
+    assert not watch.observe("desk", False, 0) and not watch.observe("desk", False, 9)
+    assert not watch.observe("desk", True, 9.5)  # healthy again: the count starts afresh
+    assert not watch.observe("desk", False, 10) and watch.observe("desk", False, 20)
+    watch.started("rasa", 100)  # loading its model
+    assert not watch.observe("rasa", False, 150) and watch.observe("rasa", False, 160)
+    watch.started("actions", 0)
+    assert not watch.observe("actions", True, 5) and not watch.observe("actions", False, 6)
+    assert watch.observe("actions", False, 16)  # healthy once: the shorter limit applies
+    assert not watch.observe("wechat", False, 0)
+    watch.forget("wechat")  # Redis was away meanwhile
+    assert not watch.observe("wechat", False, 12)
 
 
 def health(url: str) -> bool:
@@ -59,9 +74,11 @@ def supervised(tmp_path):
     stop = threading.Event()
     said = io.StringIO()
     policy = RestartPolicy(first_delay=0.2, longest_delay=1.0, give_up_after=3, window=60)
+    watch = HealthWatch(unhealthy_for=2.0, start_grace=60)
 
     def run() -> None:
-        supervise(stack, stop.is_set, policy, poll=0.1, say=lambda text: said.write(text + "\n"))
+        supervise(stack, stop.is_set, policy, poll=0.1, say=lambda text: said.write(text + "\n"),
+                  watch=watch, health_every=0.5)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -86,6 +103,15 @@ def test_a_killed_child_and_a_killed_redis_come_back_with_their_data(supervised)
     assert wait_for(lambda: _pings(stack.redis_url), timeout=30), said.getvalue()
     assert redis.Redis.from_url(stack.redis_url, decode_responses=True).get("renben:test:kept") == "yes"
     assert "redis stopped; restarting it" in said.getvalue()
+
+
+def test_a_child_alive_but_stopped_is_restarted(supervised):
+    stack, said = supervised
+    stopped = stack.processes["actions"].pid
+    os.killpg(stopped, signal.SIGSTOP)  # alive, never answering
+    assert wait_for(lambda: stack.processes["actions"].pid != stopped and health(f"{stack.actions_url}/health"),
+                    timeout=60), said.getvalue()
+    assert "actions is running but not healthy" in said.getvalue()
 
 
 def test_a_process_that_keeps_dying_is_given_up_on_and_the_rest_keep_serving(supervised):

@@ -34,6 +34,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, 
 import redis
 import yaml
 
+from bot import redis_clients
 from bot.channels.web import constants as web_keys
 from bot.channels.wechat import constants as wechat_keys
 from bot.privacy import audit, disk, period
@@ -81,7 +82,7 @@ class RetentionSettings:
     def connect(self) -> "redis.Redis[str]":
         if not self.redis_url:
             raise StoreUnavailable("no Redis: set REDIS_URL or start the stack (make run)")
-        return redis.Redis.from_url(self.redis_url, decode_responses=True, socket_timeout=10)
+        return redis_clients.connect(self.redis_url, socket_timeout=10)
 
 
 @dataclass

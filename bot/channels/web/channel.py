@@ -46,6 +46,8 @@ STATIC_FILES = {
 FLOOD_CLOSE_AFTER = 50
 CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013
+#: Seconds the widget is told to wait after a hello that failed (it reconnects with its own backoff).
+HELLO_RETRY_AFTER = 2.0
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
@@ -217,12 +219,20 @@ class Connection:
             if isinstance(frame, p.Hello):
                 try:
                     await self.hello(frame)
-                except Exception:
-                    logger.exception("web channel: hello failed")
+                except Exception:  # Redis away past its client's retries: no session, no worker
+                    logger.exception("web channel: hello failed; closing with %s", CLOSE_TRY_AGAIN)
                     await self.send(p.error_frame("unavailable", "the session could not be opened; "
-                                                  "try again"))
+                                                  "connecting again", retry_after=HELLO_RETRY_AFTER))
+                    await self.ws.close(CLOSE_TRY_AGAIN, "unavailable")  # the widget reconnects
+                    return
             elif isinstance(frame, p.Message):
-                wait = await self.hub.address_limit.wait_for(self.address)
+                try:
+                    wait = await self.hub.address_limit.wait_for(self.address)
+                except Exception:  # Redis away: the widget keeps the message and sends it again
+                    logger.exception("web channel: the address limit could not be read")
+                    await self.send(p.error_frame("unavailable", "the message could not be taken; it will be "
+                                                  "sent again", message_id=frame.id, retry_after=2.0))
+                    continue
                 if wait:  # the widget keeps it and sends it again after retry_after
                     await self.send(p.error_frame("rate_limited", "too many messages from this address: "
                                                   f"wait {wait:.0f} s", retry_after=wait, message_id=frame.id))

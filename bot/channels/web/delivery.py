@@ -17,6 +17,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional
 
 import redis.asyncio as aioredis
 
+from bot import redis_clients
 from bot.channels.web import constants as keys
 from bot.channels.web.protocol import encode, outbox_frame
 
@@ -53,17 +54,12 @@ return 0
 
 
 def client_from_url(url: str) -> aioredis.Redis:
-    return aioredis.Redis.from_url(url, decode_responses=True)
+    return redis_clients.connect_async(url)
 
 
 def client_like(sync_client: Any) -> aioredis.Redis:
     """An asyncio client for the server a redis-py (sync) client talks to: Rasa's lock store."""
-    kwargs = dict(sync_client.connection_pool.connection_kwargs)
-    options = {name: kwargs[name] for name in ("host", "port", "db", "username", "password")
-               if kwargs.get(name) is not None}
-    if "SSL" in sync_client.connection_pool.connection_class.__name__:
-        options["ssl"] = True
-    return aioredis.Redis(decode_responses=True, **options)
+    return redis_clients.like(sync_client)
 
 
 class Store:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
@@ -41,6 +40,7 @@ from bot.channels.wechat.outbox import OutboxReader
 from bot.channels.wechat.render import Options, render, split_text
 from bot.channels.wechat.webhook import Reply, Webhook
 from bot.language_codes import LANGUAGES
+from bot.stream_consumer import consumer_name
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +85,8 @@ class WeChatHub:
 
     def __init__(self, settings: WeChatSettings) -> None:
         self.settings = settings
-        self.instance = uuid.uuid4().hex[:12]
         self.app: Any = None
+        self.consumer = consumer_name("rasa")
         self.on_new_message: Optional[Handler] = None
         self.redis: Any = None
         self.options: Optional[Options] = None
@@ -110,6 +110,8 @@ class WeChatHub:
             return
         self.options, self.languages = Options(self.redis), ClaimantLanguages(self.redis)
         self.handshake = Handshake(self.redis)
+        # Stable across restarts of this process: its unacknowledged entries are its own again.
+        self.consumer = consumer_name("rasa", getattr(getattr(app, "state", None), "port", None))
         if not self.settings.can_send:
             logger.warning("wechat channel: WECHAT_APPID/WECHAT_APPSECRET not set: no customer-service "
                            "messages (slow answers and the desk's messages cannot be delivered)")
@@ -117,9 +119,9 @@ class WeChatHub:
             self.api = WeChatApi(self.redis, base_url=self.settings.api_base, app_id=self.settings.app_id or "",
                                  app_secret=self.settings.app_secret or "")
             self.delivery = Delivery(self.api, self.redis)
-            self.spawn(OutboxReader(self.redis, self.delivery, consumer=f"rasa-{self.instance}").run())
+            self.spawn(OutboxReader(self.redis, self.delivery, consumer=self.consumer).run())
         turns = Turns(self)
-        self.spawn(InboxReader(self.redis, turns.handle, consumer=f"rasa-{self.instance}",
+        self.spawn(InboxReader(self.redis, turns.handle, consumer=self.consumer,
                                reclaim_ms=int(self.settings.reclaim_seconds * 1000)).run())
         await self.webhook.start(self.redis)
 
@@ -293,17 +295,10 @@ class WeChatChannel(InputChannel):
 
 def _redis(url: Optional[str], app: Any) -> Any:
     """An asyncio Redis client: REDIS_URL, else the server of Rasa's Redis lock store."""
-    import redis.asyncio as aioredis
+    from bot import redis_clients
 
     if url:
-        return aioredis.Redis.from_url(url, decode_responses=True)
+        return redis_clients.connect_async(url)
     lock_store = getattr(getattr(app.ctx, "agent", None), "lock_store", None)
     sync_client = getattr(lock_store, "red", None)
-    if sync_client is None:
-        return None
-    kwargs = dict(sync_client.connection_pool.connection_kwargs)
-    options = {name: kwargs[name] for name in ("host", "port", "db", "username", "password")
-               if kwargs.get(name) is not None}
-    if "SSL" in sync_client.connection_pool.connection_class.__name__:
-        options["ssl"] = True
-    return aioredis.Redis(decode_responses=True, **options)
+    return redis_clients.like(sync_client) if sync_client is not None else None

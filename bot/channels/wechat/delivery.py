@@ -18,7 +18,7 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from bot.channels.wechat.api import WeChatApi
 from bot.channels.wechat.constants import DELIVERY_ERRORS, DELIVERY_ERRORS_MAXLEN, conversation_id

@@ -5,6 +5,8 @@ event loop). It never runs the bot: messages for the bot go to Rasa through Redi
     python -m bot.channels.wechat.gateway [--host 127.0.0.1] [--port 5006]
 
     GET  /                         {"status": "ok" | "unavailable" | "not configured"}
+    GET  /health                   whether it reaches Redis (bot/health.py): 200 or 503; without
+                                   WECHAT_TOKEN it needs nothing and says 200, "configured": false
     GET  /webhooks/wechat/webhook  WeChat's URL check
     POST /webhooks/wechat/webhook  messages
 
@@ -22,6 +24,7 @@ from typing import Any, Dict, Optional
 import yaml
 from aiohttp import web
 
+from bot import health, redis_clients
 from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.constants import MAX_BODY_BYTES
 from bot.channels.wechat.exceptions import ConfigError
@@ -61,17 +64,24 @@ def make_app(settings: WeChatSettings) -> web.Application:
         if not settings.redis_url:
             logger.error("wechat gateway: REDIS_URL is not set; the webhook answers 503")
             return
-        import redis.asyncio as aioredis
-        await hook.start(aioredis.Redis.from_url(settings.redis_url, decode_responses=True))
+        await hook.start(redis_clients.connect_async(settings.redis_url))
 
     async def stop(_app: web.Application) -> None:
         await hook.stop()
         if hook.redis is not None:
             await hook.redis.close()
 
-    async def health(_request: web.Request) -> web.Response:
+    async def summary(_request: web.Request) -> web.Response:
         status = "ok" if hook.ready else ("not configured" if not settings.enabled else "unavailable")
         return web.json_response({"status": status})
+
+    async def checked(_request: web.Request) -> web.Response:
+        if not settings.enabled:
+            status, body = health.report({}, configured=False)
+        else:
+            checks = await health.check({"redis": health.redis_probe(hook.redis)})
+            status, body = health.report(checks, configured=True)
+        return web.json_response(body, status=status)
 
     async def verify(request: web.Request) -> web.Response:
         return _response(hook.verify(request.query))
@@ -81,7 +91,8 @@ def make_app(settings: WeChatSettings) -> web.Application:
 
     app.on_startup.append(start)
     app.on_cleanup.append(stop)
-    app.router.add_get("/", health)
+    app.router.add_get("/", summary)
+    app.router.add_get("/health", checked)
     app.router.add_get(PATH, verify)
     app.router.add_post(PATH, receive)
     return app

@@ -10,17 +10,18 @@ is handed over with `again=True`: if its turn was saved in the tracker, the hand
 saved answer instead of running it again (channel.py, replay.py); if not, it runs from the start.
 Never lost, and in the tracker once.
 
-`encode_job` and `decode_job` are pure; `Inbox` writes, `InboxReader` reads.
+`encode_job` and `decode_job` are pure; `Inbox` writes, `InboxReader` reads (through the one
+stream-consumer helper, bot/stream_consumer.py).
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import asdict, dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Awaitable, Callable, Dict, Mapping, Optional
 
 from bot.channels.wechat.constants import INBOX_GROUP, INBOX_STREAM, conversation_id
+from bot.stream_consumer import StreamConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -75,100 +76,25 @@ Handler = Callable[[Job, bool], Awaitable[None]]
 
 
 class InboxReader:
-    """Runs `handle` for each entry, many at once; acknowledges and deletes an entry after its
-    handler returns. The handler tells the claimant about a failed bot run itself; when it
-    raises (Redis away), the entry stays pending and is taken over after reclaim_ms."""
+    """Runs `handle` for each entry, many at once (bot/stream_consumer.py: consumer group `rasa`,
+    entries taken over after reclaim_ms, running ones kept fresh); an entry is acknowledged and
+    deleted after its handler returns. The handler tells the claimant about a failed bot run
+    itself; when it raises (Redis away), the entry stays pending and is taken over after reclaim_ms."""
 
     def __init__(self, redis: Any, handle: Handler, *, consumer: str, reclaim_ms: int,
                  block_ms: int = 2000, max_in_flight: int = MAX_IN_FLIGHT) -> None:
-        self.redis, self.handle, self.consumer = redis, handle, consumer
-        self.reclaim_ms, self.block_ms = reclaim_ms, block_ms
-        self.slots = asyncio.Semaphore(max_in_flight)
-        self.in_flight: Set[str] = set()
-        self.tasks: Set[asyncio.Task] = set()
-
-    async def ensure_group(self) -> None:
-        try:
-            await self.redis.xgroup_create(INBOX_STREAM, INBOX_GROUP, id="0", mkstream=True)
-        except Exception as error:  # BUSYGROUP: another process made it
-            if "BUSYGROUP" not in str(error):
-                raise
+        self.handle = handle
+        self.reader = StreamConsumer(redis, INBOX_STREAM, INBOX_GROUP, consumer, self._one,
+                                     claim_idle_ms=reclaim_ms, create_from="0", delete_after_ack=True,
+                                     concurrency=max_in_flight, block_ms=block_ms)
 
     async def _one(self, entry_id: str, fields: Mapping[str, str], again: bool) -> None:
-        try:
-            job = decode_job(fields)
-            if job is None:
-                logger.error("wechat inbox: entry %s is not a job; dropped", entry_id)
-            else:
-                await self.handle(job, again)
-            await self.redis.xack(INBOX_STREAM, INBOX_GROUP, entry_id)
-            await self.redis.xdel(INBOX_STREAM, entry_id)
-        except asyncio.CancelledError:
-            raise  # stopping: the entry stays pending and is taken over
-        except Exception:  # Redis away mid-turn: left pending, it runs again after reclaim_ms
-            logger.exception("wechat inbox: entry %s failed; it is tried again", entry_id)
-        finally:
-            self.in_flight.discard(entry_id)
-            self.slots.release()
-
-    async def _start(self, entries: List[Tuple[str, Mapping[str, str]]], again: bool = False) -> None:
-        for entry_id, fields in entries:
-            if entry_id in self.in_flight:
-                continue  # our own turn, still running
-            await self.slots.acquire()
-            self.in_flight.add(entry_id)
-            task = asyncio.ensure_future(self._one(entry_id, fields, again))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-
-    async def _reclaimed(self) -> List[Tuple[str, Mapping[str, str]]]:
-        """Entries idle for reclaim_ms: a dead consumer's (XAUTOCLAIM, Redis 6.2+)."""
-        try:
-            claimed = await self.redis.xautoclaim(INBOX_STREAM, INBOX_GROUP, self.consumer,
-                                                  min_idle_time=self.reclaim_ms, start_id="0-0", count=50)
-        except Exception as error:
-            logger.debug("wechat inbox: XAUTOCLAIM unavailable: %s", error)
-            return []
-        found = [(entry_id, fields) for entry_id, fields in claimed[1] if fields]
-        if found:
-            logger.warning("wechat inbox: took over %d message(s) of a stopped Rasa process", len(found))
-        return found
-
-    async def _keep_fresh(self) -> None:
-        """Resets the idle time of running turns, so no other process takes them over."""
-        while True:
-            await asyncio.sleep(self.reclaim_ms / 3000)
-            ids = list(self.in_flight)
-            if ids:
-                try:
-                    await self.redis.xclaim(INBOX_STREAM, INBOX_GROUP, self.consumer, 0, ids, justid=True)
-                except Exception:
-                    logger.exception("wechat inbox: refreshing running turns failed")
+        job = decode_job(fields)
+        if job is None:
+            logger.error("wechat inbox: entry %s is not a job; dropped", entry_id)
+            return
+        await self.handle(job, again)
 
     async def run(self) -> None:
-        """Runs until cancelled; a Redis error is logged and retried after a second."""
-        fresh = asyncio.ensure_future(self._keep_fresh())
-        try:
-            while True:
-                try:
-                    await self.ensure_group()
-                    # our own entries read before a restart of this consumer name
-                    pending = await self.redis.xreadgroup(INBOX_GROUP, self.consumer, {INBOX_STREAM: "0"},
-                                                          count=MAX_IN_FLIGHT)
-                    for _stream, found in pending or []:
-                        await self._start([(i, f) for i, f in found if f], again=True)
-                    while True:
-                        await self._start(await self._reclaimed(), again=True)
-                        batches = await self.redis.xreadgroup(INBOX_GROUP, self.consumer, {INBOX_STREAM: ">"},
-                                                              count=50, block=self.block_ms)
-                        for _stream, found in batches or []:
-                            await self._start(found)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    logger.exception("wechat inbox: reading %s failed; retrying", INBOX_STREAM)
-                    await asyncio.sleep(1.0)
-        finally:
-            fresh.cancel()
-            for task in list(self.tasks):
-                task.cancel()
+        """Runs until cancelled; a Redis error is logged and retried after a backoff."""
+        await self.reader.run()

@@ -1,24 +1,24 @@
 """The agent desk's messages to WeChat claimants: the reader of `renben:outbox:wechat`.
 
 The desk appends entries (docs/claimant-outbox.md); every WeChat process reads the stream in
-the consumer group `wechat`, so exactly one process sends each entry through the
-customer-service API, then acknowledges it (XACK). An entry a dead process had read but not
-acknowledged is taken over (XAUTOCLAIM) after CLAIM_IDLE_MS. `outbox_text(entry)` (pure) is
+the consumer group `wechat` (bot/stream_consumer.py), so one process sends each entry through
+the customer-service API, then acknowledges it (XACK). An entry a dead process had read but not
+acknowledged is taken over (XAUTOCLAIM) after CLAIM_IDLE_MS and sent: at least once. `outbox_text(entry)` (pure) is
 what the claimant reads; entries with nothing to show (`typing`) are acknowledged unsent.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from bot.channels.wechat import phrases
 from bot.channels.wechat.constants import OUTBOX_GROUP, OUTBOX_STREAM, openid_of
 from bot.channels.wechat.delivery import Delivery
 from bot.channels.wechat.render import split_text
 from bot.language_codes import LANGUAGES
+from bot.stream_consumer import StreamConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -65,62 +65,28 @@ def parse_entry(fields: Mapping[str, str]) -> Optional[Tuple[str, Dict[str, Any]
 
 
 class OutboxReader:
+    """Sends each entry through the customer-service API, in order, and acknowledges it after
+    (bot/stream_consumer.py: consumer group `wechat`, entries of a dead process taken over after
+    CLAIM_IDLE_MS)."""
+
     def __init__(self, redis: Any, delivery: Delivery, *, consumer: str, block_ms: int = 2000) -> None:
-        self.redis, self.delivery, self.consumer, self.block_ms = redis, delivery, consumer, block_ms
+        self.delivery = delivery
+        # The group starts at the stream's start: entries written before any WeChat process ran
+        # are delivered too.
+        self.reader = StreamConsumer(redis, OUTBOX_STREAM, OUTBOX_GROUP, consumer, self.handle,
+                                     claim_idle_ms=CLAIM_IDLE_MS, create_from="0", block_ms=block_ms)
 
-    async def ensure_group(self) -> None:
-        """Creates the consumer group at the stream's start, so entries written before any
-        WeChat process ran are delivered too."""
-        try:
-            await self.redis.xgroup_create(OUTBOX_STREAM, OUTBOX_GROUP, id="0", mkstream=True)
-        except Exception as error:  # BUSYGROUP: another process made it
-            if "BUSYGROUP" not in str(error):
-                raise
-
-    async def handle(self, entry_id: str, fields: Mapping[str, str]) -> None:
+    async def handle(self, entry_id: str, fields: Mapping[str, str], again: bool = False) -> None:
         parsed = parse_entry(fields)
         if parsed is None:
             logger.warning("wechat outbox: entry %s is not for a WeChat claimant; skipped", entry_id)
-        else:
-            openid, entry = parsed
-            text = outbox_text(entry)
-            if text:
-                await self.delivery.send(openid, split_text(text), source="outbox",
-                                         entry_id=str(entry.get("id") or entry_id))
-        await self.redis.xack(OUTBOX_STREAM, OUTBOX_GROUP, entry_id)
-
-    async def _batch(self) -> List[Tuple[str, Mapping[str, str]]]:
-        entries: List[Tuple[str, Mapping[str, str]]] = []
-        try:  # entries a dead consumer read but never acknowledged
-            claimed = await self.redis.xautoclaim(OUTBOX_STREAM, OUTBOX_GROUP, self.consumer,
-                                                  min_idle_time=CLAIM_IDLE_MS, start_id="0-0", count=50)
-            entries.extend((entry_id, fields) for entry_id, fields in claimed[1] if fields)
-        except Exception as error:
-            logger.debug("wechat outbox: XAUTOCLAIM unavailable: %s", error)
-        if entries:
-            return entries
-        batches = await self.redis.xreadgroup(OUTBOX_GROUP, self.consumer, {OUTBOX_STREAM: ">"},
-                                              count=50, block=self.block_ms)
-        for _stream, found in batches or []:
-            entries.extend(found)
-        return entries
+            return
+        openid, entry = parsed
+        text = outbox_text(entry)
+        if text:  # a process that died between sending and acknowledging has it sent again: at least once
+            await self.delivery.send(openid, split_text(text), source="outbox",
+                                     entry_id=str(entry.get("id") or entry_id))
 
     async def run(self) -> None:
-        """Runs until cancelled; a Redis error is logged and retried after a second."""
-        while True:
-            try:
-                await self.ensure_group()
-                # our own entries read before a restart of this consumer name
-                pending = await self.redis.xreadgroup(OUTBOX_GROUP, self.consumer, {OUTBOX_STREAM: "0"},
-                                                      count=100)
-                for _stream, found in pending or []:
-                    for entry_id, fields in found:
-                        await self.handle(entry_id, fields)
-                while True:
-                    for entry_id, fields in await self._batch():
-                        await self.handle(entry_id, fields)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("wechat outbox: reading %s failed; retrying", OUTBOX_STREAM)
-                await asyncio.sleep(1.0)
+        """Runs until cancelled; a Redis error is logged and retried after a backoff."""
+        await self.reader.run()
