@@ -1,7 +1,8 @@
 """Reading claimants' answers to pre-check questions: pure functions.
 
 Answers come as "十二年", "一年半", "18个月", "about 8 years", "1966年3月", "March 1966", "被辞退了",
-"I quit". Each parser returns None when it cannot tell, so the form asks again rather than guess.
+"I quit", "单位欠薪我才辞职". Each parser returns None when it cannot tell, so the form asks again
+rather than guess.
 """
 from __future__ import annotations
 
@@ -106,6 +107,41 @@ def parse_yes_no(text: str) -> Optional[bool]:
     if no and yes and re.search(r"fired|dismissed|laid off|let go|redundant", t):
         return True
     return None
+
+
+# The employer did not pay wages or social insurance: a resignation for that reason counts as
+# involuntary (Labour Contract Law art. 38), so it is recognised before any yes/no reading.
+_EMPLOYER_FAULT_ZH = re.compile(
+    r"欠薪|欠工资|欠我工资|欠缴|欠保|拖欠|克扣|"
+    r"(不|没|没有|未|停)(按时|足额|及时)?(发|给|付|支付)(我)?(工资|薪水|薪资|钱)|"
+    r"(工资|薪水|薪资).{0,6}(不|没|没有|未|停)(按时|足额)?(发|给|付)|"
+    r"(不|没|没有|未|停)(给我|帮我|为我)?(缴|交|买|上|办)(纳)?(社保|社会保险|保险|五险)|"
+    r"(社保|社会保险|五险).{0,6}(不|没|没有|未|断)(给我)?(缴|交|买|上)")
+_EMPLOYER_FAULT_EN = re.compile(
+    r"\b(unpaid|owed|withheld|stopped paying|didn't pay|did not pay|never paid|wasn't paying|"
+    r"weren't paying|not paying|failed to pay|no)\b.{0,40}\b(wages?|salary|pay|social insurance|"
+    r"contributions?|insurance)\b|"
+    r"\b(wages?|salary|pay|social insurance|contributions?)\b.{0,30}\b(unpaid|not paid|wasn't paid|"
+    r"weren't paid|never paid|not being paid|owed|withheld|stopped)\b")
+# "单位没有欠薪" / "they did pay my wages": the fault is denied, not claimed.
+_UNSURE = re.compile(r"不知道|不清楚|不确定|说不清|\b(not sure|don't know|do not know|no idea)\b")
+_FAULT_DENIED = re.compile(r"(没有|没|并没|不是因为|并非)(欠薪|拖欠|克扣)|\b(did|always) pay\b|\bpaid (me )?on time\b")
+
+#: How a job ended, as the unemployment pre-check records it (keys of `leaving_reasons` in
+#: data/kb/eligibility.yml).
+DISMISSED, EMPLOYER_FAULT, RESIGNED = "dismissed", "employer_fault", "resigned"
+
+
+def parse_leaving(text: str) -> Optional[str]:
+    """How the job ended: EMPLOYER_FAULT ('单位欠薪我才辞职', 'I quit because my wages were
+    unpaid'), DISMISSED ('是', '被辞退了', 'contract not renewed') or RESIGNED ('不是', 'I quit')."""
+    t = _clean(text)
+    if not _FAULT_DENIED.search(t) and (_EMPLOYER_FAULT_ZH.search(t) or _EMPLOYER_FAULT_EN.search(t)):
+        return EMPLOYER_FAULT
+    if _UNSURE.search(t):
+        return None
+    answer = parse_yes_no(t)
+    return None if answer is None else DISMISSED if answer else RESIGNED
 
 
 def parse_birth(text: str) -> Optional[Tuple[int, int]]:
