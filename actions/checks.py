@@ -14,8 +14,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import eligibility, knowledge
-from actions.answer_parsing import (DISMISSED, RESIGNED, parse_birth, parse_group, parse_leaving, parse_years,
-                                    parse_yes_no)
+from actions.answer_parsing import (DISMISSED, EMPLOYER_FAULT, RESIGNED, parse_birth, parse_group, parse_leaving,
+                                    parse_years, parse_yes_no)
 from actions.phrasebook import Phrasebook
 
 FORM_SLOTS = {
@@ -23,6 +23,7 @@ FORM_SLOTS = {
     "unemployment_form": ["uf_contribution_years", "uf_involuntary", "uf_registered", "uf_birth", "uf_group"],
     "pension_form": ["pf_group", "pf_birth", "pf_contribution_years"],
 }
+EXTRA_SLOTS = ("uf_birth", "uf_group")
 CHECK_OF_FORM = {"unemployment_form": "unemployment", "pension_form": "pension"}
 FORM_OF_CHECK = {check: form for form, check in CHECK_OF_FORM.items()}
 
@@ -98,9 +99,10 @@ class ValidateUnemploymentForm(FormValidationAction):
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
+        """The domain's slots without the extra questions that cannot change the answer."""
         extra = unemployment_extra_slots(tracker.slots, claim=this_month(), figures=_figures("unemployment"),
                                          pension=_figures("pension"))
-        return list(domain_slots) + [slot for slot in extra if slot not in domain_slots]
+        return [slot for slot in domain_slots if slot not in EXTRA_SLOTS or slot in extra]
 
     def validate_uf_contribution_years(self, value: Any, dispatcher: CollectingDispatcher,
                                        tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
@@ -108,6 +110,8 @@ class ValidateUnemploymentForm(FormValidationAction):
 
     def validate_uf_involuntary(self, value: Any, dispatcher: CollectingDispatcher,
                                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if value in (DISMISSED, EMPLOYER_FAULT, RESIGNED):  # already read
+            return {"uf_involuntary": value}
         return _validated("uf_involuntary", value, parse_leaving, "utter_invalid_leaving", dispatcher)
 
     def validate_uf_registered(self, value: Any, dispatcher: CollectingDispatcher,

@@ -322,3 +322,16 @@ def test_the_next_step_asks_for_no_employer_certificate(language):
         assert "不需要单位开的离职证明" in text and "社会保障卡或身份证" in text
     else:
         assert "do not need a certificate from your employer" in text and "social security card or ID card" in text
+
+
+@pytest.mark.parametrize("slots, required", [
+    ({**MET, "uf_registered": False}, ["uf_contribution_years", "uf_involuntary", "uf_registered"]),
+    (MET, ["uf_contribution_years", "uf_involuntary", "uf_registered", "uf_birth"]),
+    ({**MET, "uf_birth": "1976-12"}, ["uf_contribution_years", "uf_involuntary", "uf_registered", "uf_birth",
+                                     "uf_group"]),
+])
+def test_the_form_drops_the_extra_questions_that_cannot_change_the_answer(slots, required, december_2026):
+    form = DOMAIN["forms"]["unemployment_form"]["required_slots"]
+    found = asyncio.run(ValidateUnemploymentForm().required_slots(form, CollectingDispatcher(),
+                                                                  tracker(slots=slots), DOMAIN))
+    assert found == required

@@ -63,6 +63,11 @@ def test_group(text, group):
     ("yes", "dismissed"), ("I was laid off", "dismissed"), ("my contract was not renewed", "dismissed"),
     ("不是", "resigned"), ("我自己辞职的", "resigned"), ("单位没有欠薪，我自己辞职的", "resigned"),
     ("no", "resigned"), ("I quit", "resigned"), ("I resigned for my own reasons", "resigned"),
+    ("公司拖了三个月工资，我就辞职了", "employer_fault"), ("工资发不出来我才走的", "employer_fault"),
+    ("quit because the boss stopped paying me", "employer_fault"),
+    ("不是我自己要走", "dismissed"), ("不是我自己辞的职，是被辞退的", "dismissed"), ("合同到期公司没续签", "dismissed"),
+    ("it was not my choice", "dismissed"),
+    ("我自己想换工作辞的职", "resigned"), ("I left by my own choice", "resigned"),
     ("不知道", None), ("not sure", None), ("说不清", None),
 ])
 def test_how_the_job_ended(text, reason):
