@@ -335,3 +335,29 @@ def test_the_form_drops_the_extra_questions_that_cannot_change_the_answer(slots,
     found = asyncio.run(ValidateUnemploymentForm().required_slots(form, CollectingDispatcher(),
                                                                   tracker(slots=slots), DOMAIN))
     assert found == required
+
+
+def _answer(slots: Dict[str, Any], slot: str, text: str) -> List[Dict[str, Any]]:
+    """The form's validation action run on one answer, as Rasa calls it after extracting it."""
+    events = [{"event": "action", "name": "action_listen"}, {"event": "slot", "name": slot, "value": text}]
+    t = Tracker("t", {"language": "zh", **slots, slot: text, "requested_slot": slot}, {"text": text}, events,
+                False, None, {"name": "unemployment_form"}, None)
+    return asyncio.run(ValidateUnemploymentForm().run(CollectingDispatcher(), t, DOMAIN))
+
+
+def test_the_form_asks_the_birth_month_then_the_group_then_ends(december_2026):
+    unanswered = {k: v for k, v in MET.items() if k != "uf_registered"}
+    asked = [e["value"] for e in _answer(unanswered, "uf_registered", "是") if e["name"] == "requested_slot"]
+    assert asked == ["uf_birth"]
+    # With all five questions needed the SDK leaves the choice to Rasa's form, which asks the first
+    # unanswered slot of the domain's list: uf_group, then none.
+    events = _answer(MET, "uf_birth", "1976年12月")
+    assert {"event": "slot", "timestamp": None, "name": "uf_birth", "value": "1976-12"} in events
+    assert [e for e in events if e["name"] == "requested_slot"] == []
+    assert DOMAIN["forms"]["unemployment_form"]["required_slots"][-1] == "uf_group"
+    events = _answer({**MET, "uf_birth": "1976-12"}, "uf_group", "女工人")
+    assert {"event": "slot", "timestamp": None, "name": "uf_group", "value": "female_worker"} in events
+    # Far from retirement age: no group question, the form ends after the birth month.
+    assert [e["value"] for e in _answer(MET, "uf_birth", "1995年1月") if e["name"] == "requested_slot"] == [None]
+    # A rule not met: no months to give, so no birth month either.
+    assert [e["value"] for e in _answer(unanswered, "uf_registered", "还没有") if e["name"] == "requested_slot"] == [None]
