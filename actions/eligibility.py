@@ -15,6 +15,11 @@ class RuleCheck:
     values: Mapping[str, Any]  # what the phrase needs: {"min_years": 1}
 
 
+EXTENDED = "extended"  # paid beyond the usual maximum, up to retirement age
+STOPS_AT_PENSION = "stops_at_pension"  # retirement age comes within the usual months
+UNCHANGED = "unchanged"  # more than the window away when the usual months end
+
+
 @dataclass(frozen=True)
 class RetirementLimit:
     """How statutory retirement age bounds the months of unemployment benefit."""
@@ -22,11 +27,6 @@ class RetirementLimit:
     months_left: int  # from the month of the claim to that month
     months: int  # the longest payment once the rule is applied
     rule: str  # EXTENDED, STOPS_AT_PENSION or UNCHANGED
-
-
-EXTENDED = "extended"  # paid beyond the usual maximum, up to retirement age
-STOPS_AT_PENSION = "stops_at_pension"  # retirement age comes within the usual months
-UNCHANGED = "unchanged"  # more than the window away when the usual months end
 
 
 @dataclass(frozen=True)
