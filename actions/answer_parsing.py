@@ -1,7 +1,8 @@
 """Reading claimants' answers to pre-check questions: pure functions.
 
 Answers come as "十二年", "一年半", "18个月", "about 8 years", "1966年3月", "March 1966", "被辞退了",
-"I quit". Each parser returns None when it cannot tell, so the form asks again rather than guess.
+"I quit", "单位欠薪我才辞职". Each parser returns None when it cannot tell, so the form asks again
+rather than guess.
 """
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def parse_yes_no(text: str) -> Optional[bool]:
     """True for yes, False for no, None when it is neither or both."""
     t = _clean(text)
     # The employer's choice, even when phrased with a negative ("单位不续签", "not renewed").
-    if re.search(r"不续签|不再续|not renewed|wasn't renewed|did not renew|didn't renew", t):
+    if re.search(r"(不|没|没有|未)续(签|约)|不再续|not renewed|wasn't renewed|did not renew|didn't renew", t):
         return True
     if re.search(r"[\u4e00-\u9fff]", t):
         no, yes = bool(_NO_ZH.search(t)), bool(_YES_ZH.search(t))
@@ -106,6 +107,53 @@ def parse_yes_no(text: str) -> Optional[bool]:
     if no and yes and re.search(r"fired|dismissed|laid off|let go|redundant", t):
         return True
     return None
+
+
+# The employer did not pay wages or social insurance: a resignation for that reason counts as
+# involuntary (Labour Contract Law art. 38), so it is recognised before any yes/no reading.
+_EMPLOYER_FAULT_ZH = re.compile(
+    r"欠薪|欠工资|欠我工资|欠缴|欠保|拖欠|克扣|拖(了)?.{0,6}(工资|薪水|薪资)|"
+    r"(不|没|没有|未|停)(按时|足额|及时)?(发|给|付|支付)(我)?(工资|薪水|薪资|钱)|"
+    r"(工资|薪水|薪资).{0,6}(不|没|没有|未|停)(按时|足额)?(发|给|付)|(工资|薪水|薪资).{0,4}发不出|"
+    r"(不|没|没有|未|停)(给|帮|为)?(我)?(缴|交|买|上|办)(纳)?(社保|社会保险|保险|五险)|"
+    r"(社保|社会保险|五险).{0,6}(不|没|没有|未|断)(给我)?(缴|交|买|上)")
+_EMPLOYER_FAULT_EN = re.compile(
+    r"\b(unpaid|owed|withheld|stopped paying|didn't pay|did not pay|never paid|wasn't paying|"
+    r"weren't paying|not paying|failed to pay|no)\b.{0,40}\b(wages?|salary|pay|social insurance|"
+    r"contributions?|insurance)\b|"
+    r"\b(wages?|salary|pay|social insurance|contributions?)\b.{0,30}\b(unpaid|not paid|wasn't paid|"
+    r"weren't paid|never paid|not being paid|owed|withheld|stopped)\b|"
+    r"\b(stopped|never|didn't|did not|wasn't|weren't) (paying|pay) (me|us)\b")
+_UNSURE = re.compile(r"不知道|不清楚|不确定|说不清|\b(not sure|don't know|do not know|no idea)\b")
+# "单位没有欠薪" / "they did pay my wages": the fault is denied, not claimed.
+_FAULT_DENIED = re.compile(r"(没有|没|并没|不是因为|并非)(欠薪|拖欠|克扣)|\b(did|always) pay\b|\bpaid (me )?on time\b")
+# "我自己想换工作辞的职" / "by my own choice", unless a dismissal is named too ("不是我自己辞的,是被辞退的").
+_OWN_CHOICE = re.compile(r"自己.{0,8}(辞|走|离职)|主动(辞|离)|辞的职|跳槽|"
+                         r"\b(own (choice|reasons?|accord)|by choice|voluntar(y|ily))\b")
+_NOT_OWN_CHOICE = re.compile(r"(不是|并非|并不是)(我)?自己|"
+                             r"\b(not|wasn't|was not) (my|by my) (own )?(choice|decision)\b")
+_DISMISSAL = re.compile(r"辞退|开除|裁员|解雇|被|不续|没续|未续|"
+                        r"\b(fired|dismissed|laid off|let go|redundan\w*|not renewed|didn't renew|did not renew)\b")
+
+#: How a job ended, as the unemployment pre-check records it (keys of `leaving_reasons` in
+#: data/kb/eligibility.yml).
+DISMISSED, EMPLOYER_FAULT, RESIGNED = "dismissed", "employer_fault", "resigned"
+
+
+def parse_leaving(text: str) -> Optional[str]:
+    """How the job ended: EMPLOYER_FAULT ('单位欠薪我才辞职', 'I quit because my wages were
+    unpaid'), DISMISSED ('是', '被辞退了', 'contract not renewed') or RESIGNED ('不是', 'I quit')."""
+    t = _clean(text)
+    if not _FAULT_DENIED.search(t) and (_EMPLOYER_FAULT_ZH.search(t) or _EMPLOYER_FAULT_EN.search(t)):
+        return EMPLOYER_FAULT
+    if _UNSURE.search(t):
+        return None
+    if _NOT_OWN_CHOICE.search(t):
+        return DISMISSED
+    if _OWN_CHOICE.search(t) and not _DISMISSAL.search(t):
+        return RESIGNED
+    answer = parse_yes_no(t)
+    return None if answer is None else DISMISSED if answer else RESIGNED
 
 
 def parse_birth(text: str) -> Optional[Tuple[int, int]]:

@@ -15,14 +15,35 @@ class RuleCheck:
     values: Mapping[str, Any]  # what the phrase needs: {"min_years": 1}
 
 
+EXTENDED = "extended"  # paid beyond the usual maximum, up to retirement age
+STOPS_AT_PENSION = "stops_at_pension"  # retirement age comes within the usual months
+UNCHANGED = "unchanged"  # more than the window away when the usual months end
+
+
+@dataclass(frozen=True)
+class RetirementLimit:
+    """How statutory retirement age bounds the months of unemployment benefit."""
+    reached: Tuple[int, int]  # (year, month) the claimant reaches statutory retirement age
+    months_left: int  # from the month of the claim to that month
+    months: int  # the longest payment once the rule is applied
+    rule: str  # EXTENDED, STOPS_AT_PENSION or UNCHANGED
+
+
 @dataclass(frozen=True)
 class UnemploymentResult:
     checks: List[RuleCheck]
-    months: Optional[int]  # longest payment period for the years paid, when every rule is met
+    usual_months: Optional[int]  # longest payment for the years paid, when every rule is met
+    retirement: Optional[RetirementLimit] = None  # when the claimant's retirement month is known
 
     @property
     def likely(self) -> bool:
         return all(c.met for c in self.checks)
+
+    @property
+    def months(self) -> Optional[int]:
+        if self.usual_months is None or self.retirement is None:
+            return self.usual_months
+        return self.retirement.months
 
 
 def unemployment_duration(years: float, figures: Mapping[str, Any]) -> Optional[int]:
@@ -33,18 +54,51 @@ def unemployment_duration(years: float, figures: Mapping[str, Any]) -> Optional[
     return None
 
 
+def counts_as_involuntary(leaving: str, figures: Mapping[str, Any]) -> bool:
+    """Whether the way the job ended counts as "not by the claimant's own choice"."""
+    return bool(figures["leaving_reasons"].get(leaving, False))
+
+
+def retirement_limit(months: int, *, reached: Tuple[int, int], claim: Tuple[int, int],
+                     figures: Mapping[str, Any]) -> RetirementLimit:
+    """The usual `months` against the retirement month: a claimant still less than the window
+    (a year) from statutory retirement age when the usual months end is paid up to that age."""
+    left = _month_index(*reached) - _month_index(*claim)
+    if left <= months:
+        return RetirementLimit(reached, left, months, STOPS_AT_PENSION)
+    if left - months < int(figures["extend_to_retirement_within_months"]):
+        return RetirementLimit(reached, left, left, EXTENDED)
+    return RetirementLimit(reached, left, months, UNCHANGED)
+
+
+def retirement_may_matter(months: int, *, birth: Tuple[int, int], claim: Tuple[int, int],
+                          pension: Mapping[str, Any], figures: Mapping[str, Any]) -> bool:
+    """Whether, for any group, retirement age could bound or extend the usual `months`: only
+    then does the pre-check need to ask which group the claimant belongs to."""
+    earliest = min(_month_index(*retirement_age(group, birth, pension).reached) for group in pension["groups"])
+    return earliest - _month_index(*claim) - months < int(figures["extend_to_retirement_within_months"])
+
+
 def check_unemployment(
-    *, contribution_years: float, involuntary: bool, registered: bool, figures: Mapping[str, Any]
+    *, contribution_years: float, leaving: str, registered: bool, figures: Mapping[str, Any],
+    reached: Optional[Tuple[int, int]] = None, claim: Optional[Tuple[int, int]] = None,
 ) -> UnemploymentResult:
+    """`leaving`: how the job ended, a key of the figures' `leaving_reasons`. `reached` and
+    `claim`: the months statutory retirement age is reached and the claim made, when known."""
     minimum = figures["min_contribution_years"]
     checks = [
         RuleCheck("utter_rule_uf_contribution", contribution_years, contribution_years >= minimum,
                   {"min_years": minimum}),
-        RuleCheck("utter_rule_uf_involuntary", involuntary, involuntary, {}),
+        RuleCheck("utter_rule_uf_involuntary", leaving, counts_as_involuntary(leaving, figures), {}),
         RuleCheck("utter_rule_uf_registered", registered, registered, {}),
     ]
-    months = unemployment_duration(contribution_years, figures) if all(c.met for c in checks) else None
-    return UnemploymentResult(checks, months)
+    if not all(c.met for c in checks):
+        return UnemploymentResult(checks, None)
+    months = unemployment_duration(contribution_years, figures)
+    limit = None
+    if months is not None and reached is not None and claim is not None:
+        limit = retirement_limit(months, reached=reached, claim=claim, figures=figures)
+    return UnemploymentResult(checks, months, limit)
 
 
 @dataclass(frozen=True)

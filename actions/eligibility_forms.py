@@ -4,8 +4,9 @@ The rules themselves are in actions/eligibility.py and their figures in data/kb/
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Mapping, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -13,13 +14,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import eligibility, knowledge
-from actions.answer_parsing import parse_birth, parse_group, parse_years, parse_yes_no
+from actions.answer_parsing import (DISMISSED, EMPLOYER_FAULT, RESIGNED, parse_birth, parse_group, parse_leaving,
+                                    parse_years, parse_yes_no)
 from actions.phrasebook import Phrasebook
 
 FORM_SLOTS = {
-    "unemployment_form": ["uf_contribution_years", "uf_involuntary", "uf_registered"],
+    # uf_birth and uf_group only when they can change the months (unemployment_extra_slots).
+    "unemployment_form": ["uf_contribution_years", "uf_involuntary", "uf_registered", "uf_birth", "uf_group"],
     "pension_form": ["pf_group", "pf_birth", "pf_contribution_years"],
 }
+EXTRA_SLOTS = ("uf_birth", "uf_group")
 CHECK_OF_FORM = {"unemployment_form": "unemployment", "pension_form": "pension"}
 FORM_OF_CHECK = {check: form for form, check in CHECK_OF_FORM.items()}
 
@@ -44,9 +48,61 @@ def _birth_text(value: str) -> Optional[str]:
     return f"{parsed[0]:04d}-{parsed[1]:02d}" if parsed else None
 
 
+def this_month() -> Tuple[int, int]:
+    """The month a claim made now is made in (the pre-check counts months from it)."""
+    today = dt.date.today()
+    return today.year, today.month
+
+
+def _birth(value: Any) -> Optional[Tuple[int, int]]:
+    """(year, month) from a validated "1966-03" or from the claimant's own words."""
+    if not isinstance(value, str):
+        return None
+    if re.fullmatch(r"\d{4}-\d{2}", value):
+        year, month = value.split("-")
+        return int(year), int(month)
+    return parse_birth(value)
+
+
+def leaving_reason(value: Any) -> Optional[str]:
+    """The recorded answer to "how did the job end" (a yes/no from before the question had three
+    answers counts as dismissed/resigned)."""
+    if isinstance(value, bool):
+        return DISMISSED if value else RESIGNED
+    return value if isinstance(value, str) else None
+
+
+def unemployment_extra_slots(slots: Mapping[str, Any], *, claim: Tuple[int, int],
+                             figures: Mapping[str, Any], pension: Mapping[str, Any]) -> List[str]:
+    """The questions to add after the three rules: the birth month once every rule is met (only
+    then are months given), and the group once the birth month puts retirement age near enough
+    to bound or extend them. Unvalidated answers (text) count as not given."""
+    years, registered = slots.get("uf_contribution_years"), slots.get("uf_registered")
+    leaving = leaving_reason(slots.get("uf_involuntary"))
+    if not isinstance(years, (int, float)) or isinstance(years, bool) or not isinstance(registered, bool) \
+            or leaving not in figures["leaving_reasons"]:
+        return []
+    result = eligibility.check_unemployment(contribution_years=float(years), leaving=leaving,
+                                            registered=registered, figures=figures)
+    if result.months is None:
+        return []
+    birth = _birth(slots.get("uf_birth"))
+    if birth and eligibility.retirement_may_matter(result.months, birth=birth, claim=claim,
+                                                   pension=pension, figures=figures):
+        return ["uf_birth", "uf_group"]
+    return ["uf_birth"]
+
+
 class ValidateUnemploymentForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_unemployment_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        """The domain's slots without the extra questions that cannot change the answer."""
+        extra = unemployment_extra_slots(tracker.slots, claim=this_month(), figures=_figures("unemployment"),
+                                         pension=_figures("pension"))
+        return [slot for slot in domain_slots if slot not in EXTRA_SLOTS or slot in extra]
 
     def validate_uf_contribution_years(self, value: Any, dispatcher: CollectingDispatcher,
                                        tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
@@ -54,11 +110,23 @@ class ValidateUnemploymentForm(FormValidationAction):
 
     def validate_uf_involuntary(self, value: Any, dispatcher: CollectingDispatcher,
                                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        return _validated("uf_involuntary", value, parse_yes_no, "utter_invalid_yes_no", dispatcher)
+        if value in (DISMISSED, EMPLOYER_FAULT, RESIGNED):  # already read
+            return {"uf_involuntary": value}
+        return _validated("uf_involuntary", value, parse_leaving, "utter_invalid_leaving", dispatcher)
 
     def validate_uf_registered(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         return _validated("uf_registered", value, parse_yes_no, "utter_invalid_yes_no", dispatcher)
+
+    def validate_uf_birth(self, value: Any, dispatcher: CollectingDispatcher,
+                          tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}", value):
+            return {"uf_birth": value}
+        return _validated("uf_birth", value, _birth_text, "utter_invalid_birth", dispatcher)
+
+    def validate_uf_group(self, value: Any, dispatcher: CollectingDispatcher,
+                          tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        return _validated("uf_group", value, parse_group, "utter_invalid_group", dispatcher)
 
 
 class ValidatePensionForm(FormValidationAction):
@@ -110,23 +178,56 @@ class ActionUnemploymentResult(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         phrases = Phrasebook.from_domain(domain, tracker.get_slot("language"))
-        figures = _figures("unemployment")
+        figures, pension = _figures("unemployment"), _figures("pension")
         years = float(tracker.get_slot("uf_contribution_years"))
+        leaving = leaving_reason(tracker.get_slot("uf_involuntary")) or RESIGNED
+        birth, group = _birth(tracker.get_slot("uf_birth")), tracker.get_slot("uf_group")
+        age = eligibility.retirement_age(group, birth, pension) if birth and group in pension["groups"] else None
         result = eligibility.check_unemployment(
-            contribution_years=years,
-            involuntary=bool(tracker.get_slot("uf_involuntary")),
-            registered=bool(tracker.get_slot("uf_registered")),
-            figures=figures,
+            contribution_years=years, leaving=leaving, registered=bool(tracker.get_slot("uf_registered")),
+            figures=figures, reached=age.reached if age else None, claim=this_month(),
         )
         answers = [phrases.say("utter_answer_years", years=_years(years)),
-                   _yes_no(phrases, result.checks[1].answer), _yes_no(phrases, result.checks[2].answer)]
+                   phrases.say(f"utter_answer_leaving_{leaving}"), _yes_no(phrases, result.checks[2].answer)]
         lines = [phrases.say("utter_result_heading_unemployment")]
         lines += [_rule_line(phrases, c, a) for c, a in zip(result.checks, answers)]
-        lines.append(phrases.say("utter_result_uf_likely", years=_years(years), months=result.months)
-                     if result.likely else phrases.say("utter_result_uf_unlikely"))
+        if leaving == "employer_fault":
+            lines.append(phrases.say("utter_rule_uf_employer_fault"))
+        lines += _retirement_lines(phrases, result, age, group, birth)
+        lines.append(_unemployment_outcome(phrases, result, years))
         dispatcher.utter_message(text="\n".join(lines))
         _closing(phrases, dispatcher, figures, "utter_result_next_unemployment")
         return [SlotSet("last_check", "unemployment"), SlotSet("pending_offer", None)]
+
+
+def _month(month: Tuple[int, int]) -> str:
+    return f"{month[0]}-{month[1]:02d}"
+
+
+def _retirement_lines(phrases: Phrasebook, result: eligibility.UnemploymentResult,
+                      age: Optional[eligibility.RetirementAge], group: Optional[str],
+                      birth: Optional[Tuple[int, int]]) -> List[str]:
+    """What the pre-check applied about retirement age, when it asked."""
+    if not result.likely or birth is None:
+        return []
+    if age is None:  # the birth month alone showed that retirement age is too far away to matter
+        return ["• " + phrases.say("utter_rule_uf_far_from_retirement", birth=_month(birth))]
+    said_age = phrases.say("utter_age_years_months", years=age.years, months=age.months)
+    return ["• " + phrases.say("utter_rule_pf_age", age=said_age, month=_month(age.reached))
+            + f" ({phrases.say('utter_group_' + str(group))}, {_month(birth)})"]
+
+
+def _unemployment_outcome(phrases: Phrasebook, result: eligibility.UnemploymentResult, years: float) -> str:
+    if not result.likely:
+        return phrases.say("utter_result_uf_unlikely")
+    limit = result.retirement
+    if limit is not None and limit.rule == eligibility.EXTENDED:
+        return phrases.say("utter_result_uf_extended", years=_years(years), usual=result.usual_months,
+                           months=limit.months, month=_month(limit.reached))
+    if limit is not None and limit.rule == eligibility.STOPS_AT_PENSION:
+        return phrases.say("utter_result_uf_until_pension", years=_years(years), months=result.months,
+                           month=_month(limit.reached))
+    return phrases.say("utter_result_uf_likely", years=_years(years), months=result.months)
 
 
 class ActionPensionResult(Action):
@@ -143,7 +244,7 @@ class ActionPensionResult(Action):
         result = eligibility.check_pension(group=group, birth=(year, month), contribution_years=years,
                                            figures=figures)
         age = phrases.say("utter_age_years_months", years=result.age.years, months=result.age.months)
-        reached = f"{result.age.reached[0]}-{result.age.reached[1]:02d}"
+        reached = _month(result.age.reached)
         lines = [
             phrases.say("utter_result_heading_pension"),
             "• " + phrases.say("utter_rule_pf_age", age=age, month=reached)
@@ -165,8 +266,10 @@ _YEARS_WORDS = (r"缴|交了|年限|几年|多少年|years?|paid|contribut"
 _SLOT_WORDS = {
     "uf_contribution_years": _YEARS_WORDS,
     "pf_contribution_years": _YEARS_WORDS,
-    "uf_involuntary": r"辞退|辞职|离职|自愿|开除|dismiss|resign|quit|fired|laid off|redundan",
+    "uf_involuntary": r"辞退|辞职|离职|自愿|开除|欠薪|工资|dismiss|resign|quit|fired|laid off|redundan|wage|salary",
     "uf_registered": r"登记|找工作|求职|regist|looking for work|job ?seek",
+    "uf_birth": r"出生|生日|年龄|岁|born|birth|\bage\b",
+    "uf_group": r"男|女|干部|工人|\bman\b|woman|male|female|cadre|worker",
     "pf_group": r"男|女|干部|工人|\bman\b|woman|male|female|cadre|worker",
     "pf_birth": r"出生|生日|年龄|岁|born|birth|\bage\b",
 }

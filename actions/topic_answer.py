@@ -9,15 +9,15 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge
 from actions.answer_text import FOREIGN_TOPICS, answer_messages, mentions_foreign_employee, onward_buttons
+from actions.eligibility_forms import FORM_SLOTS
 from actions.phrasebook import Phrasebook
 from actions.turns import notices_for
 
 # Topics that end with the offer of a pre-check: (offer slot value, phrase, the form's slots).
 CHECK_OFFERS = {
     "ask_unemployment": ("unemployment_check", "utter_offer_unemployment_check",
-                         ("uf_contribution_years", "uf_involuntary", "uf_registered")),
-    "ask_pension": ("pension_check", "utter_offer_pension_check",
-                    ("pf_group", "pf_birth", "pf_contribution_years")),
+                         tuple(FORM_SLOTS["unemployment_form"])),
+    "ask_pension": ("pension_check", "utter_offer_pension_check", tuple(FORM_SLOTS["pension_form"])),
 }
 
 

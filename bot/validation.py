@@ -2,6 +2,9 @@
 
 The project's checks (bot/trainers/checks.py, explained for trainers in docs/trainers.md) print
 `file:line: what is wrong` and `-> what to do`. `--quick` runs only those (a second, not a minute).
+Knowledge-base entries not reviewed for `--stale-after` days (default 180, or
+`RENBEN_KB_STALE_DAYS`) are listed as warnings with their sources (bot/trainers/staleness.py);
+warnings do not fail validation.
 
 Rasa warns that a response is "not used in any story or rule" when only an action uses it (the
 actions compose answers from the domain's phrases, see actions/phrasebook.py). Those warnings are
@@ -20,8 +23,9 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
 from bot.settings import ROOT
-from bot.trainers import checks, project
+from bot.trainers import checks, project, staleness
 from bot.trainers.checks import Problem
+from bot.trainers.staleness import StaleEntry
 
 _UNUSED = re.compile(r"The utterance '(utter_[A-Za-z0-9_]+)' is not used in any story or rule")
 _NAME_IN_CODE = re.compile(r"""["'](utter_[A-Za-z0-9_]*)""")
@@ -178,18 +182,37 @@ def project_problems(root: Path = ROOT, *, today: Optional[dt.date] = None) -> L
     return problems
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def stale_warnings(root: Path = ROOT, *, stale_after: int, today: Optional[dt.date] = None) -> List[StaleEntry]:
+    """Knowledge-base entries last reviewed more than `stale_after` days ago, with what to re-check."""
+    docs, _ = project.read_docs(root, project.KB_DIR)  # unreadable files are reported as problems
+    return staleness.stale_entries(docs, today=today or dt.date.today(), stale_after=stale_after)
+
+
+def main(argv: Optional[Sequence[str]] = None, *, root: Path = ROOT, today: Optional[dt.date] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.validation", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the project's checks, not Rasa's")
+    parser.add_argument("--stale-after", metavar="DAYS", default=os.environ.get(staleness.STALE_DAYS_ENV),
+                        help="warn about knowledge-base entries not reviewed for more than DAYS days "
+                             f"(default {staleness.DEFAULT_STALE_DAYS}, or ${staleness.STALE_DAYS_ENV})")
     args = parser.parse_args(argv)
+    try:
+        stale_after = staleness.stale_days(args.stale_after)
+    except ValueError as error:
+        parser.error(str(error))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up notes are not problems
-    problems = project_problems()
-    lexicon, note = lexicon_problems()
+    problems = project_problems(root, today=today)
+    lexicon, note = lexicon_problems(root)
     problems += lexicon
     for problem in problems:
-        print(problem.render(ROOT))
+        print(problem.render(root))
     if note:
         print(f"note: {note}")
+    stale = stale_warnings(root, stale_after=stale_after, today=today)
+    for entry in stale:
+        print(entry.render(root, stale_after=stale_after))
+    if stale:
+        print(f"{len(stale)} knowledge-base file(s) not reviewed for more than {stale_after} days: re-check "
+              "them before they fail validation at a year (docs/trainers.md, section 2).")
     rasa = [] if args.quick else rasa_validation()
     for problem in rasa:
         print(f"validation (rasa): {problem}")

@@ -9,8 +9,11 @@ from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.eligibility_forms import (FORM_SLOTS, ActionCorrectAnswer, ActionPensionResult,
-                                      ActionUnemploymentResult, ValidatePensionForm, slot_to_correct)
+from actions import eligibility_forms
+from actions.answer_parsing import parse_leaving
+from actions.eligibility_forms import (FORM_SLOTS, ActionCorrectAnswer, ActionPensionResult, ActionUnemploymentResult,
+                                      ValidatePensionForm, ValidateUnemploymentForm, slot_to_correct,
+                                      unemployment_extra_slots)
 from actions.fallback import ActionClarify
 from actions.handoff import ActionHandoff
 from actions.language import ActionSetLanguage
@@ -207,3 +210,155 @@ def test_a_calendar_year_is_not_taken_for_a_number_of_years():
     given = [{"event": "slot", "name": "pf_contribution_years", "value": 20},
              {"event": "slot", "name": "pf_group", "value": "male_worker"}]
     assert slot_to_correct("不是1966年", FORM_SLOTS["pension_form"], given) == "pf_group"
+
+
+# ---------------------------------------------------------------- issue 19: the corrected pre-check rules
+
+MET = {"uf_contribution_years": 3.0, "uf_involuntary": "dismissed", "uf_registered": True}
+
+
+@pytest.fixture
+def december_2026(monkeypatch):
+    """Claims made in December 2026, so that months to retirement age do not move with the clock."""
+    monkeypatch.setattr(eligibility_forms, "this_month", lambda: (2026, 12))
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_resigning_because_wages_or_insurance_were_unpaid_meets_the_rule_and_says_why(language):
+    slots = {**MET, "uf_involuntary": "employer_fault"}
+    text = all_text(run(ActionUnemploymentResult(), tracker(language=language, slots=slots))[0])
+    assert text.count("✓") == 3 and "✗" not in text
+    assert ("劳动合同法" in text) if language == "zh" else ("Labour Contract Law" in text)
+    assert ("12个月" in text) if language == "zh" else ("12 months" in text)
+    assert has_chinese(text) == (language == "zh")
+
+
+@pytest.mark.parametrize("language, choice, reason", [
+    ("zh", 0, "dismissed"), ("zh", 1, "employer_fault"), ("zh", 2, "resigned"),
+    ("en", 0, "dismissed"), ("en", 1, "employer_fault"), ("en", 2, "resigned"),
+])
+def test_the_how_did_it_end_question_offers_the_unpaid_wages_case_and_its_buttons_parse(language, choice, reason):
+    variations = DOMAIN["responses"]["utter_ask_uf_involuntary"]
+    variation = variations[0] if language == "en" else variations[1]
+    assert ("工资" in variation["text"] and "社保" in variation["text"]) if language == "zh" else \
+        ("wages" in variation["text"] and "social insurance" in variation["text"])
+    button = variation["buttons"][choice]
+    assert parse_leaving(button["payload"]) == reason
+    dispatcher = CollectingDispatcher()
+    assert ValidateUnemploymentForm().validate_uf_involuntary(button["payload"], dispatcher, tracker(), DOMAIN) == \
+        {"uf_involuntary": reason}
+
+
+def test_an_unreadable_answer_to_how_the_job_ended_is_asked_again():
+    dispatcher = CollectingDispatcher()
+    assert ValidateUnemploymentForm().validate_uf_involuntary("说不清", dispatcher, tracker(), DOMAIN) == \
+        {"uf_involuntary": None}
+    assert dispatcher.messages[0]["response"] == "utter_invalid_leaving"
+
+
+@pytest.mark.parametrize("slots, extra", [
+    ({**MET, "uf_registered": False}, []),                     # not met: no months, nothing more to ask
+    ({**MET, "uf_contribution_years": "三年"}, []),              # not validated yet
+    (MET, ["uf_birth"]),
+    ({**MET, "uf_birth": "1995-01"}, ["uf_birth"]),             # retirement age is decades away
+    ({**MET, "uf_birth": "1976-12"}, ["uf_birth", "uf_group"]),  # it may fall within the months
+    ({**MET, "uf_birth": "1976年12月"}, ["uf_birth", "uf_group"]),  # as typed, while being validated
+])
+def test_the_birth_month_and_the_group_are_asked_only_when_they_can_change_the_months(slots, extra):
+    found = unemployment_extra_slots(slots, claim=(2026, 12), figures=eligibility_forms._figures("unemployment"),
+                                     pension=eligibility_forms._figures("pension"))
+    assert found == extra
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_less_than_a_year_from_retirement_age_when_the_months_end_is_paid_until_that_age(language, december_2026):
+    # A woman worker born June 1977 reaches statutory retirement age (51 years 3 months) in September
+    # 2028, 21 months after the claim: 9 months short when the usual 12 end.
+    slots = {**MET, "uf_birth": "1977-06", "uf_group": "female_worker"}
+    text = all_text(run(ActionUnemploymentResult(), tracker(language=language, slots=slots))[0])
+    assert "2028-09" in text and "21" in text
+    assert ("21个月" in text) if language == "zh" else ("21 months" in text)
+    assert has_chinese(text) == (language == "zh")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_retirement_age_within_the_months_stops_the_benefit_at_the_pension(language, december_2026):
+    slots = {**MET, "uf_birth": "1976-12", "uf_group": "female_worker"}  # retirement age in December 2027
+    text = all_text(run(ActionUnemploymentResult(), tracker(language=language, slots=slots))[0])
+    assert "2027-12" in text
+    assert ("养老金" in text) if language == "zh" else ("pension" in text)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_far_from_retirement_age_the_result_says_the_usual_maximum_applies(language, december_2026):
+    slots = {**MET, "uf_birth": "1995-01"}
+    text = all_text(run(ActionUnemploymentResult(), tracker(language=language, slots=slots))[0])
+    assert "1995-01" in text
+    assert ("12个月" in text) if language == "zh" else ("12 months" in text)
+
+
+@pytest.mark.parametrize("result, slots", [
+    (ActionUnemploymentResult, MET),
+    (ActionPensionResult, {"pf_group": "male", "pf_birth": "1966-03", "pf_contribution_years": 20.0}),
+])
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_benefit_decision_is_appealed_by_reconsideration_first(result, slots, language):
+    # Administrative Reconsideration Law (2023), art. 23(1)(3) with art. 11(12): a benefit not paid
+    # goes to reconsideration before any court; art. 20: 60 days from when the claimant knew.
+    messages, _ = run(result(), tracker(language=language, slots=slots))
+    appeal = messages[-1]["text"]
+    assert {b["payload"] for b in messages[-1]["buttons"]} >= {"/correct_answer", "/request_human"}
+    if language == "zh":
+        assert "先申请行政复议" in appeal and "知道" in appeal and "60日" in appeal
+        assert "6个月" not in appeal and "收到决定" not in appeal
+    else:
+        assert "first apply for administrative reconsideration" in appeal and "learned" in appeal
+        assert "60 days" in appeal and "6 months" not in appeal and "of receiving it, or" not in appeal
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_next_step_asks_for_no_employer_certificate(language):
+    text = all_text(run(ActionUnemploymentResult(), tracker(language=language, slots=MET))[0])
+    if language == "zh":
+        assert "不需要单位开的离职证明" in text and "社会保障卡或身份证" in text
+    else:
+        assert "do not need a certificate from your employer" in text and "social security card or ID card" in text
+
+
+@pytest.mark.parametrize("slots, required", [
+    ({**MET, "uf_registered": False}, ["uf_contribution_years", "uf_involuntary", "uf_registered"]),
+    (MET, ["uf_contribution_years", "uf_involuntary", "uf_registered", "uf_birth"]),
+    ({**MET, "uf_birth": "1976-12"}, ["uf_contribution_years", "uf_involuntary", "uf_registered", "uf_birth",
+                                     "uf_group"]),
+])
+def test_the_form_drops_the_extra_questions_that_cannot_change_the_answer(slots, required, december_2026):
+    form = DOMAIN["forms"]["unemployment_form"]["required_slots"]
+    found = asyncio.run(ValidateUnemploymentForm().required_slots(form, CollectingDispatcher(),
+                                                                  tracker(slots=slots), DOMAIN))
+    assert found == required
+
+
+def _answer(slots: Dict[str, Any], slot: str, text: str) -> List[Dict[str, Any]]:
+    """The form's validation action run on one answer, as Rasa calls it after extracting it."""
+    events = [{"event": "action", "name": "action_listen"}, {"event": "slot", "name": slot, "value": text}]
+    t = Tracker("t", {"language": "zh", **slots, slot: text, "requested_slot": slot}, {"text": text}, events,
+                False, None, {"name": "unemployment_form"}, None)
+    return asyncio.run(ValidateUnemploymentForm().run(CollectingDispatcher(), t, DOMAIN))
+
+
+def test_the_form_asks_the_birth_month_then_the_group_then_ends(december_2026):
+    unanswered = {k: v for k, v in MET.items() if k != "uf_registered"}
+    asked = [e["value"] for e in _answer(unanswered, "uf_registered", "是") if e["name"] == "requested_slot"]
+    assert asked == ["uf_birth"]
+    # With all five questions needed the SDK leaves the choice to Rasa's form, which asks the first
+    # unanswered slot of the domain's list: uf_group, then none.
+    events = _answer(MET, "uf_birth", "1976年12月")
+    assert {"event": "slot", "timestamp": None, "name": "uf_birth", "value": "1976-12"} in events
+    assert [e for e in events if e["name"] == "requested_slot"] == []
+    assert DOMAIN["forms"]["unemployment_form"]["required_slots"][-1] == "uf_group"
+    events = _answer({**MET, "uf_birth": "1976-12"}, "uf_group", "女工人")
+    assert {"event": "slot", "timestamp": None, "name": "uf_group", "value": "female_worker"} in events
+    # Far from retirement age: no group question, the form ends after the birth month.
+    assert [e["value"] for e in _answer(MET, "uf_birth", "1995年1月") if e["name"] == "requested_slot"] == [None]
+    # A rule not met: no months to give, so no birth month either.
+    assert [e["value"] for e in _answer(unanswered, "uf_registered", "还没有") if e["name"] == "requested_slot"] == [None]

@@ -1,7 +1,8 @@
 """Reading answers to pre-check questions."""
 import pytest
 
-from actions.answer_parsing import chinese_number, parse_birth, parse_group, parse_years, parse_yes_no
+from actions.answer_parsing import (chinese_number, parse_birth, parse_group, parse_leaving, parse_years,
+                                    parse_yes_no)
 
 
 @pytest.mark.parametrize("numeral,value", [("十五", 15), ("十", 10), ("二十", 20), ("三", 3), ("两", 2),
@@ -47,3 +48,27 @@ def test_birth(text, birth):
 ])
 def test_group(text, group):
     assert parse_group(text) == group
+
+
+# Resigning because the employer did not pay wages or social insurance counts as not by one's own
+# choice (Labour Contract Law art. 38): it is recognised before any yes/no reading of "辞职"/"quit".
+@pytest.mark.parametrize("text,reason", [
+    ("公司三个月没发工资，我辞职了", "employer_fault"), ("单位不给我交社保我就走了", "employer_fault"),
+    ("拖欠工资", "employer_fault"), ("社保断交了，我辞职", "employer_fault"),
+    ("單位欠薪我才辭職", "employer_fault"),
+    ("I quit because my wages were not paid", "employer_fault"),
+    ("they stopped paying my social insurance so I left", "employer_fault"),
+    ("the company owed me three months of salary", "employer_fault"),
+    ("是", "dismissed"), ("被辞退了", "dismissed"), ("合同到期单位不续签", "dismissed"),
+    ("yes", "dismissed"), ("I was laid off", "dismissed"), ("my contract was not renewed", "dismissed"),
+    ("不是", "resigned"), ("我自己辞职的", "resigned"), ("单位没有欠薪，我自己辞职的", "resigned"),
+    ("no", "resigned"), ("I quit", "resigned"), ("I resigned for my own reasons", "resigned"),
+    ("公司拖了三个月工资，我就辞职了", "employer_fault"), ("工资发不出来我才走的", "employer_fault"),
+    ("quit because the boss stopped paying me", "employer_fault"),
+    ("不是我自己要走", "dismissed"), ("不是我自己辞的职，是被辞退的", "dismissed"), ("合同到期公司没续签", "dismissed"),
+    ("it was not my choice", "dismissed"),
+    ("我自己想换工作辞的职", "resigned"), ("I left by my own choice", "resigned"),
+    ("不知道", None), ("not sure", None), ("说不清", None),
+])
+def test_how_the_job_ended(text, reason):
+    assert parse_leaving(text) == reason

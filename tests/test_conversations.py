@@ -36,9 +36,24 @@ def test_the_unemployment_pre_check_through_the_channel(client, sender):
     assert "year" in first_question.lower() and not has_chinese(first_question)
     client.say(sender, "6 years")
     client.say(sender, "I was laid off")
-    result = client.texts(sender, "yes")
+    asks_birth = client.texts(sender, "yes")  # every rule met: retirement age could change the months
+    assert "born" in asks_birth.lower()
+    result = client.texts(sender, "May 1990")
     assert "18 months" in result  # 5 to 10 years of contributions: up to 18 months
-    assert "not a decision" in result.lower() and "reconsideration" in result.lower()
+    assert "not a decision" in result.lower()
+    assert "first apply for administrative reconsideration" in result.lower()
+
+
+def test_resigning_over_unpaid_wages_near_retirement_age_through_the_channel(client, sender):
+    client.say(sender, "失业金怎么领")
+    client.say(sender, "好的")
+    client.say(sender, "十二年")
+    client.say(sender, "单位欠薪或不缴社保,我才辞职")  # the second question's middle button
+    client.say(sender, "是")
+    asks_group = client.texts(sender, "1976年12月")
+    assert "女工人" in asks_group  # near retirement age: which group decides it
+    result = client.texts(sender, "女工人")
+    assert "✗" not in result and "劳动合同法" in result and "2027-12" in result
 
 
 def test_a_pre_check_can_be_corrected_and_left(client, sender):
@@ -46,7 +61,8 @@ def test_a_pre_check_can_be_corrected_and_left(client, sender):
     client.say(sender, "好的")
     client.say(sender, "两年")
     client.say(sender, "是")
-    result = client.texts(sender, "是")
+    client.say(sender, "是")
+    result = client.texts(sender, "1990年5月")
     assert "12个月" in result
     asks_again = client.texts(sender, "我说错了，不是两年")
     assert has_chinese(asks_again)

@@ -10,7 +10,7 @@ import pytest
 
 from bot import validation
 from bot.settings import ROOT
-from bot.trainers import checks
+from bot.trainers import checks, staleness
 from bot.trainers.checks import Problem
 
 TODAY = dt.date(2026, 11, 22)
@@ -309,3 +309,51 @@ def test_the_real_lexicons_load():
 def test_the_real_data_passes_the_project_checks():
     found = validation.project_problems(ROOT)
     assert found == [], "\n".join(p.render(ROOT) for p in found)
+
+
+# ------------------------------------------------------------- entries due for a re-check (warnings)
+
+def test_an_entry_older_than_the_configured_age_is_listed_with_its_sources(root):
+    later = dt.date(2027, 4, 20)  # 201 days after the fixture's review date
+    assert validation.stale_warnings(root, stale_after=365, today=later) == []
+    entry = only(validation.stale_warnings(root, stale_after=180, today=later))
+    assert (entry.path, entry.line, entry.age_days) == (root / "data/kb/ask_pension.yml", 2, 201)
+    shown = entry.render(root, stale_after=180)
+    assert shown.startswith("data/kb/ask_pension.yml:2: warning: last reviewed 2026-10-01, 201 days ago")
+    assert "law-1: Some Law, Article 1 <https://example.gov/law>" in shown and "last_reviewed" in shown
+    assert validation.project_problems(root, today=later) == []  # a warning, not a problem
+
+
+def test_the_figures_file_lists_the_sources_of_every_section(root):
+    (root / "data/kb/eligibility.yml").write_text(
+        "last_reviewed: 2026-01-02\nunemployment:\n  sources:\n    - {ref: u-1, zh: 条例, en: Regulations, "
+        "url: 'https://example.gov/u'}\npension:\n  sources:\n    - {ref: p-1, zh: 办法, en: Measures, "
+        "url: 'https://example.gov/p'}\n", encoding="utf-8")
+    entry = only([e for e in validation.stale_warnings(root, stale_after=180, today=TODAY)
+                  if e.path.name == "eligibility.yml"])
+    assert [(s.section, s.ref) for s in entry.recheck] == [("unemployment", "u-1"), ("pension", "p-1")]
+    assert "[pension] p-1: Measures <https://example.gov/p>" in entry.render(root)
+
+
+@pytest.mark.parametrize("value, days", [(None, 180), ("", 180), ("90", 90), (" 30 ", 30)])
+def test_the_review_age_is_configurable_with_a_default_of_180_days(value, days):
+    assert staleness.stale_days(value) == days
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "half a year", "1.5"])
+def test_a_review_age_that_is_not_a_whole_number_of_days_is_refused(value):
+    with pytest.raises(ValueError):
+        staleness.stale_days(value)
+
+
+def test_make_validate_prints_the_warnings_and_still_passes(root, capsys, monkeypatch):
+    monkeypatch.delenv(staleness.STALE_DAYS_ENV, raising=False)
+    assert validation.main(["--quick"], root=root, today=TODAY) == 0
+    assert "warning" not in capsys.readouterr().out  # 52 days old: within the default 180
+    assert validation.main(["--quick", "--stale-after", "30"], root=root, today=TODAY) == 0
+    out = capsys.readouterr().out
+    assert "data/kb/ask_pension.yml:2: warning: last reviewed 2026-10-01, 52 days ago (more than 30)" in out
+    assert "1 knowledge-base file(s) not reviewed for more than 30 days" in out and out.rstrip().endswith("valid.")
+    monkeypatch.setenv(staleness.STALE_DAYS_ENV, "45")
+    assert validation.main(["--quick"], root=root, today=TODAY) == 0
+    assert "(more than 45)" in capsys.readouterr().out
