@@ -18,13 +18,14 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 TRAINING := --config config.yml --domain bot/domain --data data/nlu data/rules
 
-.PHONY: help install model run test validate test-stories test-unit eval eval-signals bench clean
+.PHONY: help install model run test validate test-stories test-unit eval eval-signals eval-topics bench clean
 
 help:
 	@echo "make run    start the whole system (installs and trains when needed)"
 	@echo "make test   run every test (validation, unit, integration, story tests)"
 	@echo "make eval   intent and signal figures on ../shared/eval, per language (report in reports/)"
 	@echo "make eval-signals  the signal detector's figures alone"
+	@echo "make eval-topics   topic accuracy on the blind challenge rounds (first sight, today)"
 	@echo "make bench  every benchmark in bench/, as ratios against baselines measured in the same run"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -66,6 +67,9 @@ eval: model
 
 eval-signals: install
 	@$(PY) -m bot.signals.evaluate
+
+eval-topics: model
+	@$(PY) -m bot.topic_challenge
 
 bench: model
 	$(PY) bench/nlu_latency.py

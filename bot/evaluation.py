@@ -69,7 +69,8 @@ def accuracy(outcomes: Iterable[Outcome]) -> Dict[str, Dict[str, float]]:
     return table
 
 
-async def _predict(model: Path, rows: List[Row]) -> List[Outcome]:
+async def predict(model: Path, rows: List[Row]) -> List[Outcome]:
+    """Each row parsed by the trained model: its intent and confidence."""
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model))
@@ -220,7 +221,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if DEV_SLICE.exists():
         rows = [r for r in read_rows() if r.kind == "topic"]
         print(f"[1/3] dev slice: {len(rows)} topic rows of {DEV_SLICE.name} with {model.name} ...", flush=True)
-        dev = asyncio.run(_predict(model, rows))
+        dev = asyncio.run(predict(model, rows))
     else:
         print(f"[1/3] no development slice at {DEV_SLICE}: set RENBEN_EVAL_DIR to the folder that holds it.")
     cv: List[Any] = []
