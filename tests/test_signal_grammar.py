@@ -163,6 +163,8 @@ def test_a_negated_or_reported_rule_is_not_the_claimants_crisis(detector):
     ("想紫砂了", "想自杀了"), ("唔想做人", "不想活"), ("bxhl", "不想活了"),
     ("i wanna kms", "i want to kill myself"), ("k-i-l-l myself", "kill myself"), ("su1c1de", "suicide"),
     ("s*icide", "suicide"), ("UC50 and P45 forms", "UC50 and P45 forms"), ("a b c", "a b c"),
+    ("1 n33d t0 g3t 0ut", "i need to get out"), ("my P60, P45 and SA100 for 2023", "my P60, P45 and SA100 for 2023"),
+    ("W2 and 1099 for my k1 form", "W2 and 1099 for my k1 form"),
 ])
 def test_spelling_variants_are_read_as_what_they_stand_for(written, read):
     grammar = load_grammar(LEXICONS)

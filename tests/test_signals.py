@@ -388,3 +388,8 @@ def test_a_relatives_death_is_a_need_though_it_is_no_distress(detector):
     signals = detector.detect("我哥去世了,想问他的个人账户余额怎么继承")
     assert signals["complexity"]["needs"] == ["bereavement"]
     assert signals["distress"]["level"] == "none"
+
+
+def test_too_many_pills_and_a_racing_heart_is_a_crisis_but_overeating_is_not(detector):
+    assert level(detector, "刚才药吃多了,现在心跳很快") == "crisis"
+    assert level(detector, "我昨天吃多了,肚子不舒服,医保能报吗") != "crisis"

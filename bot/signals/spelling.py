@@ -5,7 +5,8 @@
   Chinese variants are replaced wherever they occur; English ones as whole words.
 - English letters hidden by symbols: letters split by `*`, `.`, `-`, `_` or spaces
   ("k-i-l-l", "s.u.i.c.i.d.e") are joined, and digits or symbols inside a word are read as the
-  letters they stand for ("su1c1de", "k!ll", "$uicide").
+  letters they stand for ("su1c1de", "k!ll", "$uicide"); in a message with more words written
+  so, also at a word's edge ("1 w4nt t0 d13").
 The result is what the matchers and the model read; evidence quotes it.
 """
 from __future__ import annotations
@@ -17,6 +18,10 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
 # A word with a digit or symbol between letters ("su1c1de", "k!ll") or a symbol first ("$uicide");
 # form codes ("ESA50", "P45") end in digits and are left alone.
 _LEET_WORD = re.compile(r"(?<![\w@$!])(?:[a-z][a-z0-9@$!]*[013457@$!][a-z0-9@$!]*[a-z]|[$@][a-z]{2,})(?![\w@$!])",
+                        re.IGNORECASE)
+# In a message with one such word and more written so, also words that begin or end with a digit ("t0", "d13",
+# "3nd1ng", "m3") and a lone "1" (I). Alone, "P45", "ESA50" and "1099" stay form codes.
+_LEET_EDGE = re.compile(r"(?<![\w@$!])(?:[0-9@$!]*[a-z][a-z0-9@$!]*[0-9@$!]|[0-9@$!]+[a-z][a-z0-9@$!]*|1)(?![\w@$!])",
                         re.IGNORECASE)
 # Single letters joined by one separator each: "k-i-l-l", "s.u.i.c.i.d.e", "d i e" (3+ letters).
 _SPLIT_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z](?:[*.\-_ ][A-Za-z]){2,}(?![A-Za-z])")
@@ -49,6 +54,9 @@ class Speller:
         if any("a" <= ch <= "z" for ch in text.lower()):
             text = _STARRED.sub(lambda m: _STAR_FILL.get(m.group().lower(), m.group()), text)
             text = _SPLIT_WORD.sub(_join_split, text)
+            inside = len(_LEET_WORD.findall(text))
+            if inside and inside + len(_LEET_EDGE.findall(text)) >= 3:  # written in digits: "1 w4nt t0 d13"
+                text = _LEET_EDGE.sub(lambda m: m.group().translate(_LEET), text)
             text = _LEET_WORD.sub(lambda m: m.group().translate(_LEET), text)
             if self._en is not None:
                 text = self._en.sub(lambda m: self.en[m.group().lower()], text)
