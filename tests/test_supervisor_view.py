@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import dataclasses
 import io
 import json
 import os
@@ -24,16 +23,26 @@ from bot.privacy import access
 from handoff import agents
 from handoff.queue import Queue, connect
 from handoff.reports import CSV_COLUMNS
+from handoff.settings import DeskSettings
 
 import scripted_day as day
 from test_desk_server import Console, start_desk_process, started
-from test_desk_server import settings  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.timeout(300)
 CHROMIUM = os.environ.get("RENBEN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PERIOD = {"from": day.PERIOD[0], "to": day.PERIOD[1]}
+
+
+@pytest.fixture
+def settings(redis_server) -> DeskSettings:
+    """A desk on the test Redis, flushed; Rasa is never called by the supervisor view."""
+    client = connect(redis_server.url)
+    client.flushdb()
+    client.close()
+    return DeskSettings(redis_url=redis_server.url, rasa_url=f"http://127.0.0.1:{free_port()}",
+                        rasa_token="x", port=0, grace_seconds=3600, sweep_interval_seconds=0.1)
 
 
 def seed(settings) -> Dict[str, str]:
@@ -69,8 +78,7 @@ def rows_by_group(rows) -> Dict[tuple, Dict[str, object]]:
                                                 if key not in ("language", "channel")} for row in rows}
 
 
-def test_supervisors_get_the_live_view_and_the_report_and_agents_a_typed_forbidden(settings):  # noqa: F811
-    settings = dataclasses.replace(settings, grace_seconds=3600)
+def test_supervisors_get_the_live_view_and_the_report_and_agents_a_typed_forbidden(settings):
     tokens = seed(settings)
 
     async def scenario():
@@ -120,7 +128,7 @@ def get(url: str, token: Optional[str]):
         return error.code, error.headers, error.read().decode()
 
 
-def test_the_csv_export_is_for_supervisors_and_others_get_typed_errors(settings):  # noqa: F811
+def test_the_csv_export_is_for_supervisors_and_others_get_typed_errors(settings):
     tokens = seed(settings)
 
     async def scenario():
@@ -158,7 +166,7 @@ def check_csv(text: str) -> None:
 
 # ----- in the browser ---------------------------------------------------------------------------
 
-def test_a_supervisor_sees_the_scripted_day_charts_and_exports_it_in_the_browser(settings, monkeypatch):  # noqa: F811
+def test_a_supervisor_sees_the_scripted_day_charts_and_exports_it_in_the_browser(settings, monkeypatch):
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         pytest.skip(f"chromium not found at {CHROMIUM}")
     playwright_api = pytest.importorskip("playwright.sync_api")
