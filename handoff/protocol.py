@@ -21,14 +21,16 @@ Console -> desk (`REQUESTS`, with their fields; all ids are strings):
                                               text defaults to the claimant's last message
     reveal      ticket_id, turn, index?       the unmasked identifier `index` (0) of transcript
                                               turn `turn`; held tickets only; audited
+    supervision                               supervisors: the live queue and who holds what
+    report      from, to (epoch seconds)      supervisors: the period's figures (handoff/reports.py)
 
 Desk -> console (`EVENTS`): hello, snapshot, ticket (one ticket changed), claimed, brief,
-claimant_message, agent_message, alert, ok, error.
+claimant_message, agent_message, alert, supervision, report, ok, error.
 
 Errors (`error.code`): bad_frame (not JSON / not an object), unknown_type, bad_request (a field
 missing or wrong), not_found, taken (claim lost: someone else holds it), not_holder,
 invalid_transition, unavailable (Redis or Rasa down, or the audit log cannot be written: retry),
-forbidden (not your language, or your role may not).
+forbidden (not your language, or your role may not: `supervision` and `report` are for supervisors).
 Close codes: 4001 authentication failed (unknown or revoked token, or a trainer account),
 4002 no auth frame in time, 1009 frame over 64 KiB.
 """
@@ -66,9 +68,11 @@ REQUESTS: Dict[str, Tuple[Dict[str, tuple], Dict[str, tuple]]] = {
     "presence": ({"status": _ID}, {}),
     "flag": ({"ticket_id": _ID}, {"text": _ID, "suggested_intent": _ID, "note": _ID}),
     "reveal": ({"ticket_id": _ID, "turn": (int,)}, {"index": (int,)}),
+    "supervision": ({}, {}),
+    "report": ({"from": (int, float), "to": (int, float)}, {}),
 }
 EVENTS = ("hello", "snapshot", "ticket", "claimed", "brief", "claimant_message", "agent_message",
-          "alert", "ok", "error")
+          "alert", "supervision", "report", "ok", "error")
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,8 @@ AGENT_STATUSES = ("available", "away", "offline")
 
 # KEYS: 1 ticket, 2 history, 3 old queue, 4 new queue, 5 open pointer, 6 old agent's tickets,
 #       7 new agent's tickets, 8 conversation's tickets, 9 languages set
-# ARGV: 1 expected version ("0": create; fails if the conversation has an open ticket),
+# ARGV: 1 expected version ("0": create; fails if the conversation has an open ticket and the
+#       new one would be it: a callback ticket is queued beside a live one),
 #       2 ticket JSON, 3 ticket id, 4 queue score ("" unless waiting), 5 "1" if open else "0",
 #       6 language, 7 "1" if held by an agent, 8.. new history entries
 # Returns {1, new version} or {0, the current version or, on create, the open ticket's id}.
@@ -46,7 +47,7 @@ local current = redis.call('HGET', KEYS[1], 'version')
 if ARGV[1] == '0' then
   if current then return {0, current} end
   local open = redis.call('GET', KEYS[5])
-  if open then return {0, open} end
+  if open and ARGV[5] == '1' then return {0, open} end
 elseif current ~= ARGV[1] then
   return {0, current or ''}
 end

@@ -3,6 +3,8 @@ from the same port, and the background work every desk process shares through Re
 
     GET /            the console (handoff/console/, static files)
     GET /health      whether the desk reaches Redis (bot/health.py): 200 or 503, unauthenticated
+    GET /reports/desk.csv?from=&to=   supervisors (Authorization: Bearer <token>): the period's
+                     figures as CSV (handoff/reports.py); others get a typed JSON error
     WS  /agent       the agent protocol (handoff/protocol.py; first frame `auth`)
 
 Background tasks: the updates channel (ticket changes and alerts, to the consoles that may see
@@ -28,6 +30,7 @@ import uuid
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from urllib.parse import parse_qs
 
 import redis
 import redis.asyncio as aioredis
@@ -41,11 +44,11 @@ from bot.privacy import access
 from bot.privacy import exceptions as privacy_errors
 from bot.privacy.redaction import find_identifiers
 from bot.stream_consumer import StreamConsumer, consumer_name
-from handoff import agents, constants as k, protocol, relay
+from handoff import agents, constants as k, protocol, relay, report_sources, reports
 from handoff import tickets as t
 from handoff.brief import build_brief
-from handoff.exceptions import (AuthenticationFailed, DeskError, NotHolder, ProtocolError, QueueUnavailable,
-                                RasaUnavailable, TicketNotFound)
+from handoff.exceptions import (AuthenticationFailed, DeskError, InvalidRequest, NotHolder, ProtocolError,
+                                QueueUnavailable, RasaUnavailable, TicketNotFound)
 from handoff.outbox import Outbox, message as outbox_message
 from handoff.phrases import Phrases, load as load_phrases
 from handoff.queue import Queue, connect
@@ -159,6 +162,8 @@ class Desk:
             return None
         if route == "/health":
             return await self._health()
+        if route == "/reports/desk.csv":
+            return await self._report_csv(path, headers)
         name = "index.html" if route in ("/", "/index.html") else route.lstrip("/")
         file = (CONSOLE_DIR / name).resolve()
         if CONSOLE_DIR not in file.parents or not file.is_file():
@@ -182,6 +187,37 @@ class Desk:
         status, body = health.report(await health.check({"redis": redis}))
         return HTTPStatus(status), [("Content-Type", "application/json"), ("Cache-Control", "no-store")], \
             json.dumps(body).encode()
+
+    async def _report_csv(self, path: str, headers: Any) -> Tuple[HTTPStatus, List[Tuple[str, str]], bytes]:
+        """The period's figures as CSV, for a supervisor's token; a typed JSON error otherwise
+        (401 unauthorized, 403 forbidden for agents and trainers, 400 bad_request, 503 unavailable)."""
+        def refuse(status: HTTPStatus, code: str, message: str) -> Tuple[HTTPStatus, List[Tuple[str, str]], bytes]:
+            return status, [("Content-Type", "application/json"), ("Cache-Control", "no-store")], \
+                json.dumps({"error": code, "message": message}).encode()
+
+        scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+        try:
+            if scheme.lower() != "bearer":
+                raise privacy_errors.AuthenticationFailed("no bearer token")
+            account = await self._io(access.authenticate, self.queue.redis, token.strip())
+        except privacy_errors.AuthenticationFailed:
+            return refuse(HTTPStatus.UNAUTHORIZED, "unauthorized", "a supervisor's token is needed")
+        except privacy_errors.StoreUnavailable:
+            return refuse(HTTPStatus.SERVICE_UNAVAILABLE, "unavailable", "the desk cannot reach its store")
+        if not account.is_supervisor:
+            return refuse(HTTPStatus.FORBIDDEN, "forbidden", f"reports are for supervisors, not a {account.role}")
+        query = parse_qs(path.partition("?")[2])
+        try:
+            span = reports.Period.create(*(_number(query, name) for name in ("from", "to")))
+            report = await self._io(report_sources.period, self.queue, span)
+        except InvalidRequest as wrong:
+            return refuse(HTTPStatus.BAD_REQUEST, "bad_request", str(wrong))
+        except QueueUnavailable:
+            return refuse(HTTPStatus.SERVICE_UNAVAILABLE, "unavailable", "the desk cannot reach its store")
+        name = time.strftime("renben-desk-%Y%m%d%H%M", time.gmtime(span.start))
+        return HTTPStatus.OK, [("Content-Type", "text/csv; charset=utf-8"), ("Cache-Control", "no-store"),
+                               ("Content-Disposition", f'attachment; filename="{name}.csv"')], \
+            reports.to_csv(report).encode()
 
     # ----- one console connection ---------------------------------------------------------------
 
@@ -338,6 +374,23 @@ class Desk:
                             f"turn{turn}.{identifier.kind}.{index}", language=ticket.language)
         return {"ticket_id": ticket.id, "turn": turn, "index": index, "identifier_kind": identifier.kind,
                 "value": transcript[turn].text[identifier.start:identifier.end]}
+
+    def _supervisors_only(self, session: Session, request: protocol.Request) -> None:
+        if not session.account.is_supervisor:
+            raise ProtocolError("forbidden", f"{request.type} is for supervisors", request.ref)
+
+    async def _do_supervision(self, session: Session, request: protocol.Request) -> None:
+        """The live queue, for supervisors: numbers and ticket ids, never a transcript."""
+        self._supervisors_only(session, request)
+        live = await self._io(report_sources.live, self.queue)
+        await session.send(protocol.event("supervision", ref=request.ref, live=live))
+
+    async def _do_report(self, session: Session, request: protocol.Request) -> None:
+        """The figures of a period, for supervisors (handoff/reports.py)."""
+        self._supervisors_only(session, request)
+        span = reports.Period.create(request["from"], request["to"])
+        report = await self._io(report_sources.period, self.queue, span)
+        await session.send(protocol.event("report", ref=request.ref, report=report))
 
     async def _held(self, session: Session, request: protocol.Request, event: str) -> Ticket:
         ticket = await self._io(self.queue.get, request["ticket_id"])
@@ -579,3 +632,10 @@ class Desk:
         if gone:
             self.queue.redis.hdel(k.ANNOUNCED_POSITIONS, *gone)
         return sent
+
+
+def _number(query: Dict[str, List[str]], name: str) -> float:
+    try:
+        return float(query[name][0])
+    except (KeyError, IndexError, ValueError):
+        raise InvalidRequest(f"{name} must be epoch seconds") from None

@@ -266,6 +266,16 @@ def test_callback_tickets_route_by_the_requested_language_and_do_not_block_a_liv
         enqueue(queue, "c3", "callback")
 
 
+def test_a_callback_left_while_the_live_ticket_waits_is_queued_beside_it(queue):
+    # The desk takes a number written while nobody is online: the live ticket is still open then.
+    live = enqueue(queue, "c1", "requested")
+    request = CallbackRequest.create(contact_kind="phone", contact="13800138000", language="zh")
+    callback = enqueue(queue, "c1", "callback", callback=request)
+    assert callback.id != live.id and callback.callback is not None
+    assert queue.open_ticket("c1").id == live.id
+    assert queue.waiting_ids("zh") == [live.id, callback.id]
+
+
 def test_staffed_hours():
     hours = StaffedHours.parse("mon-fri 08:30-17:30", utc_offset_hours=8)
     friday_9am = calendar.timegm((2027, 1, 15, 1, 0, 0))  # 09:00 in UTC+8, a Friday

@@ -31,7 +31,8 @@ function send(type, fields) {
 
 $("login").addEventListener("submit", (event) => {
   event.preventDefault();
-  connect($("token").value.trim());
+  state.token = $("token").value.trim();
+  connect(state.token);
 });
 
 function connect(token) {
@@ -45,6 +46,8 @@ function connect(token) {
     else if (event.code === 1009) say("A message was too large; the connection was closed. Log in again.");
     else say(`Disconnected (${event.code}). Log in again to continue; your tickets are kept for a short while.`);
     $("desk").hidden = true;
+    $("supervisor").hidden = true;
+    $("view-toggle").hidden = true;
     $("login").hidden = false;
   });
 }
@@ -58,6 +61,7 @@ function receive(frame) {
       $("desk").hidden = false;
       $("presence-box").hidden = false;
       $("alerts-box").hidden = frame.role !== "supervisor";
+      $("view-toggle").hidden = frame.role !== "supervisor";
       say("Logged in.");
       loadCanned();
       break;
@@ -75,6 +79,8 @@ function receive(frame) {
       } else say("A claimant you hold wrote a new message.");
       break;
     case "alert": showAlert(frame.alert); break;
+    case "supervision": renderLive(frame.live); break;
+    case "report": renderReport(frame.report); break;
     case "ok": case "error": {
       const resolve = state.pending.get(frame.ref);
       state.pending.delete(frame.ref);
