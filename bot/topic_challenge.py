@@ -86,12 +86,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.topic_challenge", description=__doc__.splitlines()[0])
     parser.add_argument("--misses", type=int, default=10, help="misses to list per language (newest round)")
     parser.add_argument("--record", action="store_true", help="write the newest round's first-sight figures")
+    parser.add_argument("--model", type=Path, help="a trained model (default: the one for today's data)")
     args = parser.parse_args(argv)
     folders = rounds()
     if not folders:
         print(f"no challenge rounds under {CHALLENGE}")
         return 1
-    model = _model()
+    model = args.model or _model()
     newest = folders[-1]
     by_round = {folder.name: asyncio.run(predict(model, read_round(folder))) for folder in folders}
     today = figures(by_round[newest.name])
