@@ -1,8 +1,9 @@
-"""The agent console protocol, version 1: JSON text frames, parsed and built here without I/O.
+"""The agent console protocol, version 2: JSON text frames, parsed and built here without I/O.
 
 Every frame is a JSON object with `type`; a console may add `ref` (a string or number) to a
-request and gets it back on the answer (`ok` or `error`). `v` is the protocol version (1; frames
-without it are taken as 1). The first frame on a connection must be `auth`.
+request and gets it back on the answer (`ok` or `error`). `v` is the protocol version (2; a
+version 1 request means the same and is accepted; frames without `v` are taken as the current
+version). The first frame on a connection must be `auth`.
 
 Console -> desk (`REQUESTS`, with their fields; all ids are strings):
     auth        token
@@ -21,6 +22,9 @@ Console -> desk (`REQUESTS`, with their fields; all ids are strings):
                                               text defaults to the claimant's last message
     reveal      ticket_id, turn, index?       the unmasked identifier `index` (0) of transcript
                                               turn `turn`; held tickets only; audited
+    note        ticket_id, text               a private note (1-2000 characters) in the ticket's
+                                              history; the holder, or a supervisor on any ticket;
+                                              never shown to the claimant
 
 Desk -> console (`EVENTS`): hello, snapshot, ticket (one ticket changed), claimed, brief,
 claimant_message, agent_message, alert, ok, error.
@@ -42,7 +46,9 @@ from handoff.exceptions import (AuthenticationFailed, BriefError, DeskError, Inv
                                 InvalidTransition, NotHolder, ProtocolError, QueueUnavailable,
                                 RasaUnavailable, TicketNotFound, UnknownAgent)
 
-VERSION = 1
+VERSION = 2
+#: Versions whose requests this desk accepts (version 2 added `note`, capacity and notes in frames).
+ACCEPTED_VERSIONS = (1, 2)
 CLOSE_AUTH_FAILED = 4001
 CLOSE_AUTH_TIMEOUT = 4002
 CLOSE_TOO_BIG = 1009
@@ -66,6 +72,7 @@ REQUESTS: Dict[str, Tuple[Dict[str, tuple], Dict[str, tuple]]] = {
     "presence": ({"status": _ID}, {}),
     "flag": ({"ticket_id": _ID}, {"text": _ID, "suggested_intent": _ID, "note": _ID}),
     "reveal": ({"ticket_id": _ID, "turn": (int,)}, {"index": (int,)}),
+    "note": ({"ticket_id": _ID, "text": _ID}, {}),
 }
 EVENTS = ("hello", "snapshot", "ticket", "claimed", "brief", "claimant_message", "agent_message",
           "alert", "ok", "error")
@@ -101,8 +108,9 @@ def parse(frame: Any) -> Request:
     if ref is not None and (not isinstance(ref, (str, int)) or isinstance(ref, bool) or len(str(ref)) > 64):
         raise ProtocolError("bad_request", "ref must be a short string or number")
     version = data.get("v", VERSION)
-    if version != VERSION:
-        raise ProtocolError("bad_request", f"this desk speaks protocol version {VERSION}, not {version!r}", ref)
+    if version not in ACCEPTED_VERSIONS or isinstance(version, bool):
+        raise ProtocolError("bad_request", f"this desk speaks protocol versions {ACCEPTED_VERSIONS}, "
+                                           f"not {version!r}", ref)
     kind = data.get("type")
     if kind not in REQUESTS:
         raise ProtocolError("unknown_type", f"unknown frame type {kind!r}", ref)

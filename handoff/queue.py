@@ -251,6 +251,11 @@ class Queue:
         return self._apply(ticket_id, lambda x: t.close(
             x, by=by, at=self.clock(), reason_code=reason_code, note=note, holder=holder))
 
+    def add_note(self, ticket_id: str, *, by: str, text: str, holder: Optional[str] = None) -> Ticket:
+        """A private note in the ticket's history (tickets.add_note). With `holder`, only while
+        that agent holds it; raises NotHolder, InvalidRequest (empty or too long)."""
+        return self._apply(ticket_id, lambda x: t.add_note(x, by=by, at=self.clock(), text=text, holder=holder))
+
     def raise_priority(self, ticket_id: str, *, priority: Any, by: str,
                        evidence: Optional[Mapping[str, Any]] = None) -> Ticket:
         """The ticket at `priority` if that is higher (never lower). A waiting ticket moves to

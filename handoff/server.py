@@ -310,6 +310,7 @@ class Desk:
             data["brief"] = {**data["brief"], "transcript": fresh["transcript"], "signals": fresh["signals"]}
         except DeskError as error:
             logger.warning("showing the stored brief of %s: %s", ticket.id, error)
+        data["notes"] = t.notes(ticket)
         return data
 
     async def _do_brief(self, session: Session, request: protocol.Request) -> None:
@@ -338,6 +339,14 @@ class Desk:
                             f"turn{turn}.{identifier.kind}.{index}", language=ticket.language)
         return {"ticket_id": ticket.id, "turn": turn, "index": index, "identifier_kind": identifier.kind,
                 "value": transcript[turn].text[identifier.start:identifier.end]}
+
+    async def _do_note(self, session: Session, request: protocol.Request) -> Dict[str, Any]:
+        """A private note: into the ticket's history only (never the tracker or the outbox, so
+        the claimant never sees it, and it goes with the ticket when it is purged or erased)."""
+        ticket = await self._visible(session, request["ticket_id"])
+        noted = await self._io(self.queue.add_note, ticket.id, by=session.agent_id, text=request["text"],
+                               holder=self._holder(session))
+        return {"ticket_id": noted.id, "note": t.notes(noted)[-1]}
 
     async def _held(self, session: Session, request: protocol.Request, event: str) -> Ticket:
         ticket = await self._io(self.queue.get, request["ticket_id"])

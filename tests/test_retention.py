@@ -74,6 +74,7 @@ def fill_redis(client: "redis.Redis[str]", redis_url: str, conversation_id: str,
                         priority="requested", reason="asked for a person", brief={"summary": words})
     queue.agent_online("agent-1", languages=["zh"])
     queue.claim(old.id, agent="agent-1")
+    queue.add_note(old.id, by="agent-1", text=f"private note: {words}", holder="agent-1")
     later = Queue(client, DeskSettings(redis_url=redis_url), clock=lambda: at + 10 * DAY)
     later.check_waits()
     client.hset(desk_keys.ANNOUNCED_POSITIONS, old.id, 1)
