@@ -32,6 +32,9 @@ AGENTS_SEEN = PREFIX + "agents-seen"
 AGENTS_BY_LANGUAGE = PREFIX + "agents-language:"
 #: Set: ticket ids an agent holds.  renben:agent-tickets:<agent_id>
 AGENT_TICKETS = PREFIX + "agent-tickets:"
+#: Hash: agent id -> the most tickets they may hold at once (a claim past it is refused); an agent
+#: without an entry has the desk's default (DESK_DEFAULT_CAPACITY, 3). Read by the claim's Lua script.
+AGENT_CAPACITY = PREFIX + "agent-capacity"
 
 #: List: recent handling times in seconds (claim to return/close), newest first.  renben:handling:<lang>
 HANDLING_TIMES = PREFIX + "handling:"

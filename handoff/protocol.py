@@ -26,12 +26,13 @@ Console -> desk (`REQUESTS`, with their fields; all ids are strings):
                                               history; the holder, or a supervisor on any ticket;
                                               never shown to the claimant
 
-Desk -> console (`EVENTS`): hello, snapshot, ticket (one ticket changed), claimed, brief,
+Desk -> console (`EVENTS`): hello (with the agent's `capacity`), snapshot (with `capacity`), ticket (one ticket changed), claimed, brief,
 claimant_message, agent_message, alert, ok, error.
 
 Errors (`error.code`): bad_frame (not JSON / not an object), unknown_type, bad_request (a field
 missing or wrong), not_found, taken (claim lost: someone else holds it), not_holder,
-invalid_transition, unavailable (Redis or Rasa down, or the audit log cannot be written: retry),
+invalid_transition, at_capacity (a claim by an agent who holds as many tickets as they may),
+unavailable (Redis or Rasa down, or the audit log cannot be written: retry),
 forbidden (not your language, or your role may not).
 Close codes: 4001 authentication failed (unknown or revoked token, or a trainer account),
 4002 no auth frame in time, 1009 frame over 64 KiB.
@@ -42,7 +43,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from handoff.exceptions import (AuthenticationFailed, BriefError, DeskError, InvalidRequest,
+from handoff.exceptions import (AtCapacity, AuthenticationFailed, BriefError, DeskError, InvalidRequest,
                                 InvalidTransition, NotHolder, ProtocolError, QueueUnavailable,
                                 RasaUnavailable, TicketNotFound, UnknownAgent)
 
@@ -157,6 +158,7 @@ def error_code(failure: BaseException) -> str:
     for kind, code in ((TicketNotFound, "not_found"), (UnknownAgent, "not_found"),
                        (NotHolder, "not_holder"), (InvalidTransition, "invalid_transition"),
                        (InvalidRequest, "bad_request"), (BriefError, "bad_request"),
+                       (AtCapacity, "at_capacity"),
                        (QueueUnavailable, "unavailable"), (RasaUnavailable, "unavailable"),
                        (AuthenticationFailed, "unauthorized")):
         if isinstance(failure, kind):

@@ -209,9 +209,10 @@ class Desk:
         session = Session(account, socket)
         self.sessions.setdefault(account.agent_id, set()).add(session)
         try:
+            capacity = await self._io(self.queue.capacity, account.agent_id)
             await session.send(protocol.event("hello", agent_id=account.agent_id, role=account.role,
                                               name=account.name, languages=list(account.languages),
-                                              protocol=protocol.VERSION))
+                                              capacity=capacity, protocol=protocol.VERSION))
             await self._snapshot(session, None)
             async for frame in socket:
                 await self._serve_frame(session, frame)
@@ -254,10 +255,11 @@ class Desk:
         waiting = await self._io(self.queue.waiting, languages)
         held = await self._io(self.queue.agent_tickets, session.agent_id)
         alerts = await self._io(self.queue.alerts) if session.account.is_supervisor else []
+        capacity = await self._io(self.queue.capacity, session.agent_id)
         await session.send(protocol.event(
             "snapshot", ref=ref, tickets=[protocol.ticket_summary(x.as_dict()) for x in waiting],
             held=[protocol.ticket_summary(x.as_dict()) for x in held if x.state is State.ASSIGNED],
-            alerts=[a.as_dict() for a in alerts]))
+            alerts=[a.as_dict() for a in alerts], capacity=capacity))
 
     async def _visible(self, session: Session, ticket_id: str) -> Ticket:
         ticket = await self._io(self.queue.get, ticket_id)

@@ -71,6 +71,8 @@ CLOSE_REASONS = (
     "other",                 # say what in the note
 )
 MAX_NOTE_CHARS = 2000
+#: The most tickets one agent may be allowed to hold at once (an account's capacity is 1 to this).
+MAX_CAPACITY = 1000
 MAX_REASON_CHARS = 500
 MAX_PREFERRED_TIME_CHARS = 200
 
@@ -101,6 +103,13 @@ def check_agent_id(agent_id: Any) -> str:
     if not isinstance(agent_id, str) or not _AGENT_ID.match(agent_id):
         raise InvalidRequest(f"agent id must be letters, digits and . _ @ -, not {agent_id!r}")
     return agent_id
+
+
+def check_capacity(capacity: Any) -> int:
+    """How many tickets an agent may hold at once: a whole number from 1 to MAX_CAPACITY."""
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or not 1 <= capacity <= MAX_CAPACITY:
+        raise InvalidRequest(f"capacity must be a whole number from 1 to {MAX_CAPACITY}, not {capacity!r}")
+    return capacity
 
 
 def check_conversation_id(conversation_id: Any) -> str:

@@ -64,6 +64,7 @@ function receive(frame) {
     case "snapshot":
       state.waiting = new Map(frame.tickets.map((t) => [t.id, t]));
       state.held = new Map(frame.held.map((t) => [t.id, t]));
+      state.me.capacity = frame.capacity;
       (frame.alerts || []).forEach(showAlert);
       renderQueues();
       break;
@@ -130,6 +131,7 @@ function renderQueues() {
   const queue = $("queue");
   queue.replaceChildren(...[...state.waiting.values()].sort(byPriority).map(
     (t) => ticketItem(t, (x) => send("claim", { ticket_id: x.id }), "Claim")));
+  $("held-title").textContent = `Mine (${state.held.size} of at most ${state.me.capacity})`;
   $("held").replaceChildren(...[...state.held.values()].map(
     (t) => ticketItem(t, (x) => send("brief", { ticket_id: x.id }), "Open")));
 }
