@@ -50,6 +50,12 @@ EVENTS_STREAM = PREFIX + "events"
 #: renben:outbox:<channel>, channel = the tracker's latest_input_channel (web, wechat). The only
 #: spelling: the channels' readers name their stream from it (bot/channels/*/constants.py).
 OUTBOX = PREFIX + "outbox:"
+#: Hash: the satisfaction survey after one ticket (handoff/csat.py `Survey`: ticket_id,
+#: conversation_id, agent, topic, language, channel, ending, asked_at; score, rated_at, comment,
+#: commented_at once answered).  renben:csat:<ticket_id>
+CSAT = PREFIX + "csat:"
+#: Sorted set: ticket id -> when its survey was asked (epoch seconds), for a period's surveys.
+CSAT_ASKED = PREFIX + "csat-asked"
 #: Stream of "the bot should have handled this" flags from agents, for the trainers' review inbox.
 REVIEW_FLAGS = PREFIX + "review-flags"
 # Agent accounts and tokens live in the access store (bot/privacy/constants.py: ACCESS_*).

@@ -25,6 +25,8 @@ Console -> desk (`REQUESTS`, with their fields; all ids are strings):
     note        ticket_id, text               a private note (1-2000 characters) in the ticket's
                                               history; the holder, or a supervisor on any ticket;
                                               never shown to the claimant
+    csat        by?, since?, until?           satisfaction surveys grouped by agent (default),
+                                              topic, language or channel; supervisors only
 
 Desk -> console (`EVENTS`): hello (with the agent's `capacity`), snapshot (with `capacity`), ticket (one ticket changed), claimed, brief,
 claimant_message, agent_message, alert, ok, error.
@@ -48,7 +50,7 @@ from handoff.exceptions import (AtCapacity, AuthenticationFailed, BriefError, De
                                 RasaUnavailable, TicketNotFound, UnknownAgent)
 
 VERSION = 2
-#: Versions whose requests this desk accepts (version 2 added `note`, capacity and notes in frames).
+#: Versions whose requests this desk accepts (version 2 added `note`, `csat`, capacity and notes in frames).
 ACCEPTED_VERSIONS = (1, 2)
 CLOSE_AUTH_FAILED = 4001
 CLOSE_AUTH_TIMEOUT = 4002
@@ -74,6 +76,7 @@ REQUESTS: Dict[str, Tuple[Dict[str, tuple], Dict[str, tuple]]] = {
     "flag": ({"ticket_id": _ID}, {"text": _ID, "suggested_intent": _ID, "note": _ID}),
     "reveal": ({"ticket_id": _ID, "turn": (int,)}, {"index": (int,)}),
     "note": ({"ticket_id": _ID, "text": _ID}, {}),
+    "csat": ({}, {"by": _ID, "since": (int, float), "until": (int, float)}),
 }
 EVENTS = ("hello", "snapshot", "ticket", "claimed", "brief", "claimant_message", "agent_message",
           "alert", "ok", "error")
