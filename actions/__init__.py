@@ -1,2 +1,2 @@
 """The action server's actions: `rasa run actions --actions actions` imports them all from here."""
-from actions import eligibility_forms, fallback, handoff, language, topic_answer  # noqa: F401
+from actions import csat, eligibility_forms, fallback, handoff, language, topic_answer  # noqa: F401

@@ -1,6 +1,7 @@
 """`python -m handoff`: run the agent desk; `python -m handoff add-agent ID --languages zh,en
-[--role agent|supervisor] [--name NAME]`: create an agent account and print its token once;
-`python -m handoff revoke-agent ID`: end every token of that agent at once and remove the account.
+[--role agent|supervisor] [--name NAME] [--capacity N]`: create an agent account and print its
+token once; `python -m handoff set-capacity ID N|default`: the most tickets the agent may hold at
+once; `python -m handoff revoke-agent ID`: end every token of that agent at once and remove the account.
 
 Settings come from the environment (handoff/settings.py), read here once.
 """
@@ -29,6 +30,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     add.add_argument("--languages", required=True, help="comma-separated, e.g. zh,en")
     add.add_argument("--role", choices=agents.ROLES, default="agent")
     add.add_argument("--name", default="")
+    add.add_argument("--capacity", type=int, default=None,
+                     help="the most tickets they may hold at once (default: DESK_DEFAULT_CAPACITY, 3)")
+    capacity = commands.add_parser("set-capacity", help="the most tickets an agent may hold at once")
+    capacity.add_argument("agent_id")
+    capacity.add_argument("capacity", help="a whole number, or 'default'")
     revoke = commands.add_parser("revoke-agent", help="end an agent's tokens and remove the account")
     revoke.add_argument("agent_id")
     args = parser.parse_args(argv)
@@ -37,8 +43,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "add-agent":
             token = agents.add_agent(connect(settings.redis_url), args.agent_id,
                                      languages=args.languages.split(","), role=args.role, name=args.name,
-                                     mirror=settings.audit_mirror)
+                                     capacity=args.capacity, mirror=settings.audit_mirror)
             print(token)
+            return 0
+        if args.command == "set-capacity":
+            if args.capacity != "default" and not args.capacity.isdigit():
+                parser.error("capacity must be a whole number or 'default'")
+            value = None if args.capacity == "default" else int(args.capacity)
+            agents.set_capacity(connect(settings.redis_url), args.agent_id, value)
+            print(f"{args.agent_id}: capacity {value if value is not None else settings.default_capacity}")
             return 0
         if args.command == "revoke-agent":
             ended = agents.revoke(connect(settings.redis_url), args.agent_id, mirror=settings.audit_mirror)

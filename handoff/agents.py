@@ -17,8 +17,9 @@ import redis
 
 from bot.privacy import access
 from bot.privacy import exceptions as privacy_errors
+from handoff import constants as k
 from handoff.exceptions import AuthenticationFailed, InvalidRequest, QueueUnavailable
-from handoff.tickets import check_agent_id, check_language
+from handoff.tickets import check_agent_id, check_capacity, check_language
 
 #: The roles that may use the desk; `trainer` accounts exist but are refused here.
 ROLES = ("agent", "supervisor")
@@ -39,17 +40,36 @@ def _as_desk_errors() -> Iterator[None]:
 
 
 def add_agent(client: "redis.Redis[str]", agent_id: str, *, languages: Sequence[str],
-              role: str = "agent", name: str = "", mirror: Optional[Path] = None) -> str:
-    """Creates the account, or replaces it and ends its earlier tokens. Returns the new token."""
+              role: str = "agent", name: str = "", capacity: Optional[int] = None,
+              mirror: Optional[Path] = None) -> str:
+    """Creates the account, or replaces it and ends its earlier tokens. Returns the new token.
+    `capacity`: the most tickets they may hold at once (None: the desk's default)."""
     check_agent_id(agent_id)
+    if capacity is not None:
+        check_capacity(capacity)
     languages = tuple(check_language(language.strip()) for language in languages if language.strip())
     if not languages:
         raise InvalidRequest("an agent needs at least one language")
     if role not in ROLES:
         raise InvalidRequest(f"role must be one of {ROLES}, not {role!r}")
     with _as_desk_errors():
-        return access.add_user(client, agent_id, role=role, languages=languages, name=name,
-                               by="handoff add-agent", mirror=mirror)
+        token = access.add_user(client, agent_id, role=role, languages=languages, name=name,
+                                by="handoff add-agent", mirror=mirror)
+    set_capacity(client, agent_id, capacity)
+    return token
+
+
+def set_capacity(client: "redis.Redis[str]", agent_id: str, capacity: Optional[int]) -> None:
+    """The most tickets the agent may hold at once (1 to tickets.MAX_CAPACITY); None: the desk's
+    default (DESK_DEFAULT_CAPACITY). Takes effect at their next claim; tickets held are kept."""
+    check_agent_id(agent_id)
+    try:
+        if capacity is None:
+            client.hdel(k.AGENT_CAPACITY, agent_id)
+        else:
+            client.hset(k.AGENT_CAPACITY, agent_id, check_capacity(capacity))
+    except redis.RedisError as error:
+        raise QueueUnavailable(f"Redis: {error}") from error
 
 
 def account(client: "redis.Redis[str]", agent_id: str) -> Optional[Account]:
@@ -74,4 +94,6 @@ def authenticate(client: "redis.Redis[str]", token: str) -> Account:
 def revoke(client: "redis.Redis[str]", agent_id: str, *, mirror: Optional[Path] = None) -> int:
     """Ends every token of the agent and removes the account; returns how many tokens ended."""
     with _as_desk_errors():
-        return access.revoke_user(client, agent_id, by="handoff revoke-agent", mirror=mirror)
+        ended = access.revoke_user(client, agent_id, by="handoff revoke-agent", mirror=mirror)
+    set_capacity(client, agent_id, None)
+    return ended

@@ -21,9 +21,11 @@ from handoff.exceptions import BriefError
 
 #: Intents that are conversation moves, not topics the claimant asked about.
 NOT_TOPICS = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "stop",
-                        "inform", "correct_answer", "nlu_fallback", "out_of_scope", "request_human"})
+                        "inform", "correct_answer", "nlu_fallback", "out_of_scope", "request_human",
+                        "csat_rate"})
 #: Slots that are the dialogue's bookkeeping, not something the claimant told us.
-BOOKKEEPING_SLOTS = frozenset({"requested_slot", "pending_offer", "session_started_metadata"})
+BOOKKEEPING_SLOTS = frozenset({"requested_slot", "pending_offer", "session_started_metadata", "csat_ticket",
+                               "csat_comment"})
 DISTRESS_LEVELS = ("none", "concern", "urgent", "crisis")
 COMPLEXITY_LEVELS = ("none", "some", "high")
 

@@ -32,6 +32,9 @@ AGENTS_SEEN = PREFIX + "agents-seen"
 AGENTS_BY_LANGUAGE = PREFIX + "agents-language:"
 #: Set: ticket ids an agent holds.  renben:agent-tickets:<agent_id>
 AGENT_TICKETS = PREFIX + "agent-tickets:"
+#: Hash: agent id -> the most tickets they may hold at once (a claim past it is refused); an agent
+#: without an entry has the desk's default (DESK_DEFAULT_CAPACITY, 3). Read by the claim's Lua script.
+AGENT_CAPACITY = PREFIX + "agent-capacity"
 
 #: List: recent handling times in seconds (claim to return/close), newest first.  renben:handling:<lang>
 HANDLING_TIMES = PREFIX + "handling:"
@@ -47,6 +50,12 @@ EVENTS_STREAM = PREFIX + "events"
 #: renben:outbox:<channel>, channel = the tracker's latest_input_channel (web, wechat). The only
 #: spelling: the channels' readers name their stream from it (bot/channels/*/constants.py).
 OUTBOX = PREFIX + "outbox:"
+#: Hash: the satisfaction survey after one ticket (handoff/csat.py `Survey`: ticket_id,
+#: conversation_id, agent, topic, language, channel, ending, asked_at; score, rated_at, comment,
+#: commented_at once answered).  renben:csat:<ticket_id>
+CSAT = PREFIX + "csat:"
+#: Sorted set: ticket id -> when its survey was asked (epoch seconds), for a period's surveys.
+CSAT_ASKED = PREFIX + "csat-asked"
 #: Stream of "the bot should have handled this" flags from agents, for the trainers' review inbox.
 REVIEW_FLAGS = PREFIX + "review-flags"
 # Agent accounts and tokens live in the access store (bot/privacy/constants.py: ACCESS_*).

@@ -7,6 +7,7 @@
     ├── UnknownAgent        the agent has never come online (no presence record)
     ├── InvalidTransition   the ticket's state does not allow that event (closing a closed ticket)
     │   └── NotHolder       the acting agent does not hold the ticket it acts on
+    ├── AtCapacity          the agent already holds as many tickets as they may (a claim is refused)
     ├── BriefError          the tracker given to build a brief is not a tracker
     ├── ProtocolError       an agent console's frame is not valid JSON, has an unknown type or
     │                       a missing or wrong field (`code` says which; the connection stays open)
@@ -56,6 +57,15 @@ class InvalidTransition(DeskError):
 
 class NotHolder(InvalidTransition):
     """The acting agent does not hold the ticket (someone else does, or nobody does)."""
+
+
+class AtCapacity(DeskError):
+    """The agent holds `held` tickets and may hold at most `capacity`: nothing was claimed.
+    Return or close one first (or ask a supervisor to raise the capacity)."""
+
+    def __init__(self, agent_id: str, held: int, capacity: int):
+        super().__init__(f"{agent_id!r} holds {held} ticket(s) and may hold at most {capacity}")
+        self.agent_id, self.held, self.capacity = agent_id, held, capacity
 
 
 class BriefError(DeskError, ValueError):

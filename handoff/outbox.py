@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import redis
 
 from handoff import constants as k
 from handoff.exceptions import InvalidRequest, QueueUnavailable
 
-TYPES = ("agent_message", "agent_joined", "agent_left", "typing", "queue_position", "bot_resumed", "notice")
+TYPES = ("agent_message", "agent_joined", "agent_left", "typing", "queue_position", "bot_resumed", "notice",
+         "question")
 #: Channels whose processes read an outbox. Others (rest) cannot be pushed to.
 PUSH_CHANNELS = ("web", "wechat")
 
@@ -24,16 +25,21 @@ PUSH_CHANNELS = ("web", "wechat")
 def message(kind: str, *, conversation_id: str, language: str, text: Optional[str] = None,
             agent_id: Optional[str] = None, agent_name: Optional[str] = None,
             position: Optional[int] = None, estimate_seconds: Optional[float] = None,
-            at: Optional[float] = None) -> Dict[str, Any]:
-    """One outbox entry. Raises InvalidRequest for an unknown type or a message without text."""
+            buttons: Optional[List[Dict[str, str]]] = None, at: Optional[float] = None) -> Dict[str, Any]:
+    """One outbox entry. Raises InvalidRequest for an unknown type, a message without text, or a
+    question without buttons."""
     if kind not in TYPES:
         raise InvalidRequest(f"outbox type must be one of {list(TYPES)}, not {kind!r}")
-    if kind in ("agent_message", "bot_resumed", "notice") and not (isinstance(text, str) and text.strip()):
+    if kind in ("agent_message", "bot_resumed", "notice", "question") and not (isinstance(text, str) and text.strip()):
         raise InvalidRequest(f"an outbox {kind} needs text")
+    if kind == "question" and not (buttons and all(isinstance(b, dict) and b.get("title") and b.get("payload")
+                                                   for b in buttons)):
+        raise InvalidRequest("an outbox question needs buttons, each with a title and a payload")
     entry: Dict[str, Any] = {"id": uuid.uuid4().hex, "conversation_id": conversation_id,
                              "type": kind, "language": language, "at": time.time() if at is None else at}
     optional = {"text": text, "agent_id": agent_id, "agent_name": agent_name, "position": position,
-                "estimate_seconds": None if estimate_seconds is None else round(estimate_seconds)}
+                "estimate_seconds": None if estimate_seconds is None else round(estimate_seconds),
+                "buttons": [dict(b) for b in buttons] if buttons else None}
     entry.update({key: value for key, value in optional.items() if value is not None})
     if kind == "queue_position":
         entry.setdefault("estimate_seconds", None)

@@ -27,13 +27,21 @@ class Phrases:
 
     def say(self, name: str, language: Optional[str], **values: object) -> str:
         """The response `name` in `language` (the default variation when there is none)."""
+        return string.Formatter().vformat(self._variation(name, language).get("text", ""), (),
+                                          _KeepMissing(values))
+
+    def buttons(self, name: str, language: Optional[str]) -> List[Dict[str, str]]:
+        """The buttons of the response `name` in `language`, as {title, payload}."""
+        return [{"title": str(b["title"]), "payload": str(b["payload"])}
+                for b in self._variation(name, language).get("buttons") or []]
+
+    def _variation(self, name: str, language: Optional[str]) -> Dict[str, Any]:
         variations = self.responses.get(name)
         if not variations:
             raise KeyError(f"no response {name!r} in {DOMAIN_FILE.name}")
         chosen = next((v for v in variations if any(
             c.get("name") == "language" and c.get("value") == language for c in v.get("condition") or [])), None)
-        chosen = chosen or next(v for v in variations if not v.get("condition"))
-        return string.Formatter().vformat(chosen.get("text", ""), (), _KeepMissing(values))
+        return chosen or next(v for v in variations if not v.get("condition"))
 
 
 def load(path: Path = DOMAIN_FILE) -> Phrases:

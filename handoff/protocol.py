@@ -1,8 +1,9 @@
-"""The agent console protocol, version 1: JSON text frames, parsed and built here without I/O.
+"""The agent console protocol, version 2: JSON text frames, parsed and built here without I/O.
 
 Every frame is a JSON object with `type`; a console may add `ref` (a string or number) to a
-request and gets it back on the answer (`ok` or `error`). `v` is the protocol version (1; frames
-without it are taken as 1). The first frame on a connection must be `auth`.
+request and gets it back on the answer (`ok` or `error`). `v` is the protocol version (2; a
+version 1 request means the same and is accepted; frames without `v` are taken as the current
+version). The first frame on a connection must be `auth`.
 
 Console -> desk (`REQUESTS`, with their fields; all ids are strings):
     auth        token
@@ -24,13 +25,20 @@ Console -> desk (`REQUESTS`, with their fields; all ids are strings):
     supervision                               supervisors: the live queue and who holds what
     report      from, to (epoch seconds)      supervisors: the period's figures (handoff/reports.py)
 
-Desk -> console (`EVENTS`): hello, snapshot, ticket (one ticket changed), claimed, brief,
-claimant_message, agent_message, alert, supervision, report, ok, error.
+    note        ticket_id, text               a private note (1-2000 characters) in the ticket's
+                                              history; the holder, or a supervisor on any ticket;
+                                              never shown to the claimant
+    csat        by?, since?, until?           satisfaction surveys grouped by agent (default),
+                                              topic, language or channel; supervisors only
+
+Desk -> console (`EVENTS`): hello (with the agent's `capacity`), snapshot (with `capacity`), ticket (one
+ticket changed), claimed, brief, claimant_message, agent_message, alert, supervision, report, ok, error.
 
 Errors (`error.code`): bad_frame (not JSON / not an object), unknown_type, bad_request (a field
 missing or wrong), not_found, taken (claim lost: someone else holds it), not_holder,
-invalid_transition, unavailable (Redis or Rasa down, or the audit log cannot be written: retry),
-forbidden (not your language, or your role may not: `supervision` and `report` are for supervisors).
+invalid_transition, at_capacity (a claim by an agent who holds as many tickets as they may),
+unavailable (Redis or Rasa down, or the audit log cannot be written: retry),
+forbidden (not your language, or your role may not: `supervision`, `report` and `csat` are for supervisors).
 Close codes: 4001 authentication failed (unknown or revoked token, or a trainer account),
 4002 no auth frame in time, 1009 frame over 64 KiB.
 """
@@ -40,11 +48,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from handoff.exceptions import (AuthenticationFailed, BriefError, DeskError, InvalidRequest,
+from handoff.exceptions import (AtCapacity, AuthenticationFailed, BriefError, DeskError, InvalidRequest,
                                 InvalidTransition, NotHolder, ProtocolError, QueueUnavailable,
                                 RasaUnavailable, TicketNotFound, UnknownAgent)
 
-VERSION = 1
+VERSION = 2
+#: Versions whose requests this desk accepts (version 2 added `note`, `csat`, capacity and notes in frames).
+ACCEPTED_VERSIONS = (1, 2)
 CLOSE_AUTH_FAILED = 4001
 CLOSE_AUTH_TIMEOUT = 4002
 CLOSE_TOO_BIG = 1009
@@ -70,6 +80,8 @@ REQUESTS: Dict[str, Tuple[Dict[str, tuple], Dict[str, tuple]]] = {
     "reveal": ({"ticket_id": _ID, "turn": (int,)}, {"index": (int,)}),
     "supervision": ({}, {}),
     "report": ({"from": (int, float), "to": (int, float)}, {}),
+    "note": ({"ticket_id": _ID, "text": _ID}, {}),
+    "csat": ({}, {"by": _ID, "since": (int, float), "until": (int, float)}),
 }
 EVENTS = ("hello", "snapshot", "ticket", "claimed", "brief", "claimant_message", "agent_message",
           "alert", "supervision", "report", "ok", "error")
@@ -105,8 +117,9 @@ def parse(frame: Any) -> Request:
     if ref is not None and (not isinstance(ref, (str, int)) or isinstance(ref, bool) or len(str(ref)) > 64):
         raise ProtocolError("bad_request", "ref must be a short string or number")
     version = data.get("v", VERSION)
-    if version != VERSION:
-        raise ProtocolError("bad_request", f"this desk speaks protocol version {VERSION}, not {version!r}", ref)
+    if version not in ACCEPTED_VERSIONS or isinstance(version, bool):
+        raise ProtocolError("bad_request", f"this desk speaks protocol versions {ACCEPTED_VERSIONS}, "
+                                           f"not {version!r}", ref)
     kind = data.get("type")
     if kind not in REQUESTS:
         raise ProtocolError("unknown_type", f"unknown frame type {kind!r}", ref)
@@ -153,6 +166,7 @@ def error_code(failure: BaseException) -> str:
     for kind, code in ((TicketNotFound, "not_found"), (UnknownAgent, "not_found"),
                        (NotHolder, "not_holder"), (InvalidTransition, "invalid_transition"),
                        (InvalidRequest, "bad_request"), (BriefError, "bad_request"),
+                       (AtCapacity, "at_capacity"),
                        (QueueUnavailable, "unavailable"), (RasaUnavailable, "unavailable"),
                        (AuthenticationFailed, "unauthorized")):
         if isinstance(failure, kind):

@@ -12,6 +12,7 @@ Storage (keys in handoff/constants.py):
     renben:queue:<lang>         sorted set of waiting ticket ids, scored by tickets.queue_score
     renben:open:<conversation>  the conversation's open (waiting or assigned) ticket
     renben:agent-tickets:<id>   the tickets an agent holds
+    renben:agent-capacity       agent -> the most tickets they may hold (else settings.default_capacity)
 
 The client must be a `redis.Redis(..., decode_responses=True)`; use `connect(url)`.
 """
@@ -27,7 +28,8 @@ import redis
 from bot import redis_clients
 from handoff import constants as k
 from handoff import tickets as t
-from handoff.exceptions import InvalidRequest, InvalidTransition, QueueUnavailable, TicketNotFound, UnknownAgent
+from handoff.exceptions import (AtCapacity, InvalidRequest, InvalidTransition, QueueUnavailable, TicketNotFound,
+                                UnknownAgent)
 from handoff.settings import DeskSettings
 from handoff.tickets import Alert, CallbackRequest, State, Ticket, WaitEstimate
 
@@ -36,12 +38,15 @@ MAX_RETRIES = 50
 AGENT_STATUSES = ("available", "away", "offline")
 
 # KEYS: 1 ticket, 2 history, 3 old queue, 4 new queue, 5 open pointer, 6 old agent's tickets,
-#       7 new agent's tickets, 8 conversation's tickets, 9 languages set
+#       7 new agent's tickets, 8 conversation's tickets, 9 languages set, 10 agents' capacities
 # ARGV: 1 expected version ("0": create; fails if the conversation has an open ticket and the
 #       new one would be it: a callback ticket is queued beside a live one),
 #       2 ticket JSON, 3 ticket id, 4 queue score ("" unless waiting), 5 "1" if open else "0",
-#       6 language, 7 "1" if held by an agent, 8.. new history entries
-# Returns {1, new version} or {0, the current version or, on create, the open ticket's id}.
+#       6 language, 7 "1" if held by an agent, 8 the agent whose capacity this change must respect
+#       ("" for none: only a claim checks), 9 the default capacity, 10.. new history entries
+# Returns {1, new version}, {0, the current version or, on create, the open ticket's id}, or
+# {-1, tickets held, capacity} when the agent of ARGV[8] already holds as many as they may.
+# The capacity check and the SADD below are one script: two claims cannot both pass it.
 _COMMIT = """
 local current = redis.call('HGET', KEYS[1], 'version')
 if ARGV[1] == '0' then
@@ -50,6 +55,11 @@ if ARGV[1] == '0' then
   if open and ARGV[5] == '1' then return {0, open} end
 elseif current ~= ARGV[1] then
   return {0, current or ''}
+end
+if ARGV[8] ~= '' and redis.call('SISMEMBER', KEYS[7], ARGV[3]) == 0 then
+  local capacity = tonumber(redis.call('HGET', KEYS[10], ARGV[8]) or ARGV[9]) or tonumber(ARGV[9])
+  local held = redis.call('SCARD', KEYS[7])
+  if held >= capacity then return {-1, tostring(held), tostring(capacity)} end
 end
 local version = tonumber(ARGV[1]) + 1
 redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', version)
@@ -66,7 +76,7 @@ elseif redis.call('GET', KEYS[5]) == ARGV[3] then
   redis.call('DEL', KEYS[5])
 end
 redis.call('SADD', KEYS[8], ARGV[3])
-for i = 8, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+for i = 10, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
 return {1, tostring(version)}
 """
 
@@ -201,14 +211,17 @@ class Queue:
 
     def claim(self, ticket_id: str, *, agent: str) -> Optional[Ticket]:
         """The ticket assigned to `agent`, or None if it is no longer waiting (someone else
-        claimed it first, or it was returned or closed). Raises TicketNotFound."""
+        claimed it first, or it was returned or closed). Raises TicketNotFound, and AtCapacity
+        when the agent already holds as many tickets as they may (checked in the same Lua
+        script that assigns, so concurrent claims cannot go past it)."""
         try:
-            return self._apply(ticket_id, lambda x: t.claim(x, agent=agent, at=self.clock()))
+            return self._apply(ticket_id, lambda x: t.claim(x, agent=agent, at=self.clock()), capacity_of=agent)
         except InvalidTransition:
             return None
 
     def claim_next(self, *, agent: str, languages: Sequence[str]) -> Optional[Ticket]:
-        """The first waiting ticket of these languages, assigned to `agent`; None if none."""
+        """The first waiting ticket of these languages, assigned to `agent`; None if none.
+        Raises AtCapacity (the head ticket stays where it was: nothing is skipped)."""
         for _ in range(MAX_RETRIES):
             heads = []
             with self._redis_errors():
@@ -252,12 +265,27 @@ class Queue:
         return self._apply(ticket_id, lambda x: t.close(
             x, by=by, at=self.clock(), reason_code=reason_code, note=note, holder=holder))
 
+    def add_note(self, ticket_id: str, *, by: str, text: str, holder: Optional[str] = None) -> Ticket:
+        """A private note in the ticket's history (tickets.add_note). With `holder`, only while
+        that agent holds it; raises NotHolder, InvalidRequest (empty or too long)."""
+        return self._apply(ticket_id, lambda x: t.add_note(x, by=by, at=self.clock(), text=text, holder=holder))
+
     def raise_priority(self, ticket_id: str, *, priority: Any, by: str,
                        evidence: Optional[Mapping[str, Any]] = None) -> Ticket:
         """The ticket at `priority` if that is higher (never lower). A waiting ticket moves to
         the new band at once, keeping its arrival order."""
         return self._apply(ticket_id, lambda x: t.raise_priority(
             x, priority=priority, by=by, at=self.clock(), evidence=evidence))
+
+    def capacity(self, agent_id: str) -> int:
+        """The most tickets the agent may hold at once (their account's, else the default)."""
+        with self._redis_errors():
+            stored = self.redis.hget(k.AGENT_CAPACITY, agent_id)
+        return int(stored) if stored else self.settings.default_capacity
+
+    def held_count(self, agent_id: str) -> int:
+        with self._redis_errors():
+            return int(self.redis.scard(k.AGENT_TICKETS + agent_id))
 
     # ----- presence -----------------------------------------------------------------------------
 
@@ -394,17 +422,22 @@ class Queue:
 
     # ----- the commit ---------------------------------------------------------------------------
 
-    def _apply(self, ticket_id: str, change: Callable[[Ticket], Ticket]) -> Ticket:
+    def _apply(self, ticket_id: str, change: Callable[[Ticket], Ticket], *,
+               capacity_of: Optional[str] = None) -> Ticket:
         for _ in range(MAX_RETRIES):
             old, version = self._load(ticket_id)
             new = change(old)
             if new is old:
                 return old
-            if self._store(old, version, new, open_pointer=new.state.is_open and new.callback is None):
+            if self._store(old, version, new, open_pointer=new.state.is_open and new.callback is None,
+                           capacity_of=capacity_of):
                 return new
         raise QueueUnavailable(f"ticket {ticket_id!r} kept changing; try again")
 
-    def _store(self, old: Optional[Ticket], version: str, new: Ticket, *, open_pointer: bool) -> bool:
+    def _store(self, old: Optional[Ticket], version: str, new: Ticket, *, open_pointer: bool,
+               capacity_of: Optional[str] = None) -> bool:
+        """True when stored; False when the ticket moved since `version` (re-read and retry).
+        With `capacity_of`, raises AtCapacity when that agent holds as many tickets as they may."""
         data = new.as_dict()
         del data["history"]
         added = new.history[len(old.history):] if old else new.history
@@ -415,15 +448,18 @@ class Queue:
             k.OPEN_TICKET + new.conversation_id,
             k.AGENT_TICKETS + ((old.agent if old else None) or "-"),
             k.AGENT_TICKETS + (new.agent or "-"),
-            k.CONVERSATION_TICKETS + new.conversation_id, k.LANGUAGES,
+            k.CONVERSATION_TICKETS + new.conversation_id, k.LANGUAGES, k.AGENT_CAPACITY,
         ]
         args = [version, json.dumps(data, ensure_ascii=False), new.id,
                 str(t.queue_score(new.priority, new.seq)) if waiting else "",
                 "1" if open_pointer else "0", new.language,
-                "1" if new.state is State.ASSIGNED and new.agent else "0"]
+                "1" if new.state is State.ASSIGNED and new.agent else "0",
+                capacity_of or "", str(self.settings.default_capacity)]
         args += [json.dumps(entry.as_dict(), ensure_ascii=False) for entry in added]
         with self._redis_errors():
-            done, _ = self._commit(keys=keys, args=args)
+            done, *found = self._commit(keys=keys, args=args)
+            if done == -1:
+                raise AtCapacity(capacity_of or "", int(found[0]), int(found[1]))
             if not done:
                 return False
             pipe = self.redis.pipeline(transaction=False)

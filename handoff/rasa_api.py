@@ -6,7 +6,7 @@ tracker stays the one record of the conversation whoever spoke. Raises RasaUnava
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 from urllib.parse import quote
 
 import aiohttp
@@ -57,8 +57,10 @@ def agent_message_event(text: str, agent_id: str, at: Optional[float] = None) ->
             "metadata": {"agent_id": agent_id}}
 
 
-def resume_events(text: Optional[str], at: Optional[float] = None) -> List[Dict[str, Any]]:
-    """`resume`, the bot's line to the claimant if any, then `action_listen`.
+def resume_events(text: Optional[str], at: Optional[float] = None, *,
+                  then: Sequence[Dict[str, Any]] = ()) -> List[Dict[str, Any]]:
+    """`resume`, the bot's line to the claimant if any, the events `then` (a survey's slot and
+    question), then `action_listen`.
 
     The listen closes the turn the handoff opened: without it the claimant's messages written
     while a person held the conversation are a turn with no action, and RulePolicy answers the
@@ -67,6 +69,18 @@ def resume_events(text: Optional[str], at: Optional[float] = None) -> List[Dict[
     events: List[Dict[str, Any]] = [{"event": "resume", "timestamp": now}]
     if text:
         events.append({"event": "bot", "text": text, "timestamp": now, "metadata": {"desk": True}})
+    events.extend(then)
     events.append({"event": "action", "name": "action_listen", "timestamp": now, "policy": None,
                    "confidence": 1.0})
     return events
+
+
+def survey_events(ticket_id: str, text: str, buttons: List[Dict[str, str]],
+                  at: Optional[float] = None) -> List[Dict[str, Any]]:
+    """The slot naming the ticket a rating is for (actions/csat.py reads it; a payload never names
+    a ticket), and the question with its buttons as the bot's message (so the transcript, the
+    widget's history and the claimant's copy have it)."""
+    now = time.time() if at is None else at
+    return [{"event": "slot", "name": "csat_ticket", "value": ticket_id, "timestamp": now},
+            {"event": "bot", "text": text, "timestamp": now, "data": {"buttons": buttons},
+             "metadata": {"desk": True}}]

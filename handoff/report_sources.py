@@ -6,7 +6,8 @@
   it, within seconds of the event's own timestamp), with an hour's margin either side, then
   filtered by the event's timestamp; the stream is trimmed (DeskSettings.stream_maxlen), so the
   oldest entry's time goes with the report;
-* presence: the access store's desk accounts, their presence records and the tickets they hold.
+* presence: the access store's desk accounts, their presence records and the tickets they hold;
+* satisfaction: the surveys answered in the period (handoff/csat_store.py).
 
 Blocking (redis-py); the desk calls these in worker threads. Raises QueueUnavailable.
 """
@@ -22,6 +23,7 @@ from bot.privacy import exceptions as privacy_errors
 from handoff import constants as k
 from handoff import reports
 from handoff.agents import ROLES
+from handoff.csat_store import CsatStore
 from handoff.exceptions import QueueUnavailable
 from handoff.queue import Queue
 from handoff.tickets import Ticket
@@ -45,7 +47,15 @@ def period(queue: Queue, span: reports.Period) -> Dict[str, Any]:
     found = tickets(queue.redis, span)
     events, events_from = stream_events(queue.redis, span)
     return reports.period_report(tickets=found, events=events, period=span, now=queue.clock(),
-                                 ratings=reports.ratings_from_history(found), events_from=events_from)
+                                 ratings=ratings(queue.redis, span), events_from=events_from)
+
+
+def ratings(client: "redis.Redis[str]", span: reports.Period) -> List[reports.Rating]:
+    """The CSAT scores given in `span` (a survey asked before it may be answered in it)."""
+    with _RedisErrors():
+        surveys = CsatStore(client).asked_between(span.start - 7 * 86400, span.end)
+    return [reports.Rating(s.language, s.channel, s.score, s.rated_at) for s in surveys
+            if s.score is not None and s.rated_at is not None and span.start <= s.rated_at < span.end]
 
 
 def agents(queue: Queue) -> List[reports.AgentPresence]:

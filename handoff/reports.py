@@ -6,7 +6,7 @@ Two views, both numbers only (no transcript, no conversation id, nothing a claim
   agents available / away / busy with the tickets they hold, tickets past their wait threshold.
 * `period_report`: over a chosen period, per language and channel: conversations, handoff rate,
   share resolved by the bot, time to first agent reply and handling time (p50, p90), abandonment,
-  callbacks asked and done, CSAT (read from `rated` history entries when there are any), and the
+  callbacks asked and done, CSAT (the surveys' ratings given in the period), and the
   two charts' series (queue length over the period, waits by priority). `to_csv` writes the rows.
 
 Sources (handoff/report_sources.py reads them): ticket histories (handoff/tickets.py) and the
@@ -56,7 +56,6 @@ QUARTER_HOUR = 900
 #: A "never mind" this close after a callback ticket of the same conversation was a callback.
 CALLBACK_PAIRING_SECONDS = 60.0
 #: History entries a CSAT rating would be recorded as (issue 16a): detail {"score": 1..5}.
-RATING_EVENT = "rated"
 ALL = "all"
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -296,23 +295,13 @@ def ticket_facts(ticket: Ticket) -> TicketFacts:
 
 @dataclass(frozen=True)
 class Rating:
-    """One CSAT answer (1-5). The CSAT work (issue 16a) records them; `ratings_from_history`
-    reads `rated` history entries, the hook this report offers it."""
+    """One CSAT answer (1-5), from the satisfaction surveys (handoff/csat_store.py, read by
+    handoff/report_sources.py `ratings`)."""
 
     language: str
     channel: str
     score: int
     at: float
-
-
-def ratings_from_history(tickets: Iterable[Ticket]) -> List[Rating]:
-    found = []
-    for ticket in tickets:
-        for entry in ticket.history:
-            score = entry.detail.get("score")
-            if entry.event == RATING_EVENT and isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5:
-                found.append(Rating(ticket.language, ticket.channel, score, entry.at))
-    return found
 
 
 # ----- the period report ---------------------------------------------------------------------

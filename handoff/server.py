@@ -27,6 +27,7 @@ import mimetypes
 import os
 import time
 import uuid
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
@@ -44,15 +45,16 @@ from bot.privacy import access
 from bot.privacy import exceptions as privacy_errors
 from bot.privacy.redaction import find_identifiers
 from bot.stream_consumer import StreamConsumer, consumer_name
-from handoff import agents, constants as k, protocol, relay, report_sources, reports
+from handoff import agents, constants as k, csat, protocol, relay, report_sources, reports
 from handoff import tickets as t
 from handoff.brief import build_brief
+from handoff.csat_store import CsatStore
 from handoff.exceptions import (AuthenticationFailed, DeskError, InvalidRequest, NotHolder, ProtocolError,
                                 QueueUnavailable, RasaUnavailable, TicketNotFound)
 from handoff.outbox import Outbox, message as outbox_message
 from handoff.phrases import Phrases, load as load_phrases
 from handoff.queue import Queue, connect
-from handoff.rasa_api import RasaAPI, agent_message_event, resume_events
+from handoff.rasa_api import RasaAPI, agent_message_event, resume_events, survey_events
 from handoff.settings import DeskSettings
 from handoff.tickets import Priority, State, Ticket
 
@@ -84,11 +86,22 @@ class Session:
             pass
 
 
+@dataclass(frozen=True)
+class _Asking:
+    """A satisfaction question about to be asked: the survey, its words and buttons, and the
+    tracker events that carry them."""
+    survey: csat.Survey
+    text: str
+    buttons: List[Dict[str, str]]
+    events: List[Dict[str, Any]]
+
+
 class Desk:
     def __init__(self, settings: DeskSettings, *, queue: Queue, outbox: Outbox, rasa: RasaAPI,
                  phrases: Phrases, events: "aioredis.Redis[str]"):
         self.settings, self.queue, self.outbox, self.rasa, self.phrases = settings, queue, outbox, rasa, phrases
         self.events = events
+        self.csat = CsatStore(queue.redis)
         self.name = f"desk-{os.getpid()}-{uuid.uuid4().hex[:6]}"  # for leadership; one per run
         self.consumer = consumer_name("desk")
         self.sessions: Dict[str, Set[Session]] = {}
@@ -245,9 +258,10 @@ class Desk:
         session = Session(account, socket)
         self.sessions.setdefault(account.agent_id, set()).add(session)
         try:
+            capacity = await self._io(self.queue.capacity, account.agent_id)
             await session.send(protocol.event("hello", agent_id=account.agent_id, role=account.role,
                                               name=account.name, languages=list(account.languages),
-                                              protocol=protocol.VERSION))
+                                              capacity=capacity, protocol=protocol.VERSION))
             await self._snapshot(session, None)
             async for frame in socket:
                 await self._serve_frame(session, frame)
@@ -290,10 +304,11 @@ class Desk:
         waiting = await self._io(self.queue.waiting, languages)
         held = await self._io(self.queue.agent_tickets, session.agent_id)
         alerts = await self._io(self.queue.alerts) if session.account.is_supervisor else []
+        capacity = await self._io(self.queue.capacity, session.agent_id)
         await session.send(protocol.event(
             "snapshot", ref=ref, tickets=[protocol.ticket_summary(x.as_dict()) for x in waiting],
             held=[protocol.ticket_summary(x.as_dict()) for x in held if x.state is State.ASSIGNED],
-            alerts=[a.as_dict() for a in alerts]))
+            alerts=[a.as_dict() for a in alerts], capacity=capacity))
 
     async def _visible(self, session: Session, ticket_id: str) -> Ticket:
         ticket = await self._io(self.queue.get, ticket_id)
@@ -346,6 +361,7 @@ class Desk:
             data["brief"] = {**data["brief"], "transcript": fresh["transcript"], "signals": fresh["signals"]}
         except DeskError as error:
             logger.warning("showing the stored brief of %s: %s", ticket.id, error)
+        data["notes"] = t.notes(ticket)
         return data
 
     async def _do_brief(self, session: Session, request: protocol.Request) -> None:
@@ -392,6 +408,25 @@ class Desk:
         report = await self._io(report_sources.period, self.queue, span)
         await session.send(protocol.event("report", ref=request.ref, report=report))
 
+    async def _do_note(self, session: Session, request: protocol.Request) -> Dict[str, Any]:
+        """A private note: into the ticket's history only (never the tracker or the outbox, so
+        the claimant never sees it, and it goes with the ticket when it is purged or erased)."""
+        ticket = await self._visible(session, request["ticket_id"])
+        noted = await self._io(self.queue.add_note, ticket.id, by=session.agent_id, text=request["text"],
+                               holder=self._holder(session))
+        return {"ticket_id": noted.id, "note": t.notes(noted)[-1]}
+
+    async def _do_csat(self, session: Session, request: protocol.Request) -> Dict[str, Any]:
+        """Satisfaction surveys asked in [since, until) grouped by `by` (handoff/csat.py
+        `aggregate`); supervisors only (the comments are claimants' words, redacted)."""
+        if not session.account.is_supervisor:
+            raise ProtocolError("forbidden", "only supervisors see satisfaction figures", request.ref)
+        since, until = request.get("since", float("-inf")), request.get("until", float("inf"))
+        surveys = await self._io(self.csat.asked_between, since, until)
+        groups = csat.aggregate(surveys, by=request.get("by", "agent"))
+        return {"by": request.get("by", "agent"), "since": request.get("since"), "until": request.get("until"),
+                "groups": {key: summary.as_dict() for key, summary in groups.items()}}
+
     async def _held(self, session: Session, request: protocol.Request, event: str) -> Ticket:
         ticket = await self._io(self.queue.get, request["ticket_id"])
         if ticket.state is not State.ASSIGNED or ticket.agent != session.agent_id:
@@ -433,22 +468,43 @@ class Desk:
 
     async def _do_return(self, session: Session, request: protocol.Request) -> None:
         ticket = await self._io(self.queue.get, request["ticket_id"])
-        t.return_to_bot(ticket, by=session.agent_id, at=time.time(), holder=self._holder(session))  # check first
+        ended = t.return_to_bot(ticket, by=session.agent_id, at=time.time(), holder=self._holder(session))  # check first
         text = self.phrases.say("utter_handoff_resumed", ticket.language)
-        await self.rasa.append(ticket.conversation_id, resume_events(text))
+        survey = self._survey(ended)
+        await self.rasa.append(ticket.conversation_id, resume_events(text, then=survey.events if survey else ()))
         ticket = await self._io(self.queue.return_to_bot, ticket.id, by=session.agent_id,
                                 holder=self._holder(session))
         await self._to_claimant(ticket, "bot_resumed", text=text)
+        await self._ask(ticket, survey)
 
     async def _do_close(self, session: Session, request: protocol.Request) -> None:
         ticket = await self._io(self.queue.get, request["ticket_id"])
         note = protocol.optional_text(request.get("note"))
-        t.close(ticket, by=session.agent_id, at=time.time(), reason_code=request["reason_code"], note=note,
-                holder=self._holder(session))  # check before resuming the bot
-        await self.rasa.append(ticket.conversation_id, resume_events(None))
+        ended = t.close(ticket, by=session.agent_id, at=time.time(), reason_code=request["reason_code"], note=note,
+                        holder=self._holder(session))  # check before resuming the bot
+        survey = self._survey(ended)
+        await self.rasa.append(ticket.conversation_id, resume_events(None, then=survey.events if survey else ()))
         ticket = await self._io(self.queue.close, ticket.id, by=session.agent_id,
                                 reason_code=request["reason_code"], note=note, holder=self._holder(session))
         await self._to_claimant(ticket, "agent_left", agent_id=session.agent_id)
+        await self._ask(ticket, survey)
+
+    def _survey(self, ended: Ticket) -> Optional["_Asking"]:
+        """The satisfaction question for a ticket a person held, as it will be returned or closed
+        (handoff/csat.py); None when none is asked (a callback, or nobody held it)."""
+        if not csat.should_ask(ended):
+            return None
+        text = self.phrases.say("utter_csat_question", ended.language)
+        buttons = self.phrases.buttons("utter_csat_question", ended.language)
+        return _Asking(csat.survey_for(ended, at=time.time()), text, buttons,
+                       survey_events(ended.id, text, buttons))
+
+    async def _ask(self, ticket: Ticket, asking: Optional["_Asking"]) -> None:
+        """Records the survey, then puts the question (with its buttons) in front of the claimant."""
+        if asking is None:
+            return
+        await self._io(self.csat.ask, asking.survey)
+        await self._to_claimant(ticket, "question", text=asking.text, buttons=asking.buttons)
 
     async def _do_message(self, session: Session, request: protocol.Request) -> Dict[str, Any]:
         ticket = await self._held(session, request, "message")

@@ -11,6 +11,7 @@ Environment variables (all optional except where a process needs Redis):
     DESK_TZ_OFFSET_HOURS          the hours' time zone as an offset from UTC (8)
     DESK_THRESHOLDS               wait alerts per priority, e.g. "crisis=60,urgent=180" (seconds)
     DESK_DEFAULT_HANDLING_SECONDS mean handling time before any is measured (300)
+    DESK_DEFAULT_CAPACITY         tickets an agent may hold at once unless their account says (3)
     RENBEN_VAR_DIR                where the audit log's file mirror is kept (var/audit/audit.jsonl)
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Dict, Mapping, Optional, Tuple
 from bot.privacy.audit import mirror_path
 from bot.settings import ROOT
 from handoff.exceptions import InvalidRequest
-from handoff.tickets import Priority
+from handoff.tickets import Priority, check_capacity
 
 #: Seconds a ticket of each priority may wait before supervisors are alerted.
 DEFAULT_THRESHOLDS: Dict[Priority, float] = {
@@ -81,6 +82,8 @@ class DeskSettings:
     grace_seconds: float = 60.0
     thresholds: Mapping[Priority, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     default_handling_seconds: float = 300.0
+    #: Tickets an agent may hold at once when their account sets no capacity (handoff/agents.py).
+    default_capacity: int = 3
     hours: StaffedHours = StaffedHours()
     #: Recent handling times kept per language for the wait estimate.
     handling_samples: int = 50
@@ -113,6 +116,7 @@ class DeskSettings:
             thresholds=thresholds,
             default_handling_seconds=_number(env, "DESK_DEFAULT_HANDLING_SECONDS",
                                              cls.default_handling_seconds),
+            default_capacity=check_capacity(int(_number(env, "DESK_DEFAULT_CAPACITY", cls.default_capacity))),
             hours=StaffedHours.parse(env.get("DESK_HOURS") or "", utc_offset_hours=offset),
             audit_mirror=mirror_path(Path(env.get("RENBEN_VAR_DIR") or ROOT / "var")),
         )

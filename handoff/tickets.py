@@ -8,6 +8,8 @@ A ticket is one conversation waiting for, or held by, a person. Its life:
                    └──released/requeued/transferred to a language queue
                                         assigned ──transferred to an agent──▶ assigned
 
+A private note (`add_note`) adds a `noted` entry and changes nothing else.
+
 `returned` and `closed` are final: the next handoff of that conversation opens a new ticket.
 Every function here takes a ticket and returns a new one with one more history entry; none
 touches Redis (handoff/queue.py stores the result atomically).
@@ -19,7 +21,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from handoff.exceptions import InvalidRequest, InvalidTransition, NotHolder
 
@@ -69,6 +71,8 @@ CLOSE_REASONS = (
     "other",                 # say what in the note
 )
 MAX_NOTE_CHARS = 2000
+#: The most tickets one agent may be allowed to hold at once (an account's capacity is 1 to this).
+MAX_CAPACITY = 1000
 MAX_REASON_CHARS = 500
 MAX_PREFERRED_TIME_CHARS = 200
 
@@ -99,6 +103,13 @@ def check_agent_id(agent_id: Any) -> str:
     if not isinstance(agent_id, str) or not _AGENT_ID.match(agent_id):
         raise InvalidRequest(f"agent id must be letters, digits and . _ @ -, not {agent_id!r}")
     return agent_id
+
+
+def check_capacity(capacity: Any) -> int:
+    """How many tickets an agent may hold at once: a whole number from 1 to MAX_CAPACITY."""
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or not 1 <= capacity <= MAX_CAPACITY:
+        raise InvalidRequest(f"capacity must be a whole number from 1 to {MAX_CAPACITY}, not {capacity!r}")
+    return capacity
 
 
 def check_conversation_id(conversation_id: Any) -> str:
@@ -352,6 +363,25 @@ def close(ticket: Ticket, *, by: str, at: float, reason_code: str, note: str = "
         raise InvalidRequest(f"note must be text of at most {MAX_NOTE_CHARS} characters")
     entry = HistoryEntry("closed", by, at, {"agent": ticket.agent, "reason_code": reason_code, "note": note})
     return _with(ticket, entry, state=State.CLOSED, close_reason=reason_code, close_note=note)
+
+
+def add_note(ticket: Ticket, *, by: str, at: float, text: Any, holder: Optional[str] = None) -> Ticket:
+    """The ticket with a private `noted` entry: staff's words about the ticket, kept in its
+    history and never sent to the claimant (not in the tracker, not in the outbox). With
+    `holder`, only while that agent holds the ticket; without (a supervisor), in any state."""
+    _require_holder(ticket, "noted", holder)
+    text = text.strip() if isinstance(text, str) else text
+    if not isinstance(text, str) or not text:
+        raise InvalidRequest("a note needs text")
+    if len(text) > MAX_NOTE_CHARS:
+        raise InvalidRequest(f"a note is at most {MAX_NOTE_CHARS} characters, not {len(text)}")
+    return _with(ticket, HistoryEntry("noted", by, at, {"text": text}))
+
+
+def notes(ticket: Ticket) -> List[Dict[str, Any]]:
+    """The ticket's private notes, oldest first: {by, at, text}."""
+    return [{"by": entry.by, "at": entry.at, "text": entry.detail.get("text", "")}
+            for entry in ticket.history if entry.event == "noted"]
 
 
 def raise_priority(ticket: Ticket, *, priority: Any, by: str, at: float,

@@ -34,7 +34,9 @@ def test_bytes_frames_are_accepted_as_utf8():
     ('{"type": "transfer", "ticket_id": "t"}', "bad_request"),
     ('{"type": "transfer", "ticket_id": "t", "to_agent": "a", "to_language": "en"}', "bad_request"),
     ('{"type": "presence", "status": "asleep"}', "bad_request"),
-    ('{"type": "snapshot", "v": 2}', "bad_request"),
+    ('{"type": "snapshot", "v": 3}', "bad_request"),
+    ('{"type": "note", "ticket_id": "t", "text": " "}', "bad_request"),
+    ('{"type": "note", "ticket_id": "t"}', "bad_request"),
     ('{"type": "snapshot", "ref": {"a": 1}}', "bad_request"),
 ])
 def test_bad_frames_are_typed_errors(frame, code):
@@ -48,7 +50,7 @@ def test_an_error_keeps_the_ref_of_the_frame_it_answers():
         protocol.parse('{"type": "claim", "ref": "r9"}')
     assert failure.value.ref == "r9"
     sent = json.loads(protocol.error(failure.value.code, str(failure.value), failure.value.ref))
-    assert sent == {"v": 1, "type": "error", "code": "bad_request", "message": "claim needs ticket_id", "ref": "r9"}
+    assert sent == {"v": 2, "type": "error", "code": "bad_request", "message": "claim needs ticket_id", "ref": "r9"}
 
 
 def test_over_long_text_is_refused():
@@ -70,3 +72,9 @@ def test_the_first_frame_must_be_auth():
     assert protocol.auth_token(protocol.parse('{"type": "auth", "token": "abc"}')) == "abc"
     with pytest.raises(ProtocolError):
         protocol.auth_token(protocol.parse('{"type": "snapshot"}'))
+
+
+def test_version_1_requests_are_still_accepted_and_answers_say_version_2():
+    assert protocol.parse('{"v": 1, "type": "snapshot"}').type == "snapshot"
+    assert protocol.parse('{"v": 2, "type": "note", "ticket_id": "t", "text": "called back"}').get("text") == "called back"
+    assert json.loads(protocol.ok("r1"))["v"] == 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 
 import pytest
@@ -75,17 +74,28 @@ def test_a_callback_left_at_the_moment_of_never_mind_is_not_abandonment():
     assert zh_wechat["abandoned"] == 1 and zh_wechat["abandonment_rate"] == 1.0
 
 
-def test_csat_ratings_in_the_history_fill_the_column_and_none_leave_it_empty(report):
+def test_csat_ratings_fill_the_column_and_none_leave_it_empty(report):
     assert report["total"]["csat_mean"] is None and report["total"]["csat_count"] == 0
-    rated = [t.HistoryEntry("rated", "claimant", day.at("09:13"), {"score": 4}),
-             t.HistoryEntry("rated", "claimant", day.at("09:14"), {"score": 7})]  # out of range: ignored
-    tickets = [x if x.id != "t1" else dataclasses.replace(x, history=x.history + tuple(rated))
-               for x in day.pure_tickets()]
-    ratings = reports.ratings_from_history(tickets)
-    assert [r.score for r in ratings] == [4]
-    figures = reports.period_report(tickets=tickets, events=day.events(), period=Period.create(*day.PERIOD),
+    ratings = [reports.Rating("zh", "web", 4, day.at("09:13")), reports.Rating("zh", "web", 2, day.at("09:14"))]
+    figures = reports.period_report(tickets=day.pure_tickets(), events=day.events(), period=Period.create(*day.PERIOD),
                                     now=NOW, ratings=ratings)["total"]
-    assert (figures["csat_mean"], figures["csat_count"]) == (4.0, 1)
+    assert (figures["csat_mean"], figures["csat_count"]) == (3.0, 2)
+
+
+def test_the_report_reads_the_ratings_given_in_the_period_from_the_survey_store(r):
+    from handoff.csat import Survey
+    from handoff.csat_store import CsatStore
+    from handoff.report_sources import ratings
+
+    store = CsatStore(r)
+    for n, (asked, rated, score) in enumerate([("08:00", "08:05", 5), ("08:10", None, None),
+                                                ("08:20", "08:21", 1)]):
+        store.ask(Survey(f"t{n}", f"c{n}", "li", "ask_pension", "zh", "web", "returned", day.at(asked)))
+        if score:
+            assert store.rate(f"t{n}", conversation_id=f"c{n}", score=score, at=day.at(rated))
+    inside = ratings(r, Period.create(day.at("08:00"), day.at("08:10")))
+    assert [(x.score, x.language, x.channel) for x in inside] == [(5, "zh", "web")]
+    assert sorted(x.score for x in ratings(r, Period.create(*day.PERIOD))) == [1, 5]
 
 
 def test_the_csv_has_one_line_per_row_and_the_total_with_empty_cells_for_nothing_measured(report):

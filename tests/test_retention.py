@@ -21,6 +21,8 @@ from bot.privacy import audit, retention
 from bot.privacy.constants import AUDIT_STREAM
 from bot.trainers.review import conversation_ref
 from handoff import constants as desk_keys
+from handoff.csat import Survey
+from handoff.csat_store import CsatStore
 from handoff.outbox import Outbox, message
 from handoff.queue import Queue
 from handoff.settings import DeskSettings
@@ -74,6 +76,11 @@ def fill_redis(client: "redis.Redis[str]", redis_url: str, conversation_id: str,
                         priority="requested", reason="asked for a person", brief={"summary": words})
     queue.agent_online("agent-1", languages=["zh"])
     queue.claim(old.id, agent="agent-1")
+    queue.add_note(old.id, by="agent-1", text=f"private note: {words}", holder="agent-1")
+    surveys = CsatStore(client)
+    surveys.ask(Survey(ticket_id=old.id, conversation_id=conversation_id, agent="agent-1", topic="none",
+                       language="zh", channel="web", ending="closed", asked_at=at + 30))
+    surveys.comment(old.id, conversation_id=conversation_id, text=f"comment: {words}", at=at + 31)
     later = Queue(client, DeskSettings(redis_url=redis_url), clock=lambda: at + 10 * DAY)
     later.check_waits()
     client.hset(desk_keys.ANNOUNCED_POSITIONS, old.id, 1)

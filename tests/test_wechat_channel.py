@@ -451,3 +451,45 @@ def test_the_old_route_on_the_rasa_server_still_answers_through_the_inbox(wechat
     assert user_texts(wechat_stack, keys.conversation_id(user)) == ["医疗保险报销需要什么材料"]
     status, body, _ = account.request("GET", account.signed_query(echostr="abc123"))
     assert (status, body) == (200, "abc123")
+
+
+def test_after_a_person_returns_the_conversation_a_numbered_reply_rates_the_help(wechat_stack, fake, redis_server):
+    """The desk's satisfaction question reaches WeChat as numbered options; "4" is the rating 4 (issue 16)."""
+    import asyncio
+
+    from handoff import agents
+    from handoff.csat_store import CsatStore
+    from handoff.server import Desk
+    from tests.test_desk_server import Console
+
+    account, user = Account(wechat_stack), openid("csat")
+    cid = keys.conversation_id(user)
+    assert account.post(text_xml(user, "请问失业金每个月能领多少钱"))[0] == 200
+    assert account.post(text_xml(user, "我要找人工客服"))[0] == 200
+    settings = DeskSettings(redis_url=redis_server.url, rasa_url=wechat_stack.rasa_url,
+                            rasa_token=wechat_stack.settings.token(), port=0, sweep_interval_seconds=0.2)
+    queue = Queue(connect(redis_server.url), settings)
+    ticket = queue.open_ticket(cid)
+    token = agents.add_agent(queue.redis, f"wx-csat-{uuid.uuid4().hex[:6]}", languages=["zh"])
+
+    async def agent_returns() -> None:
+        desk = await Desk.create(settings).serve(port=0)
+        try:
+            console = await Console.login(desk.port, token)
+            assert (await console.ask("claim", ticket_id=ticket.id))["type"] == "ok"
+            assert (await console.ask("return", ticket_id=ticket.id))["type"] == "ok"
+        finally:
+            await desk.stop()
+
+    asyncio.run(agent_returns())
+    question = fake.wait_for(lambda: [t for t in fake.texts_to(user) if "1. 1 很不满意" in t], timeout=20)
+    assert "5. 5 非常满意" in question[0] and "满意吗" in question[0]
+    status, body, _ = account.post(text_xml(user, "4"))
+    assert status == 200
+    if body == "success":  # answered through the API instead of the passive reply
+        reply = fake.wait_for(lambda: [t for t in fake.texts_to(user) if "谢谢您的评分" in t], timeout=20)[0]
+    else:
+        reply = content_of(body)
+    assert "谢谢您的评分" in reply and "1. 好的" in reply  # and the offer of a comment, numbered too
+    survey = CsatStore(queue.redis).get(ticket.id)
+    assert (survey.score, survey.channel, survey.language) == (4, "wechat", "zh")

@@ -4,8 +4,9 @@ which conversation id, purge or erase) in the audit log.
 
 What is deleted for a conversation (docs/privacy.md keeps the list for people):
     tracker store   every row of the `events` table with its sender_id (SQLite or PostgreSQL)
-    Redis, desk     its tickets and their histories, its entries in the language queues, agents'
-                    ticket sets, announced positions and wait alerts, its open-ticket pointer
+    Redis, desk     its tickets and their histories (private notes included), their satisfaction
+                    surveys, its entries in the language queues, agents' ticket sets, announced
+                    positions and wait alerts, its open-ticket pointer
     Redis, streams  its entries in renben:events, renben:outbox:*, renben:review-flags,
                     renben:wechat-delivery-errors and renben:wechat:inbox (and, on purge, every entry older than the
                     retention period: the streams are transport, the tracker store is the record)
@@ -273,7 +274,9 @@ def delete_redis_keys(client: "redis.Redis[str]", ids: Iterable[str]) -> int:
             tickets.add(open_ticket)
         pipe = client.pipeline(transaction=False)
         for ticket_id in tickets:
-            pipe.delete(desk_keys.TICKET + ticket_id, desk_keys.TICKET_HISTORY + ticket_id)
+            pipe.delete(desk_keys.TICKET + ticket_id, desk_keys.TICKET_HISTORY + ticket_id,
+                        desk_keys.CSAT + ticket_id)
+            pipe.zrem(desk_keys.CSAT_ASKED, ticket_id)
             for language in languages:
                 pipe.zrem(desk_keys.QUEUE + language, ticket_id)
             for agent_set in agent_sets:

@@ -23,7 +23,7 @@ function minutesSince(at) {
 
 function send(type, fields) {
   const ref = `c${++state.refs}`;
-  state.socket.send(JSON.stringify({ v: 1, type, ref, ...fields }));
+  state.socket.send(JSON.stringify({ v: 2, type, ref, ...fields }));
   return new Promise((resolve) => state.pending.set(ref, resolve));
 }
 
@@ -39,7 +39,7 @@ function connect(token) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/agent`);
   state.socket = socket;
-  socket.addEventListener("open", () => socket.send(JSON.stringify({ v: 1, type: "auth", token })));
+  socket.addEventListener("open", () => socket.send(JSON.stringify({ v: 2, type: "auth", token })));
   socket.addEventListener("message", (event) => receive(JSON.parse(event.data)));
   socket.addEventListener("close", (event) => {
     if (event.code === 4001) say("Login failed: the token is not known.");
@@ -68,6 +68,7 @@ function receive(frame) {
     case "snapshot":
       state.waiting = new Map(frame.tickets.map((t) => [t.id, t]));
       state.held = new Map(frame.held.map((t) => [t.id, t]));
+      state.me.capacity = frame.capacity;
       (frame.alerts || []).forEach(showAlert);
       renderQueues();
       break;
@@ -136,6 +137,7 @@ function renderQueues() {
   const queue = $("queue");
   queue.replaceChildren(...[...state.waiting.values()].sort(byPriority).map(
     (t) => ticketItem(t, (x) => send("claim", { ticket_id: x.id }), "Claim")));
+  $("held-title").textContent = `Mine (${state.held.size} of at most ${state.me.capacity})`;
   $("held").replaceChildren(...[...state.held.values()].map(
     (t) => ticketItem(t, (x) => send("brief", { ticket_id: x.id }), "Open")));
 }
@@ -200,8 +202,13 @@ function renderBrief(ticket) {
     section("Slots", Object.entries(brief.slots || {}).map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)),
     section("Bot already answered", (brief.answered || []).map((a) => `${a.action || "bot"}: ${a.summary}`)),
   ];
+  parts.push(section("Notes (staff only)", (ticket.notes || []).map(noteLine)));
   if (ticket.callback) parts.push(section("Callback", [`${ticket.callback.contact_kind} ${ticket.callback.contact}`, ticket.callback.preferred_time]));
   $("brief").replaceChildren(...parts);
+}
+
+function noteLine(note) {
+  return el("li", `${note.by} ${new Date(note.at * 1000).toLocaleTimeString()}: ${note.text}`);
 }
 
 function highlighted(text, evidence) {
@@ -293,6 +300,18 @@ onCurrent("transfer", "transfer", () => {
   const to = $("transfer-to").value.trim();
   return /^[a-z]{2,3}$/.test(to) ? { to_language: to } : { to_agent: to };
 }, "Transferred.");
+
+$("add-note").addEventListener("click", async () => {
+  const text = $("private-note").value.trim();
+  if (!state.current || !text) return;
+  const answer = await send("note", { ticket_id: state.current.id, text });
+  if (answer.type === "ok") {
+    state.current.notes = (state.current.notes || []).concat([answer.note]);
+    renderBrief(state.current);
+    $("private-note").value = "";
+    say("Note added.");
+  }
+});
 
 $("flag").addEventListener("click", async () => {
   if (!state.current) return;

@@ -252,6 +252,7 @@ OUTBOX_TYPES: Dict[str, Tuple[str, ...]] = {
     "queue_position": ("position", "estimate_seconds", "text"),
     "bot_resumed": ("text",),
     "notice": ("text",),
+    "question": ("text", "buttons"),  # sent to the widget as a `bot` frame with quick replies
 }
 
 
@@ -263,6 +264,9 @@ def outbox_frame(entry: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
     kind = entry.get("type")
     if kind not in OUTBOX_TYPES or not isinstance(entry.get("conversation_id"), str):
         return None
+    if kind == "question":  # the desk's question with quick replies (a satisfaction rating)
+        text, buttons = entry.get("text"), clean_buttons(entry.get("buttons") or [])
+        return bot_frame(text[:4 * MAX_TEXT_CHARS], buttons) if isinstance(text, str) and text and buttons else None
     frame: Dict[str, Any] = {"type": kind}
     for name in OUTBOX_TYPES[kind]:
         value = entry.get(name)

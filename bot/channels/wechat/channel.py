@@ -119,7 +119,7 @@ class WeChatHub:
             self.api = WeChatApi(self.redis, base_url=self.settings.api_base, app_id=self.settings.app_id or "",
                                  app_secret=self.settings.app_secret or "")
             self.delivery = Delivery(self.api, self.redis)
-            self.spawn(OutboxReader(self.redis, self.delivery, consumer=self.consumer).run())
+            self.spawn(OutboxReader(self.redis, self.delivery, consumer=self.consumer, options=self.options).run())
         turns = Turns(self)
         self.spawn(InboxReader(self.redis, turns.handle, consumer=self.consumer,
                                reclaim_ms=int(self.settings.reclaim_seconds * 1000)).run())

@@ -4,7 +4,8 @@ The desk appends entries (docs/claimant-outbox.md); every WeChat process reads t
 the consumer group `wechat` (bot/stream_consumer.py), so one process sends each entry through
 the customer-service API, then acknowledges it (XACK). An entry a dead process had read but not
 acknowledged is taken over (XAUTOCLAIM) after CLAIM_IDLE_MS and sent: at least once. `outbox_text(entry)` (pure) is
-what the claimant reads; entries with nothing to show (`typing`) are acknowledged unsent.
+what the claimant reads; entries with nothing to show (`typing`) are acknowledged unsent. A
+`question`'s buttons become numbered options, remembered for the claimant like a bot reply's.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 from bot.channels.wechat import phrases
 from bot.channels.wechat.constants import OUTBOX_GROUP, OUTBOX_STREAM, openid_of
 from bot.channels.wechat.delivery import Delivery
-from bot.channels.wechat.render import split_text
+from bot.channels.wechat.render import Options, Rendered, render, split_text
 from bot.language_codes import LANGUAGES
 from bot.stream_consumer import StreamConsumer
 
@@ -49,7 +50,16 @@ def outbox_text(entry: Mapping[str, Any]) -> Optional[str]:
         return phrases.say("queue_position_unknown", language, ahead=position - 1)
     if kind in ("bot_resumed", "notice"):
         return text or None
+    if kind == "question":
+        return "\n\n".join(question(entry).texts) or None
     return None  # typing, and types added later
+
+
+def question(entry: Mapping[str, Any]) -> Rendered:
+    """A desk question with its buttons as numbered options ("1. ..."): a reply "3" is the third
+    button's payload once the options are remembered (render.Options)."""
+    buttons = [b for b in entry.get("buttons") or [] if isinstance(b, Mapping)]
+    return render([{"text": str(entry.get("text") or ""), "buttons": buttons}])
 
 
 def parse_entry(fields: Mapping[str, str]) -> Optional[Tuple[str, Dict[str, Any]]]:
@@ -69,8 +79,10 @@ class OutboxReader:
     (bot/stream_consumer.py: consumer group `wechat`, entries of a dead process taken over after
     CLAIM_IDLE_MS)."""
 
-    def __init__(self, redis: Any, delivery: Delivery, *, consumer: str, block_ms: int = 2000) -> None:
+    def __init__(self, redis: Any, delivery: Delivery, *, consumer: str, block_ms: int = 2000,
+                 options: Optional[Options] = None) -> None:
         self.delivery = delivery
+        self.options = options or Options(redis)
         # The group starts at the stream's start: entries written before any WeChat process ran
         # are delivered too.
         self.reader = StreamConsumer(redis, OUTBOX_STREAM, OUTBOX_GROUP, consumer, self.handle,
@@ -82,6 +94,9 @@ class OutboxReader:
             logger.warning("wechat outbox: entry %s is not for a WeChat claimant; skipped", entry_id)
             return
         openid, entry = parsed
+        if entry.get("type") == "question":  # remembered first, so that an answer "3" finds them
+            rendered = question(entry)
+            await self.options.remember(openid, rendered.options)
         text = outbox_text(entry)
         if text:  # a process that died between sending and acknowledging has it sent again: at least once
             await self.delivery.send(openid, split_text(text), source="outbox",
