@@ -47,6 +47,9 @@ class Stack:
     redis_url: str = ""
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: Dict[str, List[str]] = field(default_factory=dict)
+    #: Per service, what runs after `python -m` instead of its module (a benchmark's wrapper:
+    #: bench/turn_probe.py); the service's own arguments follow.
+    entry_points: Dict[str, List[str]] = field(default_factory=dict)
     _redis: Optional[embedded_redis.EmbeddedRedis] = None
 
     @property
@@ -95,6 +98,8 @@ class Stack:
                 "retention": [sys.executable, "-m", "bot.privacy", "purge",
                               "--every", str(PURGE_EVERY_SECONDS)],
             }
+            for name, entry in self.entry_points.items():
+                commands[name] = [commands[name][0], "-m", *entry, *commands[name][3:]]
             for name in self.services:
                 self._spawn(name, commands[name])
             for name in self.services:
