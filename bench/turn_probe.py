@@ -13,6 +13,7 @@ microsecond; the figures of a turn are some milliseconds.
 from __future__ import annotations
 
 import contextvars
+import importlib
 import functools
 import sys
 import time
@@ -94,10 +95,6 @@ def install_rasa_timers() -> None:
     from rasa.core.brokers.broker import EventBroker
     from rasa.core.processor import MessageProcessor
     from rasa.core.policies.policy import Policy
-    import rasa.core.policies.rule_policy  # noqa: F401 - the policy classes, to time each
-    import rasa.core.policies.memoization  # noqa: F401
-    import rasa.core.policies.ted_policy  # noqa: F401
-    import rasa.core.policies.unexpected_intent_policy  # noqa: F401
 
     _timed(Agent, "handle_message", "turn", turn=True)
     _timed(MessageProcessor, "get_tracker", "tracker_retrieve")
@@ -110,9 +107,12 @@ def install_rasa_timers() -> None:
     _timed(RemoteAction, "run", "action_server")
     _timed(RemoteAction, "_action_call_format", "action_payload")
     _timed(tracker_store.TrackerStore, "stream_events", "event_broker")
-    for module in ("bot.policies.signal_policy", "bot.lock_store", "bot.event_broker", "bot.tracker_store"):
-        try:  # Renben's own classes, when this is Renben: their methods are timed too
-            __import__(module)
+    for module in ("rasa.core.policies.rule_policy", "rasa.core.policies.memoization",
+                   "rasa.core.policies.ted_policy", "rasa.core.policies.unexpected_intent_policy",
+                   # Renben's own classes, when this is Renben: their methods are timed too
+                   "bot.policies.signal_policy", "bot.lock_store", "bot.event_broker", "bot.tracker_store"):
+        try:
+            importlib.import_module(module)
         except ImportError:
             pass
     for store in _subclasses(lock_store.LockStore) | {lock_store.LockStore}:

@@ -5,7 +5,7 @@ answers and stores exactly as it was:
 
 - **The action server's answer is checked against a schema compiled once.** Rasa checks every
   answer with `jsonschema.validate`, which first checks the schema itself against the JSON Schema
-  meta-schema: about 80 % of the CPU of a turn with a custom action. Here the validator is built
+  meta-schema: about two thirds of the CPU of a turn with a custom action. Here the validator is built
   (and the schema checked) on first use; answers are checked as before, and an invalid one raises
   the same `ValidationError` with the same message.
 - **The `language` slot is set in the Rasa process.** Its custom mapping ran `action_set_language`
