@@ -75,6 +75,7 @@ bench: model
 	$(PY) bench/nlu_latency.py
 	$(PY) bench/signal_latency.py
 	$(PY) bench/handoff_latency.py
+	$(PY) bench/turn_latency.py --starter-dir var/bench/rasa-init
 	$(PY) bench/ws_load.py
 	$(PY) bench/wechat_channel.py
 

@@ -47,6 +47,9 @@ class Stack:
     redis_url: str = ""
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: Dict[str, List[str]] = field(default_factory=dict)
+    #: Per service, what runs after `python -m` instead of its module (a benchmark's wrapper:
+    #: bench/turn_probe.py); the service's own arguments follow.
+    entry_points: Dict[str, List[str]] = field(default_factory=dict)
     _redis: Optional[embedded_redis.EmbeddedRedis] = None
 
     @property
@@ -82,19 +85,9 @@ class Stack:
                 self.redis_url = self._redis.url
             endpoints_file = self.settings.var_dir / "endpoints.yml"  # holds secrets: 0600
             write_private(endpoints_file, yaml.safe_dump(endpoints(self.settings, self.redis_url)))
-            self.commands = commands = {
-                "actions": [sys.executable, "-m", "actions.server", "--host", self.settings.host,
-                            "--port", str(self.settings.actions_port)],
-                # The API token reaches Rasa through RASA_AUTH_TOKEN, never the command line (ps).
-                "rasa": [sys.executable, "-m", "bot.rasa_server", "--model", str(self.model),
-                         "--endpoints", str(endpoints_file), "--credentials", "bot/credentials.yml",
-                         "--interface", self.settings.host, "--port", str(self.settings.rasa_port)],
-                "wechat": [sys.executable, "-m", "bot.channels.wechat.gateway", "--host", self.settings.host,
-                           "--port", str(self.settings.wechat_port)],
-                "desk": [sys.executable, "-m", "handoff", "serve"],
-                "retention": [sys.executable, "-m", "bot.privacy", "purge",
-                              "--every", str(PURGE_EVERY_SECONDS)],
-            }
+            self.commands = commands = service_commands(self.settings, self.model, endpoints_file)
+            for name, entry in self.entry_points.items():
+                commands[name] = [commands[name][0], "-m", *entry, *commands[name][3:]]
             for name in self.services:
                 self._spawn(name, commands[name])
             for name in self.services:
@@ -204,6 +197,24 @@ class Stack:
         if self._redis:
             self._redis.stop()
             self._redis = None
+
+
+def service_commands(settings: Settings, model: Path, endpoints_file: Path) -> Dict[str, List[str]]:
+    """The command of each service (SERVICES), as `make run` and a container (bot/serve.py) run it.
+    The working directory is the repository (ROOT); secrets come from the environment."""
+    return {
+        "actions": [sys.executable, "-m", "actions.server", "--host", settings.host,
+                    "--port", str(settings.actions_port)],
+        # The API token reaches Rasa through RASA_AUTH_TOKEN, never the command line (ps).
+        "rasa": [sys.executable, "-m", "bot.rasa_server", "--model", str(model),
+                 "--endpoints", str(endpoints_file), "--credentials", "bot/credentials.yml",
+                 "--interface", settings.host, "--port", str(settings.rasa_port)],
+        "wechat": [sys.executable, "-m", "bot.channels.wechat.gateway", "--host", settings.host,
+                   "--port", str(settings.wechat_port)],
+        # The desk listens on DESK_HOST:DESK_PORT (handoff/settings.py).
+        "desk": [sys.executable, "-m", "handoff", "serve"],
+        "retention": [sys.executable, "-m", "bot.privacy", "purge", "--every", str(PURGE_EVERY_SECONDS)],
+    }
 
 
 def http_status(url: str, timeout: float) -> Optional[int]:

@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any, Dict
 
-from bot import health
+from bot import health, turn_path
 
 
 async def health_checks(agent: Any) -> Dict[str, bool]:
@@ -57,6 +57,7 @@ def main() -> None:
         sys.exit("rasa_server: set RASA_AUTH_TOKEN (the HTTP API is never started without a token)")
     sys.argv = ["rasa", "run", *sys.argv[1:], "--enable-api", "--auth-token", token]
     _with_health_route()
+    turn_path.install()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -32,6 +32,9 @@ class Settings:
     actions_port: int = 5055
     desk_port: int = 5077
     wechat_port: int = 5006  # the WeChat gateway: the Official Account's server URL
+    #: Where Rasa reaches the action server (ACTIONS_URL, e.g. http://actions:5055 in a
+    #: container network); None: this machine's `local_host` and `actions_port`.
+    actions_url: Optional[str] = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
@@ -48,6 +51,7 @@ class Settings:
             actions_port=_port(env, "ACTIONS_PORT", 5055),
             desk_port=_port(env, "DESK_PORT", 5077),
             wechat_port=_port(env, "WECHAT_PORT", 5006),
+            actions_url=(env.get("ACTIONS_URL") or "").rstrip("/") or None,
         )
 
     def token(self) -> str:
@@ -61,6 +65,11 @@ class Settings:
     def embedded_redis_password(self) -> str:
         """The password of the embedded Redis (make run), kept in var/."""
         return _kept_secret(self.var_dir / "redis_password")
+
+    @property
+    def action_server_url(self) -> str:
+        """The action server's base URL, as the Rasa server calls it."""
+        return self.actions_url or f"http://{self.local_host}:{self.actions_port}"
 
     @property
     def local_host(self) -> str:
@@ -104,14 +113,18 @@ def redis_parts(url: str) -> Dict[str, Any]:
     }
 
 
+#: Rasa's SQL tracker store, saving a turn with one read instead of two (bot/tracker_store.py).
+TRACKER_STORE_TYPE = "bot.tracker_store.SQLTrackerStore"
+
+
 def tracker_store_config(settings: Settings) -> Dict[str, Any]:
     if not settings.tracker_store_url:
-        return {"type": "SQL", "dialect": "sqlite", "db": str(settings.var_dir / "tracker.db")}
+        return {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(settings.var_dir / "tracker.db")}
     parsed = urlparse(settings.tracker_store_url)
     if parsed.scheme not in ("postgresql", "postgres"):
         raise SettingsError("TRACKER_STORE_URL must be a postgresql:// URL")
     config: Dict[str, Any] = {
-        "type": "SQL",
+        "type": TRACKER_STORE_TYPE,
         "dialect": "postgresql",
         "url": parsed.hostname or "127.0.0.1",
         "port": parsed.port or 5432,
@@ -134,7 +147,7 @@ def endpoints(settings: Settings, redis_url: str) -> Dict[str, Any]:
         lock_store["password"] = redis["password"]
     return {
         # The action server refuses calls without this header (actions/server.py).
-        "action_endpoint": {"url": f"http://{settings.local_host}:{settings.actions_port}/webhook",
+        "action_endpoint": {"url": f"{settings.action_server_url}/webhook",
                             "headers": {"Authorization": f"Bearer {settings.actions_secret()}"}},
         "tracker_store": tracker_store_config(settings),
         "lock_store": lock_store,

@@ -9,7 +9,7 @@ from bot.settings import Settings, SettingsError, endpoints, redis_parts
 def test_embedded_defaults_need_no_configuration(tmp_path):
     settings = Settings.from_env({"RENBEN_VAR_DIR": str(tmp_path)})
     config = endpoints(settings, "redis://127.0.0.1:7000/0")
-    assert config["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
+    assert config["tracker_store"] == {"type": "bot.tracker_store.SQLTrackerStore", "dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
     assert config["lock_store"]["type"] == "bot.lock_store.RenewingLockStore"
     assert config["lock_store"]["port"] == 7000
     token = settings.token()
@@ -30,7 +30,7 @@ def test_production_settings_come_from_the_environment(tmp_path):
     })
     assert settings.token() == "s3cret" and not (tmp_path / "auth_token").exists()
     config = endpoints(settings, settings.redis_url)
-    assert config["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "url": "db.internal",
+    assert config["tracker_store"] == {"type": "bot.tracker_store.SQLTrackerStore", "dialect": "postgresql", "url": "db.internal",
                                        "port": 6543, "db": "renben", "username": "rasa", "password": "p@ss"}
     lock = config["lock_store"]
     assert (lock["url"], lock["port"], lock["db"], lock["use_ssl"], lock["password"]) == \

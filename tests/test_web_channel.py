@@ -443,3 +443,30 @@ def test_one_address_over_its_limit_is_told_to_wait_and_nothing_is_lost(model_pa
         # Refused, not dropped: the widget keeps it and sends it again after retry_after.
     finally:
         limited.stop()
+
+
+def test_behind_a_load_balancer_each_claimant_s_address_is_counted(model_path, redis_server, tmp_path, monkeypatch):
+    """With SANIC_PROXIES_COUNT (deploy/: nginx, an ingress) the per-address socket limit counts
+    the address the balancer forwards, not the balancer's own, which every claimant shares."""
+    from tests.conftest import start_stack
+    monkeypatch.setenv("SANIC_PROXIES_COUNT", "1")  # the stack's processes inherit both
+    monkeypatch.setenv("RENBEN_WEB_SOCKETS_PER_ADDRESS", "1")
+    balanced = start_stack(model_path, tmp_path, redis_url=redis_server.url)
+    try:
+        async def scenario():
+            first = Widget(ws_url(balanced), extra_headers={"X-Forwarded-For": "203.0.113.7"})
+            await first.open(language="en")
+            other = Widget(ws_url(balanced), extra_headers={"X-Forwarded-For": "198.51.100.9"})
+            await other.open(language="en")  # another claimant behind the same balancer
+            same = await websockets.connect(ws_url(balanced), extra_headers={"X-Forwarded-For": "203.0.113.7"})
+            refused = json.loads(await asyncio.wait_for(same.recv(), 10))
+            await same.close()
+            await first.close()
+            await other.close()
+            return other.session, refused
+
+        session, refused = run(scenario())
+        assert session["type"] == "session"
+        assert refused["code"] == "too_many_sockets"
+    finally:
+        balanced.stop()

@@ -426,7 +426,9 @@ class WebChannel(InputChannel):
                     await ws.send(p.encode(p.error_frame("unavailable", "the chat is not available now")))
                     await ws.close(CLOSE_TRY_AGAIN, "unavailable")
                     return
-            address = request.ip or ""
+            # Behind a load balancer the peer is the balancer: with SANIC_PROXIES_COUNT (or
+            # SANIC_REAL_IP_HEADER) set, Sanic gives the claimant's address (docs/operations.md).
+            address = request.remote_addr or request.ip or ""
             if hub.sockets_by_address.get(address, 0) >= self.settings.sockets_per_address:
                 await ws.send(p.encode(p.error_frame("too_many_sockets", "too many chats are open from this "
                                                      "address; close one and try again", retry_after=30.0)))
