@@ -10,8 +10,9 @@ processes and restarts; a resend whose state is gone is checked against the trac
 the one record of what was committed. A turn that was not saved because a custom action failed
 (bot/turn_guard.py) runs again, with backoff, for up to RENBEN_WEB_TURN_RETRY_SECONDS; then the
 claimant is told, in their language, to send it again (notice and error `not_answered`), and the
-message is never acknowledged. Its replies reach the stream only once its turn is saved. Server messages go through the conversation's stream in
-Redis (delivery.py) and are sent to every socket of the conversation in this process.
+message is never acknowledged. Its replies reach the stream only once its turn is saved.
+Server messages go through the conversation's stream in Redis (delivery.py) and are sent to
+every socket of the conversation in this process.
 """
 from __future__ import annotations
 
