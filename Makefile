@@ -18,11 +18,12 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 TRAINING := --config config.yml --domain bot/domain --data data/nlu data/rules
 
-.PHONY: help install model run test validate test-stories test-unit eval eval-signals eval-topics bench clean
+.PHONY: help install model run test validate test-stories test-unit faults eval eval-signals eval-topics bench clean
 
 help:
 	@echo "make run    start the whole system (installs and trains when needed)"
 	@echo "make test   run every test (validation, unit, integration, story tests)"
+	@echo "make faults the fault suite alone (tests/faults/), with its table: fault, sent, answered, lost, doubled, wait"
 	@echo "make eval   intent and signal figures on ../shared/eval, per language (report in reports/)"
 	@echo "make eval-signals  the signal detector's figures alone"
 	@echo "make eval-topics   topic accuracy on the blind challenge rounds (first sight, today)"
@@ -61,6 +62,10 @@ test-unit: model
 	$(PY) -m pytest -q
 
 test: validate test-stories test-unit
+
+# Processes killed under running conversations (tests/faults/, also part of test-unit); prints the table.
+faults: model
+	$(PY) -m pytest -q tests/faults
 
 eval: model
 	@$(PY) -m bot.evaluation

@@ -22,7 +22,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import knowledge
+from actions import knowledge, turns
 from actions.phrasebook import Phrasebook
 from bot import crisis_contacts
 from handoff.brief import build_brief
@@ -62,11 +62,13 @@ def priority_of(value: Any) -> Priority:
 
 def enqueue(queue: Queue, tracker_state: Dict[str, Any], *, language: str, priority: Priority,
             reason: str) -> Tuple[Ticket, Optional[WaitEstimate], bool]:
-    """The ticket, its wait estimate and whether we are within staffed hours (blocking I/O)."""
+    """The ticket, its wait estimate and whether we are within staffed hours (blocking I/O).
+    One ticket per claimant message: the same message's turn run again gets the same ticket."""
     brief = build_brief(tracker_state, waiting_since=time.time(), reason=reason, priority=priority.value)
     ticket = queue.enqueue(conversation_id=tracker_state["sender_id"],
                            channel=brief.channel, language=language, priority=priority,
-                           reason=reason, brief=brief.as_dict())
+                           reason=reason, brief=brief.as_dict(),
+                           request_id=turns.request_id(tracker_state.get("events") or []))
     return ticket, queue.estimate(ticket.id), queue.staffed()
 
 

@@ -12,12 +12,13 @@ import asyncio
 import functools
 import logging
 import threading
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import turns
 from actions.phrasebook import Phrasebook
 from bot.privacy import audit, identity, period, retention, rights
 from bot.privacy.exceptions import PrivacyError
@@ -122,7 +123,8 @@ class ActionEraseData(Action):
         if not asked_by_owner(tracker):
             return refuse(dispatcher, tracker)
         try:
-            await asyncio.get_running_loop().run_in_executor(None, erase_now, conversation_id)
+            await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(erase_now, conversation_id, request_id=turns.request_id(tracker.events)))
         except PrivacyError as error:
             logger.error("erasure of %s failed: %s", conversation_id, error)
             dispatcher.utter_message(response="utter_privacy_erase_failed")
@@ -154,9 +156,11 @@ def refuse(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType
     return [SlotSet("pending_offer", None)]
 
 
-def erase_now(conversation_id: str) -> retention.Deleted:
-    """Erases the conversation and records the fact. Raises PrivacyError."""
-    return retention.erase_conversation(conversation_id, settings(), by="claimant", role="claimant")
+def erase_now(conversation_id: str, *, request_id: Optional[str] = None) -> retention.Deleted:
+    """Erases the conversation and records the fact, once per request (the claimant message that
+    confirmed: its turn may run again after a crash). Raises PrivacyError."""
+    return retention.erase_conversation(conversation_id, settings(), by="claimant", role="claimant",
+                                        request_id=request_id)
 
 
 def erase_after_turn(conversation_id: str, *, timeout: float = 60.0) -> threading.Thread:

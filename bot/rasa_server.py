@@ -7,6 +7,9 @@ appears in `ps` (a process's command line is readable by every user of the machi
 
 `/health` (bot/health.py) checks the model is loaded, Redis answers (the lock store's client)
 and the tracker store answers; 200 or 503, naming the checks and nothing else.
+
+A turn whose custom action failed is not saved (bot/turn_guard.py): the channel runs it again or
+asks the claimant to send it again, rather than acknowledging an unanswered message.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import os
 import sys
 from typing import Any, Dict
 
-from bot import health, turn_path
+from bot import health, turn_guard, turn_path
 
 
 async def health_checks(agent: Any) -> Dict[str, bool]:
@@ -58,6 +61,7 @@ def main() -> None:
     sys.argv = ["rasa", "run", *sys.argv[1:], "--enable-api", "--auth-token", token]
     _with_health_route()
     turn_path.install()
+    turn_guard.install()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -21,6 +21,9 @@ LANGUAGES = PREFIX + "queue-languages"
 OPEN_TICKET = PREFIX + "open:"
 #: Set of every ticket id of a conversation, for erasure.  renben:conversation-tickets:<conversation_id>
 CONVERSATION_TICKETS = PREFIX + "conversation-tickets:"
+#: String: the ticket one claimant request got (a request made again gets the same ticket), kept
+#: 7 days.  renben:request-ticket:<conversation_id>:<request id>
+REQUEST_TICKET = PREFIX + "request-ticket:"
 #: Counter: arrival order of tickets (a ticket's `seq`).
 SEQUENCE = PREFIX + "ticket-sequence"
 

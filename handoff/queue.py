@@ -35,6 +35,8 @@ from handoff.tickets import Alert, CallbackRequest, State, Ticket, WaitEstimate
 
 #: How often a change is re-applied when the ticket keeps moving under us.
 MAX_RETRIES = 50
+#: Days a request's ticket is remembered (handoff/constants.py REQUEST_TICKET).
+REQUEST_DAYS = 7
 AGENT_STATUSES = ("available", "away", "offline")
 
 # KEYS: 1 ticket, 2 history, 3 old queue, 4 new queue, 5 open pointer, 6 old agent's tickets,
@@ -188,11 +190,40 @@ class Queue:
 
     def enqueue(self, *, conversation_id: str, channel: str, language: str, priority: Any,
                 reason: str, brief: Mapping[str, Any], callback: Optional[CallbackRequest] = None,
-                by: str = "bot") -> Ticket:
+                by: str = "bot", request_id: Optional[str] = None) -> Ticket:
         """A new waiting ticket; or, if the conversation already has an open ticket, that one
         (its priority raised if this request is more urgent). A callback ticket is not a live
-        wait: it never counts as the conversation's open ticket."""
+        wait: it never counts as the conversation's open ticket.
+
+        `request_id` (the claimant message that asked: its client id, or its event-stream entry):
+        the same request made again (a turn or a stream entry handled again after a crash) gets
+        the ticket it got the first time, unchanged, for REQUEST_DAYS."""
         t.check_conversation_id(conversation_id)
+        if request_id is not None:
+            known = self._request_ticket(conversation_id, request_id)
+            if known is not None:
+                return known
+        ticket = self._enqueue(conversation_id=conversation_id, channel=channel, language=language,
+                               priority=priority, reason=reason, brief=brief, callback=callback, by=by)
+        if request_id is not None:
+            with self._redis_errors():
+                self.redis.set(k.REQUEST_TICKET + f"{conversation_id}:{request_id}", ticket.id,
+                               nx=True, ex=REQUEST_DAYS * 86400)
+        return ticket
+
+    def _request_ticket(self, conversation_id: str, request_id: str) -> Optional[Ticket]:
+        with self._redis_errors():
+            ticket_id = self.redis.get(k.REQUEST_TICKET + f"{conversation_id}:{request_id}")
+        if not ticket_id:
+            return None
+        try:
+            return self.get(ticket_id)
+        except TicketNotFound:  # erased or purged since: treat the request as new
+            return None
+
+    def _enqueue(self, *, conversation_id: str, channel: str, language: str, priority: Any,
+                 reason: str, brief: Mapping[str, Any], callback: Optional[CallbackRequest],
+                 by: str) -> Ticket:
         for _ in range(MAX_RETRIES):
             if callback is None:
                 existing = self.open_ticket(conversation_id)

@@ -609,13 +609,15 @@ class Desk:
         if message is None:
             return
         try:
-            await self.act_on(message)
+            await self.act_on(message, request_id=entry_id)
         except (RasaUnavailable, QueueUnavailable):
             raise  # not acted on: left pending, acted on again after RECLAIM_MS
         except DeskError as error:  # the change itself is refused (no such ticket ...): again would not help
             logger.error("could not act on a message of %s: %s", message.conversation_id, error)
 
-    async def act_on(self, message: relay.ClaimantMessage) -> None:
+    async def act_on(self, message: relay.ClaimantMessage, *, request_id: Optional[str] = None) -> None:
+        """`request_id`: the message's event-stream entry; acted on again (this process died before
+        acknowledging it), it records no second callback (handoff/queue.py `request_id`)."""
         ticket = await self._io(self.queue.open_ticket, message.conversation_id)
         if ticket is None:
             return
@@ -639,7 +641,7 @@ class Desk:
                 priority = Priority.CRISIS if ticket.priority is Priority.CRISIS else Priority.CALLBACK
                 await self._io(self.queue.enqueue, conversation_id=ticket.conversation_id, channel=ticket.channel,
                                language=ticket.language, priority=priority, reason=f"callback: {ticket.reason}",
-                               brief=ticket.brief, callback=callback, by="claimant")
+                               brief=ticket.brief, callback=callback, by="claimant", request_id=request_id)
                 await self._resume(ticket, "utter_handoff_callback_recorded", by="claimant",
                                    contact=callback.contact, time=callback.preferred_time or "—")
 

@@ -286,3 +286,23 @@ def test_staffed_hours():
     assert StaffedHours.parse("").is_open(saturday_9am)
     with pytest.raises(InvalidRequest):
         StaffedHours.parse("weekdays")
+
+
+def test_the_same_request_made_again_gets_its_ticket_unchanged_and_no_second_callback(queue):
+    """A turn run again after a crash (bot/turn_guard.py), or a desk stream entry acted on again,
+    repeats its enqueue with the same request id: one ticket, one history, one callback."""
+    first = queue.enqueue(conversation_id="c1", channel="web", language="zh", priority="requested",
+                          reason="asked for a person", brief={}, request_id="m1")
+    again = queue.enqueue(conversation_id="c1", channel="web", language="zh", priority="crisis",
+                          reason="asked for a person", brief={}, request_id="m1")
+    assert again.id == first.id and again.priority is Priority.REQUESTED
+    assert len(queue.get(first.id).history) == 1
+    request = CallbackRequest.create(contact_kind="phone", contact="13800138000", language="zh")
+    callbacks = [queue.enqueue(conversation_id="c1", channel="web", language="zh", priority="callback",
+                               reason="callback", brief={}, callback=request, by="claimant",
+                               request_id="1700000000000-0") for _ in range(2)]
+    assert callbacks[0].id == callbacks[1].id
+    assert len(queue.redis.smembers(k.CONVERSATION_TICKETS + "c1")) == 2  # the live one and one callback
+    other = queue.enqueue(conversation_id="c1", channel="web", language="zh", priority="callback",
+                          reason="callback", brief={}, callback=request, by="claimant", request_id="m2")
+    assert other.id != callbacks[0].id  # another message asking again is another request

@@ -223,6 +223,19 @@ def test_erase_one_conversation_keeps_only_the_fact(tmp_path, r, redis_server):
     assert again.tracker_rows == 0 and again.stream_entries == 0
 
 
+def test_an_erasure_request_run_again_is_audited_once_and_leaves_no_identifier(tmp_path, r, redis_server):
+    """The confirming message's turn may run again after the action server died (bot/turn_guard.py)."""
+    settings = settings_for(tmp_path, redis_server.url)
+    target = "web-erase-twice"
+    save_conversation(settings.tracker_url, target, "please erase", NOW - 60)
+    for _ in range(2):
+        retention.erase_conversation(target, settings, client=r, request_id="msg-1")
+    assert len([e for e in audit.entries(r) if e.conversation_id == target]) == 1
+    assert not [key for key in r.scan_iter("*") if target in key or "msg-1" in key]
+    retention.erase_conversation(target, settings, client=r, request_id="msg-2")  # asked again: audited
+    assert len([e for e in audit.entries(r) if e.conversation_id == target]) == 2
+
+
 def test_conversation_with_old_ticket_but_recent_events_is_kept(tmp_path, r, redis_server):
     settings = settings_for(tmp_path, redis_server.url)
     cid = "wx-returning"

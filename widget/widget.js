@@ -469,8 +469,8 @@
     if (frame.code === "rate_limited" || frame.code === "unavailable") {
       clearTimeout(state.retryTimer);
       state.retryTimer = setTimeout(resendPending, Math.max(1000, (frame.retry_after || 2) * 1000));
-    } else if (frame.id && frame.code === "invalid_message") {
-      acknowledged(frame.id, true);
+    } else if (frame.id && (frame.code === "invalid_message" || frame.code === "not_answered")) {
+      acknowledged(frame.id, true);  // not_answered: the notice asks the claimant to send it again
     }
   }
 

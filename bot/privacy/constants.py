@@ -20,6 +20,12 @@ ACCESS_USER_TOKENS = PREFIX + "access:user-tokens:"
 #: renben:privacy:erase-pending:<conversation_id>
 ERASE_PENDING = PREFIX + "privacy:erase-pending:"
 ERASE_PENDING_TTL = 10 * 60
+#: String: this erasure request (a claimant message) is already in the audit log, so the same
+#: message's turn run again (bot/turn_guard.py) is not audited twice. The name is a SHA-256 of
+#: "<conversation_id>:<message id>", so no identifier outlives the erasure in Redis.
+#: renben:privacy:erase-request:<sha256 hex>
+ERASE_REQUEST = PREFIX + "privacy:erase-request:"
+ERASE_REQUEST_TTL = 7 * 86400
 
 #: The audit file, relative to the var directory.
 AUDIT_FILE = "audit/audit.jsonl"

@@ -23,6 +23,7 @@ does not know (a ticket whose conversation is gone) are aged by their newest tic
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import datetime as dt
 import json
 import logging
@@ -131,22 +132,32 @@ def purge(settings: RetentionSettings, *, now: Optional[float] = None,
 
 def erase_conversation(conversation_id: str, settings: RetentionSettings, *, by: str = "claimant",
                        role: str = "claimant", client: Optional["redis.Redis[str]"] = None,
-                       record: bool = True) -> Deleted:
+                       record: bool = True, request_id: Optional[str] = None) -> Deleted:
     """Deletes one conversation from every store and records the erasure (who asked, when,
     which conversation id) in the audit log (`record=False`: a repeat pass of an erasure already
-    recorded). Raises InvalidRequest for an empty id,
+    recorded; `request_id`, the claimant message that asked: recorded once however often that
+    request runs). Raises InvalidRequest for an empty id,
     StoreUnavailable when a store fails (run it again: it is idempotent)."""
     if not isinstance(conversation_id, str) or not conversation_id.strip():
         raise InvalidRequest("erase_conversation needs a conversation id")
     client = client or settings.connect()
     deleted = _delete(settings, client, {conversation_id}, before=None)
     deleted.conversations = [conversation_id]
-    if not record:
+    if not record or (request_id is not None and not _first_time(client, conversation_id, request_id)):
         return deleted
     audit.record(client, audit.make_entry(who=by, role=role, action="erase",
                                           conversation_id=conversation_id),
                  mirror=settings.audit_mirror)
     return deleted
+
+
+def _first_time(client: "redis.Redis[str]", conversation_id: str, request_id: str) -> bool:
+    """True the first time this erasure request is seen (k.ERASE_REQUEST); raises StoreUnavailable."""
+    name = hashlib.sha256(f"{conversation_id}:{request_id}".encode()).hexdigest()
+    try:
+        return bool(client.set(k.ERASE_REQUEST + name, "1", nx=True, ex=k.ERASE_REQUEST_TTL))
+    except redis.RedisError as error:
+        raise StoreUnavailable(f"Redis: {error}") from error
 
 
 def _delete(settings: RetentionSettings, client: "redis.Redis[str]", ids: Set[str], *,
@@ -285,6 +296,8 @@ def delete_redis_keys(client: "redis.Redis[str]", ids: Iterable[str]) -> int:
         keys = [desk_keys.OPEN_TICKET + conversation_id, desk_keys.CONVERSATION_TICKETS + conversation_id,
                 web_keys.SESSION_STREAM + conversation_id, k.ERASE_PENDING + conversation_id]
         keys += client.scan_iter(match=_glob(f"{web_keys.MESSAGE_STATE}{conversation_id}:") + "*",
+                                 count=SCAN_BATCH)
+        keys += client.scan_iter(match=_glob(f"{desk_keys.REQUEST_TICKET}{conversation_id}:") + "*",
                                  count=SCAN_BATCH)
         openid = wechat_keys.openid_of(conversation_id)
         if openid:

@@ -7,8 +7,12 @@
 A client message is acknowledged once Rasa has handled it and saved the tracker (the commit).
 Its state in Redis ("pending:<process>", then "done") drops duplicates across reconnects,
 processes and restarts; a resend whose state is gone is checked against the tracker, which is
-the one record of what was committed. Server messages go through the conversation's stream in
-Redis (delivery.py) and are sent to every socket of the conversation in this process.
+the one record of what was committed. A turn that was not saved because a custom action failed
+(bot/turn_guard.py) runs again, with backoff, for up to RENBEN_WEB_TURN_RETRY_SECONDS; then the
+claimant is told, in their language, to send it again (notice and error `not_answered`), and the
+message is never acknowledged. Its replies reach the stream only once its turn is saved.
+Server messages go through the conversation's stream in Redis (delivery.py) and are sent to
+every socket of the conversation in this process.
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from bot.channels.web.delivery import Store, client_from_url, client_like
 from bot.channels.web.exceptions import FrameRejected
 from bot.language_codes import LANGUAGES
 from bot.privacy import period
+from bot.turn_guard import RetrySchedule, TurnNotFinished
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +64,22 @@ _UTF8 = codecs.getincrementaldecoder("utf-8")
 sanic_frames.UTF8Decoder = lambda errors="strict": _UTF8(errors="replace")
 
 
+def frames_of(message: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The widget frames for one bot message: the data-rights download, then the text and buttons."""
+    frames = []
+    export = p.export_frame(message.get("custom"))  # the data-rights JSON copy: a download
+    if export is not None:
+        frames.append(export)
+    text = message.get("text") or ""
+    for extra in ("image", "attachment"):  # shown as a link text, never as markup
+        if isinstance(message.get(extra), str):
+            text = f"{text}\n{message[extra]}".strip()
+    buttons = message.get("buttons") or message.get("quick_replies") or []
+    if text or buttons:
+        frames.append(p.bot_frame(text, buttons))
+    return frames
+
+
 class WebOutput(OutputChannel):
     """Bot replies for one conversation: appended to its stream, then sent to its sockets."""
 
@@ -70,22 +91,28 @@ class WebOutput(OutputChannel):
         return "web"
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
-        export = p.export_frame(message.get("custom"))  # the data-rights JSON copy: a download
-        if export is not None:
-            await self.hub.store.append(recipient_id, export)
-            await self.hub.wake(recipient_id)
-        text = message.get("text") or ""
-        for extra in ("image", "attachment"):  # shown as a link text, never as markup
-            if isinstance(message.get(extra), str):
-                text = f"{text}\n{message[extra]}".strip()
-        buttons = message.get("buttons") or message.get("quick_replies") or []
-        if not text and not buttons:
-            return
-        await self.hub.store.append(recipient_id, p.bot_frame(text, buttons))
+        for frame in frames_of(message):
+            await self.hub.store.append(recipient_id, frame)
         await self.hub.wake(recipient_id)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         await self.send_response(recipient_id, {"text": text})
+
+
+class TurnOutput(WebOutput):
+    """A claimant message's replies, held until its turn is saved: a turn that is not saved
+    (bot/turn_guard.py) and runs again shows its replies once."""
+
+    def __init__(self, hub: "WebHub") -> None:
+        super().__init__(hub)
+        self.frames: List[Dict[str, Any]] = []
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        self.frames.extend(frames_of(message))
+
+    async def deliver(self, recipient_id: Text) -> None:
+        for frame in self.frames:
+            await self.hub.store.append(recipient_id, frame)
 
 
 class WebHub:
@@ -344,12 +371,32 @@ class Connection:
         # records it without saying it again (actions/privacy.py).
         metadata = {"client_message_id": message.id, "ui_language": message.language or self.language,
                     "privacy_notice_shown_by_channel": True}
-        try:
-            await self.hub.on_new_message(UserMessage(message.text, WebOutput(self.hub), conversation_id,
-                                                      input_channel="web", metadata=metadata))
-        except Exception:
-            await store.release(conversation_id, message.id)
-            raise
+        retry = RetrySchedule(within=self.hub.settings.turn_retry_seconds)
+        started = time.monotonic()
+        while True:
+            output = TurnOutput(self.hub)
+            try:
+                await self.hub.on_new_message(UserMessage(message.text, output, conversation_id,
+                                                          input_channel="web", metadata=metadata))
+                break
+            except TurnNotFinished as error:  # nothing saved: run it again while the bound allows
+                wait = retry.next_wait(time.monotonic() - started)
+                if wait is None:
+                    await store.release(conversation_id, message.id)
+                    logger.error("web channel: message %s of %s not answered within %.0f s (%s); "
+                                 "the claimant is asked to send it again", message.id, conversation_id,
+                                 retry.within, error)
+                    await self.send(p.notice_frame("not_answered", message.language or self.language))
+                    await self.send(p.error_frame("not_answered", "the message could not be answered; "
+                                                  "ask the claimant to send it again", message_id=message.id))
+                    return
+                logger.warning("web channel: message %s of %s runs again in %.1f s: %s",
+                               message.id, conversation_id, wait, error)
+                await asyncio.sleep(wait)
+            except Exception:
+                await store.release(conversation_id, message.id)
+                raise
+        await output.deliver(conversation_id)
         await store.mark_done(conversation_id, message.id)
         await self.flush()
         await self.send(p.ack_frame(message.id))

@@ -15,6 +15,9 @@ prefix are the defaults, the environment wins):
                                 one address, e.g. a library or a village office)
     RENBEN_WEB_SOCKETS_PER_ADDRESS  sockets one client address may hold open at once in one Rasa
                                 process (50; a shared address again, and a widget holds one)
+    RENBEN_WEB_TURN_RETRY_SECONDS  how long a message whose turn was not saved (a custom action
+                                failed: bot/turn_guard.py) is run again before the claimant is
+                                asked to send it again (30; covers a restart of the action server)
     REDIS_URL                   Redis for dedupe, the session streams and the desk outbox;
                                 default: the Redis of Rasa's lock store (endpoints.yml)
     RENBEN_VAR_DIR              where web_secret is kept (default: var/ in the repository)
@@ -49,6 +52,7 @@ class WebSettings:
     redis_url: Optional[str] = None
     address_per_minute: int = 300
     sockets_per_address: int = 50
+    turn_retry_seconds: float = 30.0
 
     @classmethod
     def build(cls, credentials: Optional[Mapping[str, Any]] = None,
@@ -85,6 +89,7 @@ class WebSettings:
             redis_url=env.get("REDIS_URL") or given.get("redis_url") or None,
             address_per_minute=_number(value("address_per_minute"), "RENBEN_WEB_ADDRESS_PER_MINUTE", 300, int, 1),
             sockets_per_address=_number(value("sockets_per_address"), "RENBEN_WEB_SOCKETS_PER_ADDRESS", 50, int, 1),
+            turn_retry_seconds=_number(value("turn_retry_seconds"), "RENBEN_WEB_TURN_RETRY_SECONDS", 30.0, float, 0),
         )
 
     def origin_allowed(self, origin: Optional[str], host: Optional[str]) -> bool:

@@ -184,6 +184,10 @@ NOTICES: Dict[str, Dict[str, str]] = {
         "zh": "系统暂时无法处理您的消息,我们会自动重试,请稍候。",
         "en": "We could not handle your message just now. It will be sent again automatically; please wait.",
     },
+    "not_answered": {
+        "zh": "抱歉,刚才这条消息没能得到回答,请您再发送一次。",
+        "en": "Sorry, your last message could not be answered just now. Please send it again.",
+    },
     "slow_down": {
         "zh": "您发送得太快了,请稍等几秒再发。",
         "en": "You are sending messages very quickly. Please wait a few seconds before sending more.",
