@@ -158,6 +158,10 @@ def redis_benchmark_set(port: int) -> float:
     return float(re.search(r"SET: ([\d.]+) requests per second", out)[1])
 
 
+def progress(line: str) -> None:
+    print(f"[through the stack] {line}", file=sys.stderr, flush=True)
+
+
 async def arrival(awaitable) -> float:
     """When `awaitable` finished (perf_counter)."""
     await awaitable
@@ -177,14 +181,17 @@ async def through_rasa(rasa_url: str, settings: DeskSettings, runs: int) -> dict
         widget = await websockets.connect(rasa_url.replace("http://", "ws://") + "/webhooks/web/ws", max_size=2 ** 22)
         await widget.send(json.dumps({"type": "hello", "token": None, "language": "zh", "last_seq": None}))
         conversation = (await frame_of(widget, "session"))["conversation_id"]
+        progress(f"widget session {conversation}")
         await widget.send(json.dumps({"type": "message", "id": "ask-person", "text": "我要找人工"}))
         await frame_of(widget, "ack", id="ask-person")
         while True:
             ticket = (await frame_of(agent, "ticket"))["ticket"]
             if ticket["conversation_id"] == conversation:
                 break
+        progress(f"ticket {ticket['id']} queued")
         await agent.send(json.dumps({"type": "claim", "ticket_id": ticket["id"], "ref": "c"}))
         await frame_of(agent, "ok", ref="c")
+        progress("claimed; timing messages")
         for n in range(runs):
             text = f"第{n}条:我还想补充一点情况"
             started = time.perf_counter()
@@ -213,6 +220,7 @@ def stack_figures(runs: int) -> dict:
         settings = Settings(var_dir=Path(tmp), rasa_port=embedded_redis.free_port(),
                             actions_port=embedded_redis.free_port(), desk_port=embedded_redis.free_port(),
                             wechat_port=embedded_redis.free_port(), auth_token="bench-token")
+        progress(f"starting the action server and Rasa with {model.name}")
         stack = Stack(settings, model, services=("actions", "rasa")).start()
         try:
             desk = DeskSettings(redis_url=stack.redis_url, rasa_url=stack.rasa_url, rasa_token="bench-token",

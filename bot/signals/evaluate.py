@@ -101,7 +101,7 @@ def evaluate(rows: Optional[List[Dict[str, str]]] = None,
     return figures
 
 
-TARGETS = {"crisis_recall": (">=", 1.0), "distress_recall": (">=", 0.9),
+TARGETS = {"crisis_recall": (">=", 0.95), "distress_recall": (">=", 0.9),
            "complex_recall": (">=", 0.8), "false_escalation": ("<=", 0.05)}
 
 
@@ -136,7 +136,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         newest = found[-1]
         recorded = first_sight(newest)
         if recorded:
-            _print_table(f"{newest.name}, first sight (recorded {recorded.get('measured', '?')}, before tuning on it):",
+            _print_table(f"{newest.name}, first sight ({recorded.get('measured', '?')}, before tuning on it):",
                          recorded["figures"], languages)
         else:
             print(f"{newest.name}: no first-sight figures recorded (tests/signals/challenge/{newest.name}/first-sight.json)")
