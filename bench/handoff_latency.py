@@ -32,6 +32,7 @@ import dataclasses
 import asyncio
 import json
 import logging
+import os
 import re
 import shutil
 import statistics
@@ -216,6 +217,11 @@ def stack_figures(runs: int) -> dict:
     model = ROOT / "models" / f"renben-{model_store.fingerprint()}.tar.gz"
     if not model.exists():
         raise SystemExit(f"{model.name} is not trained: run `make model` first (or pass --no-stack)")
+    # one claimant sends every message: the widget's per-session rate limit (20 at once, then one a
+    # second) is not what this measures
+    os.environ.setdefault("RENBEN_WEB_BURST", "100000")
+    os.environ.setdefault("RENBEN_WEB_RATE", "100000")
+    os.environ.setdefault("RENBEN_WEB_ADDRESS_PER_MINUTE", "100000")
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(var_dir=Path(tmp), rasa_port=embedded_redis.free_port(),
                             actions_port=embedded_redis.free_port(), desk_port=embedded_redis.free_port(),
