@@ -418,11 +418,13 @@
       while (log.firstChild) { log.removeChild(log.firstChild); }
       var committed = {};
       var turn = [];  // the buttons of the bot's messages since anyone else spoke
+      var titles = {};  // a button's payload -> its title: a pressed button reads as it did
       (frame.history || []).forEach(function (item) {
         if (item.id) { committed[item.id] = true; }
-        addItem(item.role, item.role === "user" ? displayText(item.text) : item.text,
+        addItem(item.role, item.role === "user" ? titles[item.text] || displayText(item.text) : item.text,
                 { agentName: item.agent_name });
         turn = item.role === "bot" ? turn.concat([item.buttons || []]) : [];
+        (item.buttons || []).forEach(function (button) { titles[button.payload] = button.title; });
       });
       showButtons([]);
       turn.forEach(function (buttons) { showButtons(buttons, true); });
