@@ -14,6 +14,10 @@ from urllib.parse import unquote, urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: How a topic answer is given (RENBEN_ANSWER_STYLE): `brief` leads with a short answer and offers
+#: the rest as buttons; `full` sends the whole entry at once (actions/topic_answer.py).
+ANSWER_STYLES = ("brief", "full")
+
 
 class SettingsError(ValueError):
     """A setting from the environment cannot be used; the message says which and why."""
@@ -35,6 +39,7 @@ class Settings:
     #: Where Rasa reaches the action server (ACTIONS_URL, e.g. http://actions:5055 in a
     #: container network); None: this machine's `local_host` and `actions_port`.
     actions_url: Optional[str] = None
+    answer_style: str = "brief"  # one of ANSWER_STYLES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
@@ -52,6 +57,7 @@ class Settings:
             desk_port=_port(env, "DESK_PORT", 5077),
             wechat_port=_port(env, "WECHAT_PORT", 5006),
             actions_url=(env.get("ACTIONS_URL") or "").rstrip("/") or None,
+            answer_style=_answer_style(env),
         )
 
     def token(self) -> str:
@@ -94,6 +100,13 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise SettingsError(f"{name}={value!r} is not a port number")
     return int(value)
+
+
+def _answer_style(env: Mapping[str, str]) -> str:
+    value = (env.get("RENBEN_ANSWER_STYLE") or "brief").strip().lower()
+    if value not in ANSWER_STYLES:
+        raise SettingsError(f"RENBEN_ANSWER_STYLE={value!r} is not one of {', '.join(ANSWER_STYLES)}")
+    return value
 
 
 def redis_parts(url: str) -> Dict[str, Any]:

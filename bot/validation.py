@@ -8,7 +8,8 @@ warnings do not fail validation.
 
 Rasa warns that a response is "not used in any story or rule" when only an action uses it (the
 actions compose answers from the domain's phrases, see actions/phrasebook.py). Those warnings are
-dropped when the response name, or the prefix it is built from, appears in the actions' code; any
+dropped when the response name, or the prefix it is built from, appears in the actions' code, as
+are its warnings that an intent only buttons send (`checks.BUTTON_INTENTS`) has no examples; any
 other warning fails validation, as `--fail-on-warnings` would.
 """
 from __future__ import annotations
@@ -28,6 +29,8 @@ from bot.trainers.checks import Problem
 from bot.trainers.staleness import StaleEntry
 
 _UNUSED = re.compile(r"The utterance '(utter_[A-Za-z0-9_]+)' is not used in any story or rule")
+_NO_EXAMPLES = re.compile(r"The intent '([A-Za-z0-9_]+)' is listed in the domain file, but is not found in the "
+                          r"NLU training data")
 _NAME_IN_CODE = re.compile(r"""["'](utter_[A-Za-z0-9_]*)""")
 # Rasa warns about this on every load, whatever the domain says.
 _ALWAYS = ("Slot auto-fill has been removed in 3.0",)
@@ -63,6 +66,9 @@ def real_problems(messages: Iterable[str], names: Set[str]) -> List[str]:
             continue
         unused = _UNUSED.search(message)
         if unused and used_by_actions(unused.group(1), names):
+            continue
+        no_examples = _NO_EXAMPLES.search(message)
+        if no_examples and no_examples.group(1) in checks.BUTTON_INTENTS:  # only buttons send it
             continue
         problems.append(message)
     return problems

@@ -17,8 +17,10 @@ from actions.eligibility_forms import (FORM_SLOTS, ActionCorrectAnswer, ActionPe
 from actions.fallback import ActionClarify
 from actions.handoff import ActionHandoff
 from actions.language import ActionSetLanguage
-from actions.topic_answer import ActionAnswerTopic
-from bot.settings import ROOT
+from actions import knowledge
+from actions.answer_text import PARTS, available_parts, part_payload
+from actions.topic_answer import ActionAnswerPart, ActionAnswerTopic
+from bot.settings import ROOT, Settings
 
 DOMAIN = Domain.load(str(ROOT / "bot" / "domain")).as_dict()
 TOPICS = ["ask_pension", "ask_unemployment", "ask_medical", "ask_work_injury", "ask_maternity",
@@ -79,6 +81,93 @@ def test_the_unemployment_answer_offers_the_pre_check_and_clears_old_answers():
     assert {"event": "slot", "timestamp": None, "name": "pending_offer", "value": "unemployment_check"} in events
     assert {e["name"] for e in events if e["value"] is None} >= {"uf_contribution_years", "uf_registered"}
     assert [b["payload"] for b in messages[-1]["buttons"]][:2] == ["/affirm", "/deny"]
+
+
+# ---------------------------------------------------------------- issue 20: answer briefly first
+
+NOT_A_DECISION = {"zh": "不是对您个人情况的决定", "en": "not a decision on your case"}
+
+
+def part_tracker(payload: str, language: str = "en", **kwargs: Any) -> Tracker:
+    """The tracker Rasa gives the action for a button's payload (parsed as Rasa parses it)."""
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+    from rasa.shared.nlu.training_data.message import Message
+
+    parsed = YAMLStoryReader.unpack_regex_message(Message(data={"text": payload}), Domain.from_dict(DOMAIN))
+    return tracker(parsed.get("intent")["name"], text=payload, language=language,
+                   entities=parsed.get("entities"), **kwargs)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("intent", TOPICS)
+def test_a_topic_answer_leads_with_its_short_answer_its_source_and_not_a_decision(intent, language):
+    messages, _ = run(ActionAnswerTopic(Settings()), tracker(intent, language=language))
+    entry = knowledge.load()[intent]
+    text = entry.text(language)
+    first = messages[0]["text"]
+    assert str(text["short"]).strip() in first
+    assert entry.source_titles(language)[0] in first and NOT_A_DECISION[language] in first
+    shown = all_text(messages)
+    assert max(text["steps"], key=len) not in shown and str(text["answer"]).strip() not in shown  # behind buttons
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        part_payload(intent, part) for part in available_parts(entry, language)]
+    assert {"steps", "sources"} <= set(available_parts(entry, language))
+    full = run(ActionAnswerTopic(Settings(answer_style="full")), tracker(intent, language=language))[0]
+    assert len(all_text(messages)) < 0.6 * len(all_text(full))
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("part", PARTS)
+def test_each_part_button_shows_that_part_then_offers_the_others_and_a_person(part, language):
+    entry = knowledge.load()["ask_unemployment"]
+    text = entry.text(language)
+    messages, events = run(ActionAnswerPart(), part_tracker(part_payload("ask_unemployment", part), language))
+    shown = messages[0]["text"]
+    expected = {"details": str(text["answer"]).strip(), "steps": text["steps"][-1], "documents": text["documents"][0],
+                "where": text["where"]["online"], "local": str(text["local"]).strip(),
+                "sources": entry.sources[-1].url}[part]
+    assert expected in shown and shown.startswith(text["title"])
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert part_payload("ask_unemployment", part) not in payloads and payloads[-1] == "/request_human"
+    assert len(payloads) == len(PARTS)  # the five other parts and a person
+    assert events == []  # an offer made with the answer still stands; a form keeps its place
+
+
+def test_the_local_part_names_the_city_the_claimant_mentioned():
+    payload = part_payload("ask_unemployment", "local")
+    shown = run(ActionAnswerPart(), part_tracker(payload, "en", slots={"city": "Shenzhen"}))[0][0]["text"]
+    assert "You mentioned Shenzhen" in shown
+
+
+@pytest.mark.parametrize("language, sorry", [("zh", "找不到这部分内容"), ("en", "cannot find that part")])
+@pytest.mark.parametrize("payload", [
+    part_payload("ask_nothing", "steps"),
+    part_payload("complaint_appeal", "local"),  # the same everywhere: it has no local part
+    '/show_answer_part{"answer_topic":"ask_pension"}',
+    "/show_answer_part",
+])
+def test_a_part_that_is_not_there_gets_a_polite_answer_and_a_person(payload, language, sorry):
+    messages, events = run(ActionAnswerPart(), part_tracker(payload, language))
+    assert sorry in messages[0]["text"] and events == []
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/request_human"]
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_full_answer_setting_sends_the_whole_entry_without_part_buttons(language):
+    messages, _ = run(ActionAnswerTopic(Settings(answer_style="full")), tracker("ask_unemployment", language=language))
+    text = knowledge.load()["ask_unemployment"].text(language)
+    everything = all_text(messages)
+    assert str(text["answer"]).strip() in everything and text["steps"][-1] in everything
+    assert text["documents"][0] in everything and NOT_A_DECISION[language] in everything
+    assert not any(b["payload"].startswith("/show_answer_part") for m in messages for b in m.get("buttons") or [])
+
+
+def test_the_answer_style_comes_from_the_environment_on_each_answer(monkeypatch):
+    steps = knowledge.load()["ask_medical"].text("en")["steps"][0]
+    monkeypatch.setenv("RENBEN_ANSWER_STYLE", "full")
+    assert steps in all_text(run(ActionAnswerTopic(), tracker("ask_medical", language="en"))[0])
+    monkeypatch.delenv("RENBEN_ANSWER_STYLE")
+    assert steps not in all_text(run(ActionAnswerTopic(), tracker("ask_medical", language="en"))[0])
 
 
 def test_a_long_message_gets_the_truncation_notice_first():

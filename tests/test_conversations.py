@@ -101,3 +101,38 @@ def test_a_conversation_first_opened_over_the_http_api_still_gets_its_privacy_no
     first = client.texts(sender, "失业金怎么领")
     assert first.count("隐私提示") == 1
     assert "隐私提示" not in client.texts(sender, "谢谢")
+
+
+# ---------------------------------------------------------------- issue 20: answer briefly first
+
+def brief(replies):
+    """The reply carrying a brief answer's part buttons (after the privacy notice, on a first message)."""
+    return next(r for r in replies if any("show_answer_part" in b["payload"] for b in r.get("buttons") or []))
+
+
+def part_button(reply, part: str) -> str:
+    return next(b["payload"] for b in reply.get("buttons") or [] if f'"answer_part":"{part}"' in b["payload"])
+
+
+def test_a_brief_answer_then_its_steps_then_yes_to_the_pre_check(client, sender):
+    replies = client.say(sender, "How do I claim unemployment benefit?")
+    first = brief(replies)
+    assert "not a decision on your case" in first["text"] and "Social Insurance Law" in first["text"]
+    assert "What to do:" not in "".join(r.get("text", "") for r in replies)
+    steps = client.texts(sender, part_button(first, "steps"))
+    assert "What to do:" in steps and "60 days" in steps and not has_chinese(steps)
+    assert client.tracker(sender)["slots"]["pending_offer"] == "unemployment_check"  # the offer still stands
+    assert "year" in client.texts(sender, "yes").lower()  # the pre-check's first question
+
+
+def test_a_part_pressed_inside_the_pre_check_then_its_question_again(client, sender):
+    replies = client.say(sender, "失业金怎么领")
+    documents = part_button(brief(replies), "documents")
+    question = client.texts(sender, "好的")
+    reply = client.texts(sender, documents)
+    assert "社会保障卡或居民身份证" in reply and question.strip() in reply  # the part, then the same question
+    tracker = client.tracker(sender)
+    assert tracker["active_loop"]["name"] == "unemployment_form"
+    assert tracker["slots"]["uf_contribution_years"] is None  # the payload was not taken as an answer
+    client.say(sender, "三年")
+    assert client.tracker(sender)["slots"]["uf_contribution_years"] == 3.0

@@ -31,6 +31,21 @@ def test_every_topic_has_an_entry_in_both_languages(topic):
 
 
 @pytest.mark.parametrize("topic", TOPICS + ["foreign_employees"])
+def test_every_entry_has_a_short_answer_in_both_languages_stating_only_the_entrys_figures(topic):
+    from bot.trainers.checks import SHORT_MAX_SENTENCES, facts
+
+    entry = ENTRIES[topic]
+    for language in ("zh", "en"):
+        text = entry.text(language)
+        short = str(text.get("short") or "").strip()
+        assert short and len(short) < 0.8 * len(str(text["answer"])), (topic, language)
+        sentences = [s for s in re.split(r"[。！？!?]|\.(?=\s|$)", short) if s.strip()]
+        assert 2 <= len(sentences) <= SHORT_MAX_SENTENCES, (topic, language, sentences)
+        rest = set().union(*(facts(t, language) for t in _strings({k: v for k, v in text.items() if k != "short"})))
+        assert facts(short, language) <= rest, (topic, language, facts(short, language) - rest)
+
+
+@pytest.mark.parametrize("topic", TOPICS + ["foreign_employees"])
 def test_every_entry_cites_its_sources_and_was_reviewed(topic):
     entry = ENTRIES[topic]
     assert entry.sources, f"{topic} cites no source"

@@ -22,6 +22,13 @@ def test_the_wechat_gateway_port_defaults_to_5006_and_comes_from_the_environment
     assert Settings.from_env({"WECHAT_PORT": "8443"}).wechat_port == 8443
 
 
+def test_answers_are_brief_unless_the_operator_asks_for_the_full_answer():
+    assert Settings.from_env({}).answer_style == "brief"
+    assert Settings.from_env({"RENBEN_ANSWER_STYLE": "Full "}).answer_style == "full"
+    with pytest.raises(SettingsError, match="RENBEN_ANSWER_STYLE"):
+        Settings.from_env({"RENBEN_ANSWER_STYLE": "long"})
+
+
 def test_production_settings_come_from_the_environment(tmp_path):
     settings = Settings.from_env({
         "RENBEN_VAR_DIR": str(tmp_path), "RASA_AUTH_TOKEN": "s3cret",

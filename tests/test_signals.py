@@ -340,6 +340,17 @@ def test_the_same_question_again_raises_complexity():
     assert "repeated_question" in assess(events).reasons
 
 
+def test_reading_a_brief_answer_part_by_part_is_not_asking_again():
+    steps = '/show_answer_part{"answer_topic":"ask_unemployment","answer_part":"steps"}'
+    documents = '/show_answer_part{"answer_topic":"ask_unemployment","answer_part":"documents"}'
+    events = [user("how do I claim unemployment benefit", "ask_unemployment"),
+              {"event": "action", "name": "action_answer_topic"},
+              user(steps, "show_answer_part"), {"event": "action", "name": "action_answer_part"},
+              user(documents, "show_answer_part"), {"event": "action", "name": "action_answer_part"},
+              user(steps, "show_answer_part")]  # the steps once more, to read them again
+    assert assess(events).reasons == []
+
+
 def test_the_same_question_in_the_other_language_after_a_switch_is_not_a_repeat():
     asked = user("失业金怎么领", "ask_unemployment")
     asked["parse_data"]["language"] = {"code": "zh"}

@@ -69,9 +69,11 @@ sources:
     url: https://example.gov/law
 zh:
   title: 养老金
+  short: 满足条件的可以申请。期限是60日。
   answer: 满足条件的,可以在60日内申请。
 en:
   title: Pension
+  short: If you qualify, you can apply. You have 60 days.
   answer: If you qualify, you can apply within 60 days.
 """
 
@@ -215,7 +217,13 @@ def test_example_hints_in_a_response_are_not_facts():
     en: Some Law, Article 1
     url: https://example.gov/law
 """, "  []\n", "no sources"),
-    ("en:\n  title: Pension\n  answer: If you qualify, you can apply within 60 days.\n", "", "no English answer"),
+    ("en:\n  title: Pension\n  short: If you qualify, you can apply. You have 60 days.\n"
+     "  answer: If you qualify, you can apply within 60 days.\n", "", "no English answer"),
+    ("  short: 满足条件的可以申请。期限是60日。\n", "", "the Chinese `short` is empty"),
+    ("  short: If you qualify, you can apply. You have 60 days.", "  short: ''", "the English `short` is empty"),
+    ("You have 60 days.", "You have 90 days.",
+     "the English `short` answer states 90 (day), which the rest of the entry does not"),
+    ("期限是60日。", "期限是60日。请带身份证。请尽早。", "the Chinese `short` answer has 4 sentences"),
     ("  answer: 满足条件的,可以在60日内申请。", "  answer: ''", "the Chinese `answer` is empty"),
     ("related: [greet]", "related: [greeting]", "related intent 'greeting' is not an intent"),
     ("id: ask_pension", "id: ask_pensions", "is not the file's name"),
@@ -357,3 +365,11 @@ def test_make_validate_prints_the_warnings_and_still_passes(root, capsys, monkey
     monkeypatch.setenv(staleness.STALE_DAYS_ENV, "45")
     assert validation.main(["--quick"], root=root, today=TODAY) == 0
     assert "(more than 45)" in capsys.readouterr().out
+
+
+def test_rasa_may_say_only_a_button_intent_has_no_examples():
+    def warning(intent: str) -> str:
+        return f"The intent '{intent}' is listed in the domain file, but is not found in the NLU training data."
+
+    assert validation.real_problems([warning("show_answer_part")], set()) == []
+    assert validation.real_problems([warning("ask_pension")], set()) == [warning("ask_pension")]

@@ -152,3 +152,35 @@ def test_a_failed_fetch_raises_and_frees_the_lock(redis_server):
 ])
 def test_outbox_entries_as_claimant_text(entry, expected):
     assert outbox_text(entry) == expected
+
+
+# ---------------------------------------------------------------- issue 20: a brief answer on WeChat
+
+def brief_turn(intent: str, language: str):
+    """What the bot says for `intent` (the real action, domain and knowledge base)."""
+    from rasa.shared.core.domain import Domain
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.topic_answer import ActionAnswerTopic
+    from bot.settings import ROOT, Settings
+
+    domain = Domain.load(str(ROOT / "bot" / "domain")).as_dict()
+    latest = {"text": "", "intent": {"name": intent, "confidence": 0.9}, "intent_ranking": []}
+    dispatcher = CollectingDispatcher()
+    tracker = Tracker("wx-o1", {"language": language}, latest, [], False, None, {}, None)
+    run(ActionAnswerTopic(Settings()).run(dispatcher, tracker, domain))
+    return dispatcher.messages
+
+
+@pytest.mark.parametrize("language, steps_title, yes", [("zh", "2. 怎么办", "7. 好的"), ("en", "2. What to do", "7. Yes, please")])
+def test_a_brief_answer_becomes_numbered_replies_that_send_its_parts(language, steps_title, yes):
+    rendered = render(brief_turn("ask_unemployment", language))
+    text = "\n".join(rendered.texts)
+    assert steps_title in text and yes in text  # the parts first, then the pre-check's yes and no
+    assert ("不是对您个人情况的决定" if language == "zh" else "not a decision on your case") in rendered.texts[0]
+    steps = chosen_option("2", rendered.options)
+    assert steps == '/show_answer_part{"answer_topic":"ask_unemployment","answer_part":"steps"}'
+    assert chosen_option("７", rendered.options) == "/affirm"
+    # short enough for one passive reply, where the full answer took several customer-service messages
+    assert len(rendered.texts) == 1

@@ -265,3 +265,34 @@ def test_what_do_you_keep_gives_a_readable_copy_and_a_json_download(page):
     data = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
     said = [turn["text"] for turn in data["turns"] if turn["speaker"] == "claimant"]
     assert said[0] == "医保卡丢了怎么办?"
+
+
+def quick_rows(page):
+    return page.eval_on_selector_all(
+        ".rb-quick-row", "rows => rows.map(r => Array.from(r.querySelectorAll('button')).map(b => b.textContent))")
+
+
+def test_a_brief_answer_offers_its_parts_as_buttons_and_each_shows_its_part(page):
+    send(page, "失业金怎么申请?")
+    wait_replies(page, 2)  # the brief answer, then the pre-check's offer
+    brief = texts(page, ".rb-bot")[-2]
+    assert "不是对您个人情况的决定" in brief and "社会保险法" in brief and "怎么办:" not in brief
+    rows = quick_rows(page)  # a row per message of the turn: the answer's parts, then yes and no
+    assert rows == [["详细规定", "怎么办", "要带的材料", "在哪里办", "各地不同的地方", "依据"], ["好的", "不用了", "找人工"]]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "widget-brief-answer.png"), full_page=True)
+
+    page.get_by_role("button", name="要带的材料", exact=True).click()
+    wait_replies(page, 3)
+    assert texts(page, ".rb-user")[-1] == "要带的材料"
+    part = texts(page, ".rb-bot")[-1]
+    assert "通常需要准备:" in part and "社会保障卡或居民身份证" in part
+    assert quick_rows(page) == [["详细规定", "怎么办", "在哪里办", "各地不同的地方", "依据", "找人工"]]
+
+    page.get_by_role("button", name="怎么办", exact=True).click()
+    wait_replies(page, 4)
+    assert "怎么办:" in texts(page, ".rb-bot")[-1] and "60日" in texts(page, ".rb-bot")[-1]
+    page.reload()  # the latest turn's buttons come back with the conversation
+    page.wait_for_function("document.querySelectorAll('.rb-bot').length >= 4")
+    assert texts(page, ".rb-user")[-2:] == ["要带的材料", "怎么办"]  # pressed buttons read as their titles
+    assert quick_rows(page) == [["详细规定", "要带的材料", "在哪里办", "各地不同的地方", "依据", "找人工"]]

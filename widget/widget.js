@@ -141,6 +141,7 @@
     token: load("token", null),
     pending: load("pending", []),   // [{id, text, shown}] not yet acknowledged, oldest first
     lastSeq: null,                  // newest server seq shown on this page (null: ask for history)
+    botTurn: false,                 // the latest message shown is the bot's: its buttons add to the rows
     retentionDays: options.retentionDays,
     socket: null,
     ready: false,
@@ -286,14 +287,22 @@
     log.scrollTop = log.scrollHeight;
   }
 
-  function showButtons(buttons) {
-    while (quick.firstChild) { quick.removeChild(quick.firstChild); }
-    (buttons || []).forEach(function (button) {
+  // The quick replies are those of the bot's latest turn: each of its messages that offers buttons
+  // adds a row (a brief answer's parts, then the pre-check's yes and no); `keep` adds to the rows
+  // shown, otherwise they are replaced. The claimant's next message clears them.
+  function showButtons(buttons, keep) {
+    if (!keep) {
+      while (quick.firstChild) { quick.removeChild(quick.firstChild); }
+    }
+    if (!buttons || !buttons.length) { return; }
+    var row = el("div", "rb-quick-row");
+    buttons.forEach(function (button) {
       var b = el("button", "rb-button rb-quick-reply", { type: "button" });
       b.textContent = button.title;
       b.addEventListener("click", function () { send(button.payload, button.title); });
-      quick.appendChild(b);
+      row.appendChild(b);
     });
+    quick.appendChild(row);
   }
 
   function setStatus(text) { status.textContent = text || ""; }
@@ -371,6 +380,7 @@
     save("pending", state.pending);
     addItem("user", shown || displayText(text), { id: message.id, pending: true });
     showButtons([]);
+    state.botTurn = false;
     transmit({ type: "message", id: message.id, text: text, language: state.lang });
     message.resend = true;  // anything sent again from now on is a resend
   }
@@ -407,14 +417,18 @@
     if (state.lastSeq === null) {  // page (re)load: the history replaces what is shown
       while (log.firstChild) { log.removeChild(log.firstChild); }
       var committed = {};
-      var lastButtons = null;
+      var turn = [];  // the buttons of the bot's messages since anyone else spoke
+      var titles = {};  // a button's payload -> its title: a pressed button reads as it did
       (frame.history || []).forEach(function (item) {
         if (item.id) { committed[item.id] = true; }
-        addItem(item.role, item.role === "user" ? displayText(item.text) : item.text,
+        addItem(item.role, item.role === "user" ? titles[item.text] || displayText(item.text) : item.text,
                 { agentName: item.agent_name });
-        lastButtons = item.role === "bot" ? item.buttons : null;
+        turn = item.role === "bot" ? turn.concat([item.buttons || []]) : [];
+        (item.buttons || []).forEach(function (button) { titles[button.payload] = button.title; });
       });
-      showButtons(lastButtons);
+      showButtons([]);
+      turn.forEach(function (buttons) { showButtons(buttons, true); });
+      state.botTurn = turn.length > 0;
       state.pending = state.pending.filter(function (m) { return !committed[m.id]; });
       save("pending", state.pending);
       state.pending.forEach(function (m) {
@@ -440,20 +454,24 @@
       case "bot":
         showTyping(false);
         addItem("bot", frame.text);
-        showButtons(frame.buttons);
+        showButtons(frame.buttons, state.botTurn);
+        state.botTurn = true;
         break;
       case "agent_message":
         showTyping(false);
         addItem("agent", frame.text, { agentName: frame.agent_name });
+        state.botTurn = false;
         break;
       case "agent_joined":
         addItem("system", frame.text || t("joined")(frame.agent_name));
         setStatus("");
+        state.botTurn = false;
         break;
       case "agent_left":
         addItem("system", frame.text || t("left")(frame.agent_name));
+        state.botTurn = false;
         break;
-      case "bot_resumed": addItem("bot", frame.text); break;
+      case "bot_resumed": addItem("bot", frame.text); state.botTurn = false; break;
       case "typing": showTyping(true); break;
       case "queue_position":
         setStatus(frame.text || t("queue")(frame.position, frame.estimate_seconds));

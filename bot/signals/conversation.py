@@ -26,8 +26,10 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 FALLBACK_INTENT = "nlu_fallback"
 RESULT_ACTIONS = ("action_unemployment_result", "action_pension_result")
 APPEAL_INTENT = "complaint_appeal"
+# A brief answer's buttons ask for more of the same answer: reading on is not asking again.
+PART_INTENT = "show_answer_part"
 NOT_A_QUESTION = {FALLBACK_INTENT, "greet", "goodbye", "thank", "affirm", "deny", "stop", "inform",
-                  "correct_answer", "request_human", "bot_challenge", "out_of_scope", APPEAL_INTENT}
+                  "correct_answer", "request_human", "bot_challenge", "out_of_scope", APPEAL_INTENT, PART_INTENT}
 LONG_CHARS = 400
 LONG_CJK_CHARS = 150
 _DECISION = re.compile(
@@ -107,8 +109,9 @@ def assess(events: Sequence[Mapping[str, Any]]) -> ConversationComplexity:
     # switches language and asks again is reading the answer in their language, not stuck.
     language = _language(latest)
     earlier = [u for u in users[:-1] if not language or _language(u) in ("", language)]
-    if (intent and intent not in NOT_A_QUESTION and any(_intent(u) == intent for u in earlier)) or (
-            len(_words(latest)) >= 6 and any(_words(u) == _words(latest) for u in earlier)):
+    same_words = intent != PART_INTENT and len(_words(latest)) >= 6 and any(
+        _words(u) == _words(latest) for u in earlier)
+    if (intent and intent not in NOT_A_QUESTION and any(_intent(u) == intent for u in earlier)) or same_words:
         reasons.append("repeated_question")
 
     needs_by_message = [set((_signals(u).get("complexity") or {}).get("needs") or []) for u in users]

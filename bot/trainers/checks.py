@@ -29,6 +29,10 @@ NEAR_MIN_SHINGLES = 4
 REVIEW_MAX_DAYS = 365
 #: Files in data/kb/ that are not answers (they hold figures for the pre-checks).
 KB_FIGURE_FILES = ("eligibility.yml",)
+#: What only buttons send, as a payload (`/show_answer_part{"answer_topic": ..., "answer_part": ...}`,
+#: actions/answer_text.py): never written by claimants, so no examples are needed or wanted.
+BUTTON_INTENTS = frozenset({"show_answer_part"})
+BUTTON_ENTITIES = frozenset({"answer_topic", "answer_part"})
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,13 @@ class Problem:
 
 def check_example_counts(nlu: NluData, intents: Iterable[str], *,
                          minimum: int = MIN_EXAMPLES) -> List[Problem]:
-    """Every domain intent has at least `minimum` examples in each language."""
+    """Every domain intent (but those only buttons send) has at least `minimum` examples in each language."""
     counts = Counter((e.intent, e.lang) for e in nlu.examples)
     where = {(b.intent, b.lang): b for b in nlu.blocks}
     problems = []
     for intent in intents:
+        if intent in BUTTON_INTENTS:
+            continue
         for lang in LANGUAGES:
             count = counts[(intent, lang)]
             if count >= minimum:
@@ -420,10 +426,12 @@ def _check_languages(doc: YamlDoc, data: Mapping[str, Any]) -> List[Problem]:
                                     f"add a `{lang}:` section with title, answer and the same keys "
                                     "as the other language"))
             continue
-        for key in ("title", "answer"):
+        for key in ("title", "answer", "short"):
             if not str(section.get(key) or "").strip():
                 problems.append(Problem(doc.path, doc.line(lang, key), f"the {_LANG[lang]} "
-                                        f"`{key}` is empty", f"write the {_LANG[lang]} {key}"))
+                                        f"`{key}` is empty", f"write the {_LANG[lang]} {key}"
+                                        + (_SHORT_HOW if key == "short" else "")))
+        problems.extend(_check_short(doc, lang, section))
         if data.get("varies_by_place") and not str(section.get("local") or "").strip():
             problems.append(Problem(doc.path, doc.line(lang), f"`varies_by_place` is true but the "
                                     f"{_LANG[lang]} answer has no `local` text", "say what differs "
@@ -435,6 +443,34 @@ def _check_languages(doc: YamlDoc, data: Mapping[str, Any]) -> List[Problem]:
             problems.append(Problem(doc.path, doc.line("zh" if key in zh else "en", key),
                                     f"`{key}` is in one language only", f"add `{key}` to the "
                                     f"{_LANG[lang]} section too (or remove it from both)"))
+    return problems
+
+
+#: A short answer is at most this many sentences (docs/knowledge-base.md).
+SHORT_MAX_SENTENCES = 3
+_SHORT_HOW = (": two or three plain sentences that answer the question, saying only what the "
+              "rest of the entry says")
+_SENTENCE_END = re.compile(r"[。！？!?]|\.(?=\s|$)")
+
+
+def _check_short(doc: YamlDoc, lang: str, section: Mapping[str, Any]) -> List[Problem]:
+    """The short answer is short, and states no figure the rest of the entry does not state."""
+    short = str(section.get("short") or "").strip()
+    if not short:
+        return []
+    problems = []
+    sentences = len([s for s in _SENTENCE_END.split(short) if s.strip()])
+    if sentences > SHORT_MAX_SENTENCES:
+        problems.append(Problem(doc.path, doc.line(lang, "short"), f"the {_LANG[lang]} `short` answer has "
+                                f"{sentences} sentences", f"keep it to {SHORT_MAX_SENTENCES} at most: the "
+                                "buttons under it give the rest"))
+    rest = {fact for key, value in section.items() if key != "short" for text in _texts(value)
+            for fact in facts(text, lang)}
+    for number, kind in sorted(facts(short, lang) - rest):
+        problems.append(Problem(doc.path, doc.line(lang, "short"), f"the {_LANG[lang]} `short` answer states "
+                                f"{number} ({kind}), which the rest of the entry does not",
+                                "say only what the answer, steps or local text say: fix the figure, or "
+                                "add it with its source to the full answer first"))
     return problems
 
 
@@ -474,6 +510,8 @@ def check_names(domain: Domain, nlu: NluData, rules: Sequence[YamlDoc]) -> List[
             problems.append(Problem(path, line, f"lookup table '{name}' is not a domain entity",
                                     f"name it after an entity: {', '.join(sorted(entities)) or '(none)'}"))
     for entity, doc in sorted(domain.entities.items()):
+        if entity in BUTTON_ENTITIES:
+            continue
         for lang in LANGUAGES:
             taught = any(entity in e.entities for e in nlu.examples if e.lang == lang) or any(
                 name == entity and path.parent.name == lang for name, path, _ in nlu.lookups)
