@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import urllib.request
 import uuid
@@ -325,7 +324,7 @@ def test_messages_from_the_desk_outbox_reach_the_socket_in_order(stack):
             entry = {"id": uuid.uuid4().hex, "conversation_id": conversation_id, "language": "zh",
                      "at": time.time(), **entry}
             desk.xadd(keys.OUTBOX_STREAM, {"data": json.dumps(entry, ensure_ascii=False)})
-        message = await widget.wait_for(lambda f: f["type"] == "agent_message", timeout=20)
+        await widget.wait_for(lambda f: f["type"] == "agent_message", timeout=20)
         await widget.close()
         return widget.frames
 
