@@ -20,6 +20,14 @@ def best_guesses(ranking: List[Dict[str, Any]], known: List[str], count: int = 2
     return [n for n in names if n and n not in _NOT_A_GUESS and n in known][:count]
 
 
+def offerable(domain: Dict[Text, Any]) -> List[str]:
+    """The intents a claimant can be offered as a button: those with a title in the domain
+    (`utter_intent_title_<intent>`); not a rating, an answer part or other button-only intents."""
+    responses = domain.get("responses") or {}
+    names = [i if isinstance(i, str) else next(iter(i)) for i in domain.get("intents", [])]
+    return [name for name in names if f"utter_intent_title_{name}" in responses]
+
+
 class ActionClarify(Action):
     def name(self) -> Text:
         return "action_clarify"
@@ -47,7 +55,7 @@ class ActionClarify(Action):
 
         for notice in notices_for(latest, phrases):
             dispatcher.utter_message(text=notice)
-        guesses = best_guesses(latest.get("intent_ranking") or [], list(domain.get("intents", [])))
+        guesses = best_guesses(latest.get("intent_ranking") or [], offerable(domain))
         if not guesses:
             dispatcher.utter_message(text=phrases.say("utter_rephrase"), buttons=[person])
         else:

@@ -193,6 +193,16 @@ def test_clarify_offers_the_two_best_topic_guesses_and_a_person(language):
     assert has_chinese(all_text(messages)) == (language == "zh")
 
 
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_clarify_never_offers_an_intent_a_claimant_cannot_click(language):
+    """A rating or an answer part has no title: offered, it would crash the action (the turn then
+    fails and the claimant is asked to send the message again, as a phone number once was)."""
+    ranking = [{"name": "nlu_fallback", "confidence": 0.6}, {"name": "csat_rate", "confidence": 0.25},
+               {"name": "show_answer_part", "confidence": 0.1}, {"name": "ask_pension", "confidence": 0.05}]
+    messages, _ = run(ActionClarify(), tracker("nlu_fallback", text="x", language=language, ranking=ranking))
+    assert [b["payload"] for b in messages[-1]["buttons"]] == ["/ask_pension", "/request_human"]
+
+
 def test_clarify_offers_a_person_after_two_failed_turns_in_a_row():
     failed = {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}}
     understood = {"event": "user", "parse_data": {"intent": {"name": "greet"}}}
