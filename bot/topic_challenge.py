@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from bot.evaluation import Outcome, Row, predict, read_rows
+from bot.language_codes import LANGUAGES
 from bot.settings import ROOT
 
 CHALLENGE = ROOT / "tests" / "nlu" / "challenge"
@@ -110,7 +111,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print("\n".join(lines(f"{newest.name}, today:", today)))
     everything = [outcome for outcomes in by_round.values() for outcome in outcomes]
     print("\n".join(lines(f"all rounds ({', '.join(by_round)}), today:", figures(everything))))
-    for lang in ("zh", "en"):
+    for lang in LANGUAGES:
         missed = [o for o in by_round[newest.name] if o.row.lang == lang and not o.hit][:args.misses]
         for outcome in missed:
             print(f"  {lang} miss: wanted {'/'.join(outcome.row.accept)}, got {outcome.predicted} "
