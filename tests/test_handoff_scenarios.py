@@ -73,6 +73,13 @@ class Scene:
         self.said.append(text)
         return self.widget.frames[start:]
 
+    async def hand_off(self, agent: str) -> Dict[str, Any]:
+        """The claimant asks a topic question, then for a person: the ticket on `agent`'s console."""
+        words = WORDS[self.language]
+        await self.say(words["topic"])
+        await self.say(words["human"])
+        return await self.ticket_for(agent)
+
     async def ticket_for(self, agent: str, *, other_than: str = "") -> Dict[str, Any]:
         """The ticket of this claimant as it appears on `agent`'s console."""
         while True:
@@ -134,9 +141,7 @@ def test_released_the_claimant_is_told_and_the_next_agent_gets_what_they_wrote(s
     async def scenario() -> Dict[str, Any]:
         await scene.start(first, second)
         try:
-            await scene.say(words["topic"])
-            await scene.say(words["human"])
-            ticket = await scene.ticket_for(first)
+            ticket = await scene.hand_off(first)
             await scene.claim(first, ticket["id"])
             await scene.claimant_sees(frame_of("agent_joined"))
             assert (await scene.consoles[first].ask("release", ticket_id=ticket["id"]))["type"] == "ok"
@@ -169,9 +174,7 @@ def test_transferred_to_a_colleague_the_claimant_is_told_and_only_the_colleague_
     async def scenario() -> Dict[str, Any]:
         await scene.start(first, second)
         try:
-            await scene.say(words["topic"])
-            await scene.say(words["human"])
-            ticket = await scene.ticket_for(first)
+            ticket = await scene.hand_off(first)
             await scene.claim(first, ticket["id"])
             await scene.claimant_sees(frame_of("agent_joined"))
             joined_before = len([f for f in scene.widget.frames if f["type"] == "agent_joined"])
@@ -206,14 +209,12 @@ def test_transferred_to_a_colleague_the_claimant_is_told_and_only_the_colleague_
 @LANGUAGES
 def test_a_language_switch_while_held_moves_the_claimant_to_the_other_queue_and_they_are_told_in_it(scene, desk_stack):
     first, second = unique_name("ls-a"), unique_name("ls-b")
-    words, other = WORDS[scene.language], OTHER[scene.language]
+    other = OTHER[scene.language]
 
     async def scenario() -> Dict[str, Any]:
         await scene.start(first, second)
         try:
-            await scene.say(words["topic"])
-            await scene.say(words["human"])
-            ticket = await scene.ticket_for(first)
+            ticket = await scene.hand_off(first)
             await scene.claim(first, ticket["id"])
             await scene.say(WORDS[other]["held"])    # the claimant switches language while held
             await scene.consoles[first].next("claimant_message", timeout=30)
@@ -248,9 +249,7 @@ def test_never_mind_while_waiting_takes_the_claimant_out_and_the_bot_answers_on(
     async def scenario() -> Dict[str, Any]:
         await scene.start(agent)
         try:
-            await scene.say(words["topic"])
-            await scene.say(words["human"])
-            ticket = await scene.ticket_for(agent)
+            ticket = await scene.hand_off(agent)
             await scene.say(words["stop"])
             resumed = await scene.claimant_sees(frame_of("bot_resumed"))
             answer = await scene.say(words["next"])
@@ -275,9 +274,7 @@ def test_a_crisis_while_waiting_raises_the_ticket_and_the_claimant_gets_the_cris
     async def scenario() -> Dict[str, Any]:
         await scene.start(agent)
         try:
-            await scene.say(words["topic"])
-            await scene.say(words["human"])
-            ticket = await scene.ticket_for(agent)
+            ticket = await scene.hand_off(agent)
             await scene.say(words["crisis"])
             told = await scene.claimant_sees(lambda f: f["type"] == "notice" and ("120" in (f.get("text") or "")))
             deadline = time.monotonic() + 20
@@ -303,9 +300,7 @@ def test_a_crisis_while_held_reaches_the_agent_flagged_with_its_evidence(scene, 
     async def scenario() -> Dict[str, Any]:
         await scene.start(agent)
         try:
-            await scene.say(words["topic"])
-            await scene.say(words["human"])
-            ticket = await scene.ticket_for(agent)
+            ticket = await scene.hand_off(agent)
             await scene.claim(agent, ticket["id"])
             bot_frames = await scene.say(words["crisis"])
             relayed = await scene.consoles[agent].next("claimant_message", timeout=30)
@@ -329,9 +324,7 @@ def test_asking_for_a_person_again_after_the_return_opens_a_second_ticket(scene,
     async def scenario() -> Dict[str, Any]:
         await scene.start(agent)
         try:
-            await scene.say(words["topic"])
-            await scene.say(words["human"])
-            ticket = await scene.ticket_for(agent)
+            ticket = await scene.hand_off(agent)
             await scene.claim(agent, ticket["id"])
             await scene.say(words["held"])
             assert (await scene.consoles[agent].ask("return", ticket_id=ticket["id"]))["type"] == "ok"
