@@ -14,6 +14,8 @@ from typing import Any, Dict, List, Mapping, Optional
 import yaml
 
 DOMAIN_FILE = Path(__file__).resolve().parents[1] / "bot" / "domain" / "handoff.yml"
+#: The knowledge-base answers' words (source lines), for the agent's suggested reply (handoff/suggestion.py).
+TOPICS_FILE = DOMAIN_FILE.with_name("topics.yml")
 
 
 class _KeepMissing(dict):
