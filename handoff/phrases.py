@@ -40,7 +40,7 @@ class Phrases:
     def _variation(self, name: str, language: Optional[str]) -> Dict[str, Any]:
         variations = self.responses.get(name)
         if not variations:
-            raise KeyError(f"no response {name!r} in {DOMAIN_FILE.name}")
+            raise KeyError(f"no response {name!r} in the domain file these phrases were loaded from")
         chosen = next((v for v in variations if any(
             c.get("name") == "language" and c.get("value") == language for c in v.get("condition") or [])), None)
         return chosen or next(v for v in variations if not v.get("condition"))

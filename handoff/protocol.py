@@ -42,7 +42,8 @@ holder the `suggestion`), claimant_message (with a `suggestion` when it asks a t
 agent_message, alert, supervision, report, ok, error.
 
 Errors (`error.code`): bad_frame (not JSON / not an object), unknown_type, bad_request (a field
-missing or wrong), not_found, taken (claim lost: someone else holds it), not_holder,
+missing or wrong), not_found (also a `suggest` topic the knowledge base lacks), taken (claim lost:
+someone else holds it), not_holder (also a `suggest` by anyone but the holder),
 invalid_transition, at_capacity (a claim by an agent who holds as many tickets as they may),
 unavailable (Redis or Rasa down, or the audit log cannot be written: retry),
 forbidden (not your language, or your role may not: `supervision`, `report` and `csat` are for supervisors).

@@ -293,6 +293,7 @@ function showSuggestion(suggestion) {
   $("suggestion-title").textContent = `Suggested answer: ${suggestion.title}`;
   $("suggestion-meta").textContent = `Knowledge base, in the claimant's language (${suggestion.language}); checked ${suggestion.last_reviewed}. Edit before sending.`;
   $("suggestion-text").textContent = suggestion.text;
+  $("suggestion-sources-title").textContent = `Sources (${(suggestion.sources || []).length}), with their addresses`;
   $("suggestion-sources").replaceChildren(...(suggestion.sources || []).map((source) => {
     const item = el("li", source.title);
     if (/^https?:\/\//.test(source.url)) {
