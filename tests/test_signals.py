@@ -184,6 +184,18 @@ def test_several_needs_in_one_message_are_counted_with_evidence(detector):
     assert {e["rule"].split(".")[1] for e in complexity["evidence"]} >= {"disability", "debt"}
 
 
+def test_a_move_between_places_and_a_separation_count_as_needs(detector):
+    letter = detector.detect("我户口在老家,在苏州打工八年,今年被裁员了,我妈在老家要做手术,怎么办")
+    assert {"relocation", "employment", "health"} <= set(letter["complexity"]["needs"])
+    assert letter["complexity"]["level"] == "high"
+    assert "family_change" in detector.detect("separated last month, what happens to my claim")["complexity"]["needs"]
+    # a transfer question alone names the move, and that is all it is
+    assert detector.detect("我从上海调到成都工作,社保怎么转过去")["complexity"]["level"] != "high"
+    # a maternity question names the baby and the job by itself: a pregnancy is not a need
+    maternity = detector.detect("I'm pregnant with my second child and work part time, how long is maternity pay")
+    assert maternity["complexity"]["level"] != "high"
+
+
 def test_one_need_is_some(detector):
     english = detector.detect("I'm a full-time carer for my dad, what can I claim?")
     assert english["complexity"] == {"level": "some", "needs": ["caring"],
