@@ -123,6 +123,17 @@ def test_a_full_width_mark_ends_the_clause_of_a_negation(detector, mark):
     assert level(detector, f"我不想死{mark}只想把工伤的钱拿到") != "crisis"
 
 
+@pytest.mark.parametrize("text, wanted", [
+    ("If the tribunal doesn't approve my claim I'm going to take my own life", "crisis"),
+    ("要是不给我办我就去死", "crisis"),
+    ("如果不行的话我也不想死", "none"),
+    ("I'm not going to kill myself if they refuse", "none"),
+])
+def test_a_not_inside_the_condition_does_not_deny_the_threat(detector, text, wanted):
+    found = detector.detect(text)["distress"]["level"]
+    assert (found == "crisis") == (wanted == "crisis"), text
+
+
 def test_no_longer_is_not_a_denial(detector):
     assert level(detector, "I no longer want to live like this") == "crisis"
     assert level(detector, "我从没这么绝望过") == "concern"

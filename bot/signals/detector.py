@@ -383,9 +383,26 @@ def is_negated(doc: Doc, start: int, end: int, language: str) -> bool:
                 return False
             if any(w in _PSEUDO[language] for w in window[:i]):
                 return False  # "never been so", "从没这么"
+            if i >= 2 and _in_condition(before[i + 1:i + 8], language):
+                # "if they don't approve it I'm going to...": the "not" is the condition's (a "not"
+                # right before the words, "如果不行我也不想死", still denies them)
+                return False
             return True
         if language == "zh" and len(word) > 1 and word[-1] in "不没" and i == 0:
             return True  # jieba glued the cue to a word: "也不" + "想死"
+    return False
+
+
+_CONDITION = {"en": {"if", "unless", "when", "once"}, "zh": {"如果", "要是", "若是", "假如", "万一", "只要"}}
+
+
+def _in_condition(further: Sequence[str], language: str) -> bool:
+    """True when a condition word opens the clause the negation stands in ("if they don't...")."""
+    for word in further:
+        if word in _CONDITION[language]:
+            return True
+        if word in _CLAUSE_END[language] or word in _NEGATION[language]:
+            return False  # another clause, or the condition has its own "not" ("if they don't pay I'm not...")
     return False
 
 
