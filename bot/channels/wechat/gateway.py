@@ -29,12 +29,12 @@ import yaml
 from aiohttp import web
 
 from bot import health, redis_clients
-from bot.monitoring import door
-from bot.settings import Settings, SettingsError
 from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.constants import MAX_BODY_BYTES
 from bot.channels.wechat.exceptions import ConfigError
 from bot.channels.wechat.webhook import Reply, Webhook
+from bot.monitoring import door
+from bot.settings import Settings, SettingsError
 
 logger = logging.getLogger("bot.channels.wechat.gateway")  # not __main__ under -m
 
