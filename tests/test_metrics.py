@@ -123,10 +123,11 @@ def test_without_redis_the_desk_s_metrics_still_answer_and_count_the_error():
 
     settings = DeskSettings(redis_url=f"redis://127.0.0.1:{embedded_redis.free_port()}/0")
     queue = Queue(connect(settings.redis_url), settings)
-    before = metrics.ERRORS.labels("metrics_unreadable")._value.get()
-    answer = door.answer(door.registry_for("desk", QueueCollector(queue)), "Bearer t", "t")
+    registry = door.registry_for("desk", QueueCollector(queue))
+    before = registry.get_sample_value("renben_errors_total", {"kind": "metrics_unreadable"})
+    answer = door.answer(registry, "Bearer t", "t")
     assert answer.status == 200 and "renben_queue_depth" not in answer.body.decode()
-    assert metrics.ERRORS.labels("metrics_unreadable")._value.get() == before + 1
+    assert registry.get_sample_value("renben_errors_total", {"kind": "metrics_unreadable"}) == before + 1
 
 
 def test_only_the_token_opens_the_door():
