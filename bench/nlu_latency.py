@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 sys.path.insert(0, str(ROOT))
 
+from bench import figures  # noqa: E402
 from bot import embedded_redis, model_store  # noqa: E402
 
 # Rasa 3.6's default pipeline (what `rasa init` writes, and what Rasa picks when none is given),
@@ -150,6 +151,10 @@ def main() -> None:
     p50 = percentile(times["renben"], 0.5) / percentile(times["default"], 0.5)
     p99 = percentile(times["renben"], 0.99) / percentile(times["default"], 0.99)
     print(f"ratio renben/default: p50 {p50:.2f} (target <= 1.5)  p99 {p99:.2f}")
+    for share, target in ((0.5, "ratio <= 1.5"), (0.99, None)):
+        figures.record("nlu_latency", f"/model/parse p{share * 100:g}", percentile(times["renben"], share),
+                       "ms", baseline=percentile(times["default"], share), target=target,
+                       baseline_name="Rasa's default pipeline (DIET), same data")
 
 
 if __name__ == "__main__":

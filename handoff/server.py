@@ -3,6 +3,9 @@ from the same port, and the background work every desk process shares through Re
 
     GET /            the console (handoff/console/, static files)
     GET /health      whether the desk reaches Redis (bot/health.py): 200 or 503, unauthenticated
+    GET /metrics     Prometheus, with the bearer token RENBEN_METRICS_TOKEN (bot/monitoring/door.py):
+                     messages to claimants and errors of this process, and the deployment's queue,
+                     agents and handoffs read from Redis at the scrape (handoff/monitoring.py)
     GET /reports/desk.csv?from=&to=   supervisors (Authorization: Bearer <token>): the period's
                      figures as CSV (handoff/reports.py); others get a typed JSON error
     WS  /agent       the agent protocol (handoff/protocol.py; first frame `auth`)
@@ -41,6 +44,7 @@ from websockets.legacy.server import WebSocketServerProtocol
 
 from bot import crisis_contacts
 from bot import health, redis_clients
+from bot.monitoring import definitions as metrics, door
 from bot.privacy import access
 from bot.privacy import exceptions as privacy_errors
 from bot.privacy.redaction import find_identifiers
@@ -50,6 +54,7 @@ from handoff import suggestion as suggestions
 from handoff import tickets as t
 from handoff.brief import build_brief
 from handoff.csat_store import CsatStore
+from handoff.monitoring import QueueCollector
 from handoff.exceptions import (AuthenticationFailed, DeskError, InvalidRequest, NotHolder, ProtocolError,
                                 QueueUnavailable, RasaUnavailable, TicketNotFound)
 from handoff.outbox import Outbox, message as outbox_message
@@ -108,6 +113,7 @@ class Desk:
         self.titles = self.knowledge.titles()
         self.events = events
         self.csat = CsatStore(queue.redis)
+        self.registry = door.registry_for("desk", QueueCollector(queue))
         self.name = f"desk-{os.getpid()}-{uuid.uuid4().hex[:6]}"  # for leadership; one per run
         self.consumer = consumer_name("desk")
         self.sessions: Dict[str, Set[Session]] = {}
@@ -169,6 +175,7 @@ class Desk:
                 raise
             except Exception:  # noqa: BLE001 - keep serving; the log says what broke
                 logger.exception("desk task %s failed; restarting it in 1 s", work.__name__)
+                metrics.error("desk_task_restarted")
                 await asyncio.sleep(1)
 
     async def _io(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -182,6 +189,11 @@ class Desk:
             return None
         if route == "/health":
             return await self._health()
+        if route == door.PATH:
+            answer = await self._io(door.answer, self.registry, headers.get("Authorization"),
+                                    self.settings.metrics_token)
+            return HTTPStatus(answer.status), [("Content-Type", answer.content_type), *answer.headers.items()], \
+                answer.body
         if route == "/reports/desk.csv":
             return await self._report_csv(path, headers)
         name = "index.html" if route in ("/", "/index.html") else route.lstrip("/")
@@ -298,6 +310,7 @@ class Desk:
                                               getattr(failure, "ref", None) or ref))
         except Exception as failure:  # noqa: BLE001 - the connection stays open; the log has the bug
             logger.exception("error serving %s", session.agent_id)
+            metrics.error("desk_request_failed")
             await session.send(protocol.error("internal", f"the desk failed: {type(failure).__name__}", ref))
 
     # ----- requests -----------------------------------------------------------------------------
