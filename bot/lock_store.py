@@ -45,6 +45,10 @@ from bot import redis_clients
 logger = logging.getLogger(__name__)
 
 LIFETIME_SECONDS = 10.0
+#: How long a turn waiting for another turn of its conversation sleeps before it looks again.
+#: Rasa's 1 s made the second of two messages written at once start on average half a second
+#: after it could (bench/scale_out.py); each look is two Redis round trips.
+WAIT_SECONDS = 0.1
 
 # Sets one ticket's expiry in the lock's JSON (Rasa's TicketLock.dumps: each ticket is itself a
 # JSON text), in one step. KEYS[1]: the lock; ARGV: ticket number, new expiry (epoch seconds).
@@ -142,9 +146,10 @@ class RenewingLockStore(RedisLockStore):
 
     @asynccontextmanager
     async def lock(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME,
-                   wait_time_in_seconds: float = 1) -> AsyncGenerator[TicketLock, None]:
+                   wait_time_in_seconds: float = WAIT_SECONDS) -> AsyncGenerator[TicketLock, None]:
         """Rasa's lock, with a ticket of `self.lifetime` renewed until the turn ends
-        (`lock_lifetime`, Rasa's 60 s default, is not used)."""
+        (`lock_lifetime`, Rasa's 60 s default, is not used), looked at every
+        `wait_time_in_seconds` while another turn holds it (Rasa calls it without: WAIT_SECONDS)."""
         ticket = self.issue_ticket(conversation_id, self.lifetime)
         key = (conversation_id, ticket)
         self._hold(key)
