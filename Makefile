@@ -83,6 +83,7 @@ bench: model
 	$(PY) bench/turn_latency.py --starter-dir var/bench/rasa-init
 	$(PY) bench/ws_load.py
 	$(PY) bench/wechat_channel.py
+	$(PY) bench/scale_out.py
 
 clean:
 	rm -rf reports var/logs

@@ -120,7 +120,7 @@ class LockFindings:
     overlapping: List[str] = field(default_factory=list)  # conversations whose holds overlapped
     conversations: int = 0
     on_several_processes: int = 0  # conversations with holds on more than one process
-    waited: int = 0  # holds that waited for another turn of their conversation
+    waited: List[float] = field(default_factory=list)  # seconds, of holds that waited for another turn
     by_process: Dict[str, int] = field(default_factory=dict)
 
 
@@ -139,7 +139,7 @@ def check_holds(holds: Iterable[Mapping[str, Any]], conversations: Optional[Iter
         processes.update(h["process"] for h in held)
         if len({h["process"] for h in held}) > 1:
             found.on_several_processes += 1
-        found.waited += sum(1 for h in held if h["acquired"] - h["asked"] > WAITED_SECONDS)
+        found.waited += [h["acquired"] - h["asked"] for h in held if h["acquired"] - h["asked"] > WAITED_SECONDS]
         if any(later["acquired"] < earlier["released"] for earlier, later in zip(held, held[1:])):
             found.overlapping.append(conversation)
     found.by_process = dict(sorted(processes.items()))

@@ -302,7 +302,8 @@ def lock_lines(phases: Sequence[Phase]) -> List[str]:
     for phase in sorted(phases, key=lambda p: p.rasa):
         locks = phase.locks
         lines.append(f"- {phase.rasa} Rasa: {locks.holds} holds ({', '.join(f'{k} {v}' for k, v in locks.by_process.items())}), "
-                     f"{locks.waited} waited for another turn of their conversation, "
+                     f"{len(locks.waited)} waited for another turn of their conversation "
+                     f"(p50 {percentile(locks.waited, 0.5) * 1000:.0f} ms), "
                      f"{len(locks.overlapping)} overlapped another hold; "
                      f"{phase.tickets_returned} handoffs taken and returned by the agents")
     return lines
