@@ -14,7 +14,8 @@ Trackers, per conversation, against the messages its claimant sent (`Sent`):
   the return to the bot (`resume`).
 
 Lock holds: two holds of one conversation that overlap in time (the lock not held); how many
-conversations had turns on more than one process; how many holds waited for another.
+conversations had turns on more than one process; how many holds waited for another, and how long
+after the other let go they took the lock (the waiting turn's polling).
 """
 from __future__ import annotations
 
@@ -121,6 +122,8 @@ class LockFindings:
     conversations: int = 0
     on_several_processes: int = 0  # conversations with holds on more than one process
     waited: List[float] = field(default_factory=list)  # seconds, of holds that waited for another turn
+    #: seconds from the previous hold's release to the acquisition, of holds that waited for it
+    handover: List[float] = field(default_factory=list)
     by_process: Dict[str, int] = field(default_factory=dict)
 
 
@@ -142,5 +145,7 @@ def check_holds(holds: Iterable[Mapping[str, Any]], conversations: Optional[Iter
         found.waited += [h["acquired"] - h["asked"] for h in held if h["acquired"] - h["asked"] > WAITED_SECONDS]
         if any(later["acquired"] < earlier["released"] for earlier, later in zip(held, held[1:])):
             found.overlapping.append(conversation)
+        found.handover += [later["acquired"] - earlier["released"] for earlier, later in zip(held, held[1:])
+                           if later["asked"] < earlier["released"] <= later["acquired"]]
     found.by_process = dict(sorted(processes.items()))
     return found

@@ -282,13 +282,17 @@ def limit_lines(phases: Sequence[Phase]) -> List[str]:
              f"process runs each turn (NLU, policies, the tracker's replay) on one event loop, so on one core. Two "
              f"answer at most {alone_2:.1f} turns/s: the {cores} cores must also run the rest of the shape and the "
              f"load, {(rest + load) * 1000:.0f} ms a turn. So a second Rasa process can add at most "
-             f"{alone_2 / alone_1:.2f}x here; each further one needs more cores, not more processes.",
+             f"{alone_2 / alone_1:.2f}x here ({min(2 / rasa, cores / (rasa + rest)) / min(1 / rasa, cores / (rasa + rest)):.2f}x "
+             f"with the claimants on other machines, as in production); each further one needs more cores, not "
+             f"more processes.",
              f"- In this run the machine was busy {two.machine_busy / two.machine_total * 100:.0f}% (1 Rasa: "
              f"{one.machine_busy / one.machine_total * 100:.0f}%), and other work on it (other sessions' tests) "
              f"took {other_work(one):.2f} cores with 1 Rasa process and {other_work(two):.2f} with 2. The Rasa "
-             f"process got {rasa_cores(one):.2f} cores alone, the two {rasa_cores(two):.2f} together: the kernel "
-             f"shares busy cores among runnable processes, so two Rasa processes also won a bigger share of a "
-             f"machine shared with other work; measured {two.throughput / one.throughput:.2f}x."]
+             f"process got {rasa_cores(one):.2f} cores alone, the two {rasa_cores(two):.2f} together"
+             + (": the kernel shares busy cores among runnable processes, so two Rasa processes also won a bigger "
+                "share of a machine shared with other work" if rasa_cores(two) > 1.2 * rasa_cores(one) else "")
+             + f"; measured {two.throughput / one.throughput:.2f}x, which moves with that other work from run to "
+               "run, where the CPU per turn above hardly moves."]
     if rasa_cores(one) >= 0.9:
         lines.append("- With one Rasa process the limit was that process: it used its whole core.")
     else:
@@ -303,7 +307,9 @@ def lock_lines(phases: Sequence[Phase]) -> List[str]:
         locks = phase.locks
         lines.append(f"- {phase.rasa} Rasa: {locks.holds} holds ({', '.join(f'{k} {v}' for k, v in locks.by_process.items())}), "
                      f"{len(locks.waited)} waited for another turn of their conversation "
-                     f"(p50 {percentile(locks.waited, 0.5) * 1000:.0f} ms), "
+                     f"(p50 {percentile(locks.waited, 0.5) * 1000:.0f} ms; taken p50 "
+                     f"{percentile(locks.handover, 0.5) * 1000:.0f} ms, p99 {percentile(locks.handover, 0.99) * 1000:.0f} ms "
+                     f"after the other let go), "
                      f"{len(locks.overlapping)} overlapped another hold; "
                      f"{phase.tickets_returned} handoffs taken and returned by the agents")
     return lines

@@ -68,6 +68,7 @@ def test_holds_that_overlap_are_found_and_spread_is_counted():
     found = check_holds(holds)
     assert found.overlapping == ["b"] and found.on_several_processes == 1 and found.waited == pytest.approx([0.5, 0.7])
     assert found.by_process == {"rasa-1": 3, "rasa-2": 1}
+    assert found.handover == pytest.approx([0.0])  # a's second hold waited for the first
     assert check_holds(holds, ["a"]).overlapping == []
 
 
