@@ -32,6 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -92,7 +93,7 @@ class Phase:
 
 # ----------------------------------------------------------------------------- one run of the load
 
-def cpu_snapshot(shape: Shape, pids: Dict[str, List[int]]) -> Dict[str, float]:
+def cpu_snapshot(pids: Dict[str, List[int]]) -> Dict[str, float]:
     taken = {group: sum(cpu_seconds(pid) for pid in ids) for group, ids in pids.items()}
     usage = resource.getrusage(resource.RUSAGE_SELF)
     taken["load generator"] = usage.ru_utime + usage.ru_stime
@@ -146,7 +147,7 @@ def trackers(shape: Shape, conversations: Sequence[str]) -> Dict[str, List[Dict[
     import psycopg2
 
     found: Dict[str, List[Dict[str, Any]]] = {c: [] for c in conversations}
-    with psycopg2.connect(shape.database.url) as connection, connection.cursor() as cursor:
+    with closing(psycopg2.connect(shape.database.url)) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT sender_id, data FROM events WHERE sender_id = ANY(%s) ORDER BY id", (list(conversations),))
         for sender_id, data in cursor.fetchall():
             found[sender_id].append(json.loads(data))
@@ -161,9 +162,9 @@ def run_phase(shape: Shape, fake: FakeWeChatApi, load: scale_load.Load, agent_to
         shape.set_rasa(rasa)
     phase = Phase(rasa)
     pids = shape.pids()
-    before, machine_before = cpu_snapshot(shape, pids), machine_cpu()
+    before, machine_before = cpu_snapshot(pids), machine_cpu()
     asyncio.run(play(shape, fake, load, agent_tokens, phase))
-    after, machine_after = cpu_snapshot(shape, pids), machine_cpu()
+    after, machine_after = cpu_snapshot(pids), machine_cpu()
     phase.cpu = grouped({name: after[name] - before.get(name, 0.0) for name in after})
     phase.machine_busy = machine_after[0] - machine_before[0]
     phase.machine_total = machine_after[1] - machine_before[1]

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
@@ -70,13 +71,10 @@ class Database:
     def _run(self, statement: str) -> None:
         import psycopg2
 
-        connection = psycopg2.connect(self.admin_url)
-        try:
+        with closing(psycopg2.connect(self.admin_url)) as connection:
             connection.autocommit = True
             with connection.cursor() as cursor:
                 cursor.execute(statement)
-        finally:
-            connection.close()
 
     def create(self) -> "Database":
         self._run(f'CREATE DATABASE "{self.name}"')
@@ -89,7 +87,7 @@ class Database:
         """The server processes serving this database's connections (for their CPU time)."""
         import psycopg2
 
-        with psycopg2.connect(self.admin_url) as connection, connection.cursor() as cursor:
+        with closing(psycopg2.connect(self.admin_url)) as connection, connection.cursor() as cursor:
             cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.name,))
             return [row[0] for row in cursor.fetchall()]
 
@@ -154,11 +152,15 @@ class Nginx:
     def conf(self) -> Path:
         return self.directory / "nginx.conf"
 
+    def _where(self) -> List[str]:
+        """Prefix, configuration and error log (before the configuration is read) under `directory`."""
+        return ["-p", str(self.directory), "-c", str(self.conf), "-e", str(self.directory / "error.log")]
+
     def _write(self) -> None:
         self.generation += 1
         self.conf.write_text(nginx_config(DEPLOY_NGINX.read_text(), directory=self.directory, doors=self.doors,
                                           upstreams=self.upstreams, generation=self.generation))
-        check = subprocess.run([NGINX, "-t", "-p", str(self.directory), "-c", str(self.conf)],
+        check = subprocess.run([NGINX, "-t", *self._where()],
                                capture_output=True, text=True)
         if check.returncode != 0:
             raise ShapeError(f"nginx refused {self.conf}: {check.stderr}")
@@ -166,7 +168,7 @@ class Nginx:
     def start(self) -> None:
         self._write()
         log = open(self.directory / "nginx.out", "ab")
-        self.process = subprocess.Popen([NGINX, "-p", str(self.directory), "-c", str(self.conf)],
+        self.process = subprocess.Popen([NGINX, *self._where()],
                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_for_generation()
 
