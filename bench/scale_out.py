@@ -15,11 +15,12 @@ person and two agents on the desks take them.
 
 Then it reads every tracker back from PostgreSQL (bench/scale_check.py): each claimant message
 there once, each answered, in order; and the lock holds every Rasa process recorded
-(bench/lock_probe.py): none overlapping, which conversations ran on both processes. It prints per
-run the messages, throughput and p50/p99 of a bot turn (sent to answered), what was lost,
-doubled, out of order or unanswered, the ratios 2/1, and where the CPU went: per process kind,
-CPU milliseconds per message and cores used, with the limit they imply. Exits 1 when anything was
-lost, doubled, out of order, unanswered or held twice.
+(bench/lock_probe.py): none overlapping, which conversations ran on both processes, how long turns
+waited for one another. It prints per run the messages, throughput and p50/p99 of a bot turn
+(sent to answered), what was lost, doubled, out of order or unanswered, the ratios 2/1, and where
+the CPU went: per process kind, CPU milliseconds per bot turn and cores used, with the limit they
+imply (docs/performance.md). Exits 1 when anything was lost, doubled, out of order, unanswered or
+held twice.
 """
 from __future__ import annotations
 
@@ -28,7 +29,6 @@ import asyncio
 import json
 import os
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -335,8 +335,8 @@ def problems(phases: Sequence[Phase]) -> List[str]:
 
 def run(load: scale_load.Load, *, model: Path, postgres: str, directory: Path,
         rasa_counts: Sequence[int] = (2, 1), say=print) -> List[Phase]:  # noqa: ANN001
-    """Starts the shape, plays the load once per entry of `rasa_counts` (the first must be 2:
-    stopping a Rasa process is quick, starting one is not), stops everything."""
+    """Starts the shape, plays the load once per entry of `rasa_counts`, stops everything. Two
+    first: stopping a Rasa process takes seconds, starting one a minute or more (its model)."""
     from handoff import agents
     from handoff.queue import connect
 

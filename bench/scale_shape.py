@@ -24,7 +24,6 @@ import getpass
 import os
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
