@@ -80,7 +80,7 @@ eval-topics: model
 # figures in BENCH_FIGURES (bench/figures.py) and bench/summary.py prints them on one page at the
 # end. Fails when any bench failed.
 BENCH_FIGURES := reports/bench/figures.jsonl
-BENCHES := nlu_latency signal_latency handoff_latency turn_latency ws_load wechat_channel
+BENCHES := nlu_latency signal_latency handoff_latency turn_latency ws_load wechat_channel scale_out
 bench: model
 	@mkdir -p reports/bench && rm -f $(BENCH_FIGURES)
 	@failed=""; for bench in $(BENCHES); do \

@@ -53,7 +53,7 @@ def test_the_summary_shows_every_figure_with_its_baseline_and_ratio_on_one_page(
 def test_make_bench_runs_every_bench_and_each_keeps_its_figures():
     makefile = (ROOT / "Makefile").read_text()
     benches = re.search(r"^BENCHES := (.+)$", makefile, re.M)[1].split()
-    helpers = {"figures", "summary", "turn_probe"}
+    helpers = {"figures", "summary", "turn_probe", "scale_shape", "scale_load", "scale_check", "lock_probe"}
     scripts = sorted(path.stem for path in (ROOT / "bench").glob("*.py") if path.stem not in helpers)
     assert sorted(benches) == scripts
     for bench in benches:
