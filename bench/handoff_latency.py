@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 import redis.asyncio as aioredis  # noqa: E402
 import websockets  # noqa: E402
 
-from bot import embedded_redis, model_store  # noqa: E402
+from tooling import embedded_redis, model_store  # noqa: E402
 from handoff import agents, constants as k  # noqa: E402
 from handoff.queue import Queue, connect  # noqa: E402
 from handoff.server import Desk  # noqa: E402
@@ -211,7 +211,7 @@ async def through_rasa(rasa_url: str, settings: DeskSettings, runs: int) -> dict
 
 
 def stack_figures(runs: int) -> dict:
-    from bot.launch import Stack
+    from tooling.launch import Stack
     from bot.settings import Settings
 
     model = ROOT / "models" / f"renben-{model_store.fingerprint()}.tar.gz"

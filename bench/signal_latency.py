@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 sys.path.insert(0, str(ROOT))
 
-from bot import model_store  # noqa: E402
+from tooling import model_store  # noqa: E402
 from bot.signals.detector import detector_for  # noqa: E402
 
 

@@ -29,10 +29,10 @@ from typing import Dict, List, Optional, Tuple
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import embedded_redis, model_store  # noqa: E402
+from tooling import embedded_redis, model_store  # noqa: E402
 from bot.channels.wechat.crypto import signature_of  # noqa: E402
 from bot.channels.wechat.messages import parse_xml  # noqa: E402
-from bot.launch import Stack  # noqa: E402
+from tooling.launch import Stack  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.fake_wechat_api import FakeWeChatApi  # noqa: E402
 

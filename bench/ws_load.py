@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 # Every simulated claimant connects from 127.0.0.1: lift the per-address limit for this run.
 os.environ.setdefault("RENBEN_WEB_ADDRESS_PER_MINUTE", "1000000")
 
-from bot.embedded_redis import free_port  # noqa: E402
-from bot.launch import Stack  # noqa: E402
+from tooling.embedded_redis import free_port  # noqa: E402
+from tooling.launch import Stack  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
 MESSAGES = [

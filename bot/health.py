@@ -6,7 +6,7 @@ WeChat gateway: bot/channels/wechat/gateway.py) runs its probes with `check`, an
 503 and `"status": "unavailable"` otherwise. The body names checks and nothing else: no URL, host,
 password or error text, since the route is unauthenticated (an orchestrator calls it).
 
-The launcher (bot/launch.py, bot/supervision.py `HealthWatch`) restarts a child that stays
+The launcher (tooling/launch.py, tooling/supervision.py `HealthWatch`) restarts a child that stays
 unhealthy; docs/operations.md says what a production orchestrator should do with it.
 """
 from __future__ import annotations

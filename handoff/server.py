@@ -524,7 +524,7 @@ class Desk:
         await self._io(self.queue.agent_status, session.agent_id, request["status"])
 
     async def _do_flag(self, session: Session, request: protocol.Request) -> Dict[str, Any]:
-        """Writes a flag for the trainers' review inbox (bot/trainers/review_sources.py reads it)."""
+        """Writes a flag for the trainers' review inbox (tooling/trainers/review_sources.py reads it)."""
         ticket = await self._visible(session, request["ticket_id"])
         text = protocol.optional_text(request.get("text"))
         if not text:

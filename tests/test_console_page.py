@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bot.embedded_redis import free_port
+from tooling.embedded_redis import free_port
 from bot.privacy import audit
 from handoff import agents
 from handoff.queue import Queue, connect

@@ -14,9 +14,9 @@ from typing import Dict, List, Mapping
 import pytest
 import yaml
 
-from bot import serve
+from tooling import serve
 from bot.channels.wechat.gateway import PATH as WECHAT_PATH
-from bot.launch import SERVICES
+from tooling.launch import SERVICES
 from bot.settings import ROOT, Settings, redis_parts, tracker_store_config
 from handoff.settings import DeskSettings
 
@@ -34,7 +34,7 @@ PORTS = {
 
 
 def source_text() -> str:
-    return "\n".join(path.read_text() for folder in ("bot", "actions", "handoff")
+    return "\n".join(path.read_text() for folder in ("bot", "handoff", "actions", "tooling")
                      for path in (ROOT / folder).rglob("*.py"))
 
 
@@ -178,7 +178,7 @@ def test_the_rasa_servers_share_the_widget_key_and_trust_nginx_for_the_client_ad
 
 def test_the_image_runs_bot_serve_as_a_numbered_user_with_no_secret_built_in():
     text = (DEPLOY / "Dockerfile").read_text()
-    assert 'ENTRYPOINT ["python", "-m", "bot.serve"]' in text
+    assert 'ENTRYPOINT ["python", "-m", "tooling.serve"]' in text
     assert re.search(r'^CMD \["(\w+)"\]', text, re.M)[1] in SERVICES
     user = re.search(r"^USER (\S+)", text, re.M)[1]
     assert user.isdigit() and int(user) > 0
@@ -301,7 +301,7 @@ def test_the_manifests_build_with_kustomize():
     assert kinds.count("Deployment") == len(SERVICES) and kinds.count("Service") == 4
 
 
-# ----------------------------------------------------------------------------- bot.serve
+# ----------------------------------------------------------------------------- tooling.serve
 
 PRODUCTION: Mapping[str, str] = {
     "REDIS_URL": "redis://:redis-pw@redis:6379/0", "TRACKER_STORE_URL": "postgresql://renben:pg-pw@postgres/renben",
@@ -324,7 +324,7 @@ def test_a_service_without_its_shared_settings_does_not_start(capsys, tmp_path):
 def test_serve_runs_the_launcher_s_command_with_no_secret_on_it(service, tmp_path, monkeypatch):
     models = tmp_path / "models"
     models.mkdir()
-    from bot import model_store
+    from tooling import model_store
 
     model = model_store.model_path(models)
     model.write_bytes(b"model")

@@ -14,7 +14,7 @@ from typing import Any, Dict, List
 import pytest
 import websockets
 
-from bot.embedded_redis import free_port
+from tooling.embedded_redis import free_port
 from bot.settings import ROOT
 from handoff import agents, constants as k
 from handoff.queue import Queue, connect

@@ -32,7 +32,7 @@ def test_every_topic_has_an_entry_in_both_languages(topic):
 
 @pytest.mark.parametrize("topic", TOPICS + ["foreign_employees"])
 def test_every_entry_has_a_short_answer_in_both_languages_stating_only_the_entrys_figures(topic):
-    from bot.trainers.checks import SHORT_MAX_SENTENCES, facts
+    from tooling.trainers.checks import SHORT_MAX_SENTENCES, facts
 
     entry = ENTRIES[topic]
     for language in ("zh", "en"):

@@ -8,7 +8,7 @@ from typing import List
 
 import pytest
 
-from bot import model_store
+from tooling import model_store
 
 
 @pytest.fixture

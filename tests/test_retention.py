@@ -19,7 +19,7 @@ from bot.channels.wechat import constants as wechat_keys
 from bot.channels.wechat.inbox import Job, encode_job
 from bot.privacy import audit, retention
 from bot.privacy.constants import AUDIT_STREAM
-from bot.trainers.review import conversation_ref
+from tooling.trainers.review import conversation_ref
 from handoff import constants as desk_keys
 from handoff.csat import Survey
 from handoff.csat_store import CsatStore

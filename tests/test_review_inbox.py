@@ -12,11 +12,11 @@ import pytest
 import redis
 import yaml
 
-from bot import model_store
+from tooling import model_store
 from bot.settings import ROOT
-from bot.trainers import review
-from bot.trainers import review_sources as sources
-from bot.trainers.__main__ import main as trainers_main
+from tooling.trainers import review
+from tooling.trainers import review_sources as sources
+from tooling.trainers.__main__ import main as trainers_main
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from typing import Any, List, Tuple
 
 import redis
 
-from bot import embedded_redis, redis_clients
+from tooling import embedded_redis
+from bot import redis_clients
 from bot.settings import ROOT
 from bot.stream_consumer import StreamConsumer, consumer_name
 

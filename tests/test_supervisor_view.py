@@ -18,7 +18,7 @@ from typing import Dict, Optional
 
 import pytest
 
-from bot.embedded_redis import free_port
+from tooling.embedded_redis import free_port
 from bot.privacy import access
 from handoff import agents
 from handoff.queue import Queue, connect

@@ -373,8 +373,8 @@ def test_the_widget_is_served(stack, path, kind):
 
 def test_no_message_is_lost_or_doubled_across_a_restart_of_rasa(model_path, redis_server, tmp_path):
     """Its own stack (same Redis and tracker store across the restart)."""
-    from bot.embedded_redis import free_port
-    from bot.launch import Stack
+    from tooling.embedded_redis import free_port
+    from tooling.launch import Stack
     from bot.settings import Settings
     from tests.conftest import Client, start_stack
 

@@ -364,7 +364,7 @@ def delete_review_rows(directories: Sequence[Path], ids: Set[str], *,
                        before: Optional[float]) -> Tuple[int, int]:
     """Removes inbox rows that came from these conversations and, when `before` is given,
     inbox files last written before it. Returns (rows removed, files removed)."""
-    from bot.trainers.review import conversation_ref
+    from tooling.trainers.review import conversation_ref
 
     refs = {f"conversation {conversation_ref(cid)}" for cid in ids}
     rows = files = 0

@@ -11,7 +11,7 @@ event loop). It never runs the bot: messages for the bot go to Rasa through Redi
     POST /webhooks/wechat/webhook  messages
 
 Settings: the WECHAT_* variables (config.py; the channel's entry in bot/credentials.yml gives
-defaults, as for Rasa) and REDIS_URL (required). `make run` starts it (bot/launch.py).
+defaults, as for Rasa) and REDIS_URL (required). `make run` starts it (tooling/launch.py).
 """
 from __future__ import annotations
 

@@ -1,15 +1,15 @@
 """One Renben process in the foreground, for a container or a service manager (deploy/).
 
-    python -m bot.serve SERVICE        SERVICE: actions, rasa, wechat, desk or retention
+    python -m tooling.serve SERVICE        SERVICE: actions, rasa, wechat, desk or retention
 
-It runs the same command `make run` runs for that service (bot.launch.service_commands), in
+It runs the same command `make run` runs for that service (tooling.launch.service_commands), in
 place of this process (exec: the orchestrator's signals reach it directly). Settings come from
 the environment (bot/settings.py and each service's own settings). Unlike `make run` it never
 starts an embedded Redis nor generates a secret: the processes of one deployment share them, so
 each must be given (`REQUIRED`); without one it exits with status 2 naming what is missing. For
 `rasa` it first writes the endpoints (bot.settings.endpoints) to RENBEN_VAR_DIR/endpoints.yml,
 readable by this user alone, and loads the model `make model` baked into the image
-(bot.model_store: the one for the code's data, never trained here).
+(tooling.model_store: the one for the code's data, never trained here).
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
-from bot import model_store
-from bot.launch import SERVICES, make_private, service_commands, write_private
+from tooling import model_store
+from tooling.launch import SERVICES, make_private, service_commands, write_private
 from bot.settings import ROOT, Settings, SettingsError, endpoints
 
 #: What each service cannot run without in a deployment of many processes: one Redis, one
@@ -57,7 +57,7 @@ def model_in_image(settings: Settings) -> Path:
 def main(argv: Optional[Sequence[str]] = None, env: Mapping[str, str] = os.environ) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1 or args[0] not in SERVICES:
-        print(f"usage: python -m bot.serve {{{','.join(SERVICES)}}}", file=sys.stderr)
+        print(f"usage: python -m tooling.serve {{{','.join(SERVICES)}}}", file=sys.stderr)
         return 2
     service = args[0]
     try:
@@ -73,7 +73,7 @@ def main(argv: Optional[Sequence[str]] = None, env: Mapping[str, str] = os.envir
                           yaml.safe_dump(endpoints(settings, settings.redis_url or "")))
         argv_ = command(service, settings, model)
     except SettingsError as error:
-        print(f"bot.serve: {error}", file=sys.stderr)
+        print(f"tooling.serve: {error}", file=sys.stderr)
         return 2
     os.chdir(ROOT)
     os.umask(0o077)

@@ -1,9 +1,9 @@
 """`make validate`: the project's own checks on the data trainers edit, then Rasa's validation.
 
-The project's checks (bot/trainers/checks.py, explained for trainers in docs/trainers.md) print
+The project's checks (tooling/trainers/checks.py, explained for trainers in docs/trainers.md) print
 `file:line: what is wrong` and `-> what to do`. `--quick` runs only those (a second, not a minute).
 Knowledge-base entries not reviewed for `--stale-after` days (default 180, or
-`RENBEN_KB_STALE_DAYS`) are listed as warnings with their sources (bot/trainers/staleness.py);
+`RENBEN_KB_STALE_DAYS`) are listed as warnings with their sources (tooling/trainers/staleness.py);
 warnings do not fail validation.
 
 Rasa warns that a response is "not used in any story or rule" when only an action uses it (the
@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
 from bot.settings import ROOT
-from bot.trainers import checks, project, staleness
-from bot.trainers.checks import Problem
-from bot.trainers.staleness import StaleEntry
+from tooling.trainers import checks, project, staleness
+from tooling.trainers.checks import Problem
+from tooling.trainers.staleness import StaleEntry
 
 _UNUSED = re.compile(r"The utterance '(utter_[A-Za-z0-9_]+)' is not used in any story or rule")
 _NO_EXAMPLES = re.compile(r"The intent '([A-Za-z0-9_]+)' is listed in the domain file, but is not found in the "
@@ -195,7 +195,7 @@ def stale_warnings(root: Path = ROOT, *, stale_after: int, today: Optional[dt.da
 
 
 def main(argv: Optional[Sequence[str]] = None, *, root: Path = ROOT, today: Optional[dt.date] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.validation", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tooling.validation", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the project's checks, not Rasa's")
     parser.add_argument("--stale-after", metavar="DAYS", default=os.environ.get(staleness.STALE_DAYS_ENV),
                         help="warn about knowledge-base entries not reviewed for more than DAYS days "

@@ -1,7 +1,7 @@
 """The project's own checks on trainer-edited data. Pure: data in, `Problem`s out.
 
 Each check returns problems that name the file, the line, what is wrong and what to do; the
-runner (`bot/validation.py`) prints them and fails when there are any. The rules are written for
+runner (`tooling/validation.py`) prints them and fails when there are any. The rules are written for
 trainers in docs/trainers.md ("What `make validate` checks"); keep the two in step.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from bot.language_codes import LANGUAGES
-from bot.trainers.project import Domain, Example, NluData
-from bot.trainers.yamldoc import YamlDoc
+from tooling.trainers.project import Domain, Example, NluData
+from tooling.trainers.yamldoc import YamlDoc
 
 #: Fewest examples an intent may have in each language (docs/trainers.md says why).
 MIN_EXAMPLES = 15

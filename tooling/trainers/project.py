@@ -1,6 +1,6 @@
 """The trainer-edited data, read with file and line: NLU examples, domain, knowledge base, rules.
 
-Pure reading, no checks: `bot.trainers.checks` judges what these return. Every loader takes the
+Pure reading, no checks: `tooling.trainers.checks` judges what these return. Every loader takes the
 project root so tests can point it at fixture files in a temporary directory.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from bot.trainers.yamldoc import YamlDoc, YamlReadError
+from tooling.trainers.yamldoc import YamlDoc, YamlReadError
 
 NLU_DIR, DOMAIN_DIR, KB_DIR, RULES_DIR = "data/nlu", "bot/domain", "data/kb", "data/rules"
 

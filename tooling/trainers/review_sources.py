@@ -17,9 +17,9 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 import yaml
 
 from bot.settings import running_redis_url
-from bot.trainers import review
-from bot.trainers.checks import normalise_example
-from bot.trainers.project import NLU_DIR, read_nlu
+from tooling.trainers import review
+from tooling.trainers.checks import normalise_example
+from tooling.trainers.project import NLU_DIR, read_nlu
 
 try:  # the flag stream's name is the desk's; keep one definition
     from handoff.constants import REVIEW_FLAGS
@@ -140,7 +140,7 @@ def last_export(out_dir: Path) -> float:
 
 
 def domain_intents(root: Path) -> Set[str]:
-    from bot.trainers.project import DOMAIN_DIR, read_docs, read_domain
+    from tooling.trainers.project import DOMAIN_DIR, read_docs, read_domain
 
     docs, _ = read_docs(root, DOMAIN_DIR)
     return set(read_domain(docs).intents)

@@ -5,7 +5,7 @@
 2. Accuracy on the development slice of real questions in ../shared/eval/, read at run time and
    never copied into the repository. A `topic` row counts when the predicted intent is one of the
    row's `accept` intents.
-3. The signal figures from `bot.signals.evaluate`, when that module exists.
+3. The signal figures from `tooling.signal_evaluation`, when that module exists.
 4. A comparison with the previous report: intents and dev rows that got better or worse.
 
 Writes reports/eval/ (ignored by git): report.html (open it in a browser), confusion-<lang>.png,
@@ -93,22 +93,22 @@ def row_id(lang: str, text: str) -> str:
 
 
 def signal_figures() -> Any:
-    """`bot.signals.evaluate.evaluate()` (the signals' own figures on the dev slice, per
+    """`tooling.signal_evaluation.evaluate()` (the signals' own figures on the dev slice, per
     language), or a note saying why there are none."""
     try:
-        from bot.signals.evaluate import evaluate
+        from tooling.signal_evaluation import evaluate
     except ImportError as error:
-        return f"not measured: bot.signals.evaluate is not importable ({error})"
+        return f"not measured: tooling.signal_evaluation is not importable ({error})"
     try:
         return evaluate()
     except Exception as error:  # another module's failure must not lose the NLU report
-        return f"not measured: bot.signals.evaluate failed ({type(error).__name__}: {error})"
+        return f"not measured: tooling.signal_evaluation failed ({type(error).__name__}: {error})"
 
 
 def build_report(*, model: str, fingerprint: str, folds: int, cv: Sequence[Any],
                  dev: Sequence[Outcome], signals: Any, created: str) -> Dict[str, Any]:
     """The report dict (reports/eval/latest.json) from cross-validation and dev predictions."""
-    from bot.trainers import metrics
+    from tooling.trainers import metrics
 
     languages: Dict[str, Dict[str, Any]] = {}
     for lang, predictions in metrics.by_language(cv).items():
@@ -136,7 +136,7 @@ def build_report(*, model: str, fingerprint: str, folds: int, cv: Sequence[Any],
 
 def write_report(report: Dict[str, Any], out: Path, cv: Sequence[Any]) -> Optional[Any]:
     """Writes the PNGs, the HTML and the JSON; returns the comparison with the previous report."""
-    from bot.trainers import compare, metrics, plots, report_html
+    from tooling.trainers import compare, metrics, plots, report_html
 
     out.mkdir(parents=True, exist_ok=True)
     latest = out / "latest.json"
@@ -172,7 +172,7 @@ def summary_lines(report: Dict[str, Any], comparison: Optional[Any]) -> List[str
                          f"({hits}/{len(data['dev'])} topic rows)")
     signals = report.get("signals")
     if isinstance(signals, dict) and all(isinstance(v, dict) for v in signals.values()):
-        from bot.trainers.report_html import signal_cells
+        from tooling.trainers.report_html import signal_cells
 
         for lang, table in signals.items():
             lines.append(f"{lang}: signals " + ", ".join(
@@ -199,10 +199,10 @@ def summary_lines(report: Dict[str, Any], comparison: Optional[Any]) -> List[str
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from bot import model_store
-    from bot.trainers import crossval
+    from tooling import model_store
+    from tooling.trainers import crossval
 
-    parser = argparse.ArgumentParser(prog="python -m bot.evaluation", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tooling.evaluation", description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=int(os.environ.get("RENBEN_CV_FOLDS") or DEFAULT_FOLDS))
     parser.add_argument("--no-cv", action="store_true", help="skip cross-validation (dev slice only)")
     parser.add_argument("--out", type=Path, default=REPORTS / "eval")

@@ -183,7 +183,7 @@ _HEADER = """\
 #   discard  - not useful (nonsense, too personal, not about social security)
 #   undecided - leave it for later: it stays in this file
 # You may shorten `text` or remove anything personal left in it, but do not add to it.
-# Then run:  python -m bot.trainers review apply {path}
+# Then run:  python -m tooling.trainers review apply {path}
 """
 
 

@@ -1,4 +1,4 @@
-"""`python -m bot.signals.evaluate` (`make eval-signals`): the signal detector's figures, per language.
+"""`python -m tooling.signal_evaluation` (`make eval-signals`): the signal detector's figures, per language.
 
 Three sources, printed in this order:
 1. the blind challenge rounds (`tests/signals/challenge/round-N/*.tsv`, written by helper sessions
@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from bot.signals.detector import SignalDetector, detector_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 LEXICONS = ROOT / "data" / "lexicons" / "signals"
 CHALLENGE = ROOT / "tests" / "signals" / "challenge"
 DEV_SLICE = Path(os.environ.get("RENBEN_EVAL_DIR") or ROOT.parent / "shared" / "eval") / "real_questions_dev.tsv"

@@ -1,4 +1,4 @@
-"""`python -m bot.topic_challenge` (`make eval-topics`): topic accuracy on the blind challenge rounds.
+"""`python -m tooling.topic_challenge` (`make eval-topics`): topic accuracy on the blind challenge rounds.
 
 The rounds (`tests/nlu/challenge/round-N/{zh,en}.tsv`) were written by helper sessions that never
 saw the training data: real claimants' styles (search fragments, long letters with the question
@@ -19,7 +19,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-from bot.evaluation import Outcome, Row, predict, read_rows
+from tooling.evaluation import Outcome, Row, predict, read_rows
 from bot.language_codes import LANGUAGES
 from bot.settings import ROOT
 
@@ -70,7 +70,7 @@ def lines(title: str, table: Dict[str, Dict[str, Dict[str, Any]]]) -> List[str]:
 
 
 def _model() -> Path:
-    from bot.model_store import fingerprint
+    from tooling.model_store import fingerprint
 
     path = ROOT / "models" / f"renben-{fingerprint()}.tar.gz"
     if not path.exists():
@@ -84,12 +84,12 @@ def _commit() -> str:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.topic_challenge", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tooling.topic_challenge", description=__doc__.splitlines()[0])
     parser.add_argument("--misses", type=int, default=10, help="misses to list per language (newest round)")
     parser.add_argument("--record", action="store_true", help="write the newest round's first-sight figures")
     parser.add_argument("--model", type=Path, help="a trained model (default: the one for today's data)")
     args = parser.parse_args(argv)
-    from bot.trainers.crossval import quiet_rasa
+    from tooling.trainers.crossval import quiet_rasa
 
     quiet_rasa()  # Rasa's debug lines would print every row of every round
     folders = rounds()
@@ -104,7 +104,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.record and not recorded.exists():
         recorded.write_text(json.dumps({
             "measured": f"at commit {_commit()}, before any tuning on {newest.name}",
-            "command": "python -m bot.topic_challenge (make eval-topics)", "figures": today},
+            "command": "python -m tooling.topic_challenge (make eval-topics)", "figures": today},
             indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     if recorded.exists():
         first = json.loads(recorded.read_text(encoding="utf-8"))

@@ -1,6 +1,6 @@
 """Starts every process of Renben on one machine and stops them all on Ctrl-C.
 
-`make run` calls `python -m bot.launch`: Redis (embedded unless REDIS_URL is set), the action
+`make run` calls `python -m tooling.launch`: Redis (embedded unless REDIS_URL is set), the action
 server, the Rasa server (which streams its events to Redis), the WeChat gateway, the agent desk
 and the retention job. A process that dies is restarted (`supervise`, with backoff; given up on,
 with a message, only when it keeps dying), Redis included, while the others keep serving; so is
@@ -23,9 +23,9 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-from bot import embedded_redis, model_store
+from tooling import embedded_redis, model_store
 from bot.language_codes import LANGUAGES
-from bot.supervision import HealthWatch, RestartPolicy
+from tooling.supervision import HealthWatch, RestartPolicy
 from bot.settings import ROOT, Settings, endpoints
 
 
@@ -200,7 +200,7 @@ class Stack:
 
 
 def service_commands(settings: Settings, model: Path, endpoints_file: Path) -> Dict[str, List[str]]:
-    """The command of each service (SERVICES), as `make run` and a container (bot/serve.py) run it.
+    """The command of each service (SERVICES), as `make run` and a container (tooling/serve.py) run it.
     The working directory is the repository (ROOT); secrets come from the environment."""
     return {
         "actions": [sys.executable, "-m", "actions.server", "--host", settings.host,
@@ -279,7 +279,7 @@ def demo_agent_token(stack: Stack) -> Path:
 def supervise(stack: Stack, stopping, policy: Optional[RestartPolicy] = None,  # noqa: ANN001
               poll: float = 0.5, say=None, watch: Optional[HealthWatch] = None,  # noqa: ANN001
               health_every: float = 5.0) -> None:
-    """Until `stopping()` is true: restarts what died (`bot/supervision.py` says when), saying why,
+    """Until `stopping()` is true: restarts what died (`tooling/supervision.py` says when), saying why,
     and gives up on a process that keeps dying, with a message, while the others keep serving.
     Every `health_every` seconds it checks each child's /health; one that `watch` finds unhealthy
     for too long is killed, and so restarted like a crash."""

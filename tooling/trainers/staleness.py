@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
-from bot.trainers.yamldoc import YamlDoc
+from tooling.trainers.yamldoc import YamlDoc
 
 DEFAULT_STALE_DAYS = 180
 STALE_DAYS_ENV = "RENBEN_KB_STALE_DAYS"

@@ -1,4 +1,4 @@
-"""`python -m bot.trainers review export|apply` (docs/trainers.md, "The review inbox")."""
+"""`python -m tooling.trainers review export|apply` (docs/trainers.md, "The review inbox")."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +11,7 @@ from bot.settings import ROOT
 
 
 def _export(args: argparse.Namespace) -> int:
-    from bot.trainers import review_sources as sources
+    from tooling.trainers import review_sources as sources
 
     try:
         redactor = sources.load_redactor()
@@ -40,8 +40,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    from bot.trainers import review
-    from bot.trainers import review_sources as sources
+    from tooling.trainers import review
+    from tooling.trainers import review_sources as sources
 
     try:
         redactor = sources.load_redactor()
@@ -67,7 +67,7 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.trainers")
+    parser = argparse.ArgumentParser(prog="python -m tooling.trainers")
     tools = parser.add_subparsers(dest="tool", required=True)
     inbox = tools.add_parser("review", help="the review inbox").add_subparsers(dest="command", required=True)
     export = inbox.add_parser("export", help="write the messages to review, per language")

@@ -1,6 +1,6 @@
 """What got better or worse since the previous evaluation report. Pure: two report dicts in.
 
-A report (reports/eval/latest.json, written by bot/evaluation.py) holds, per language,
+A report (reports/eval/latest.json, written by tooling/evaluation.py) holds, per language,
 `intents: {intent: {precision, recall, f1, support}}` and `dev: [{id, text, accept, predicted,
 confidence, hit}]`. Dev rows are matched by `id` (a hash of language and text), so a row keeps its
 identity when the model changes.

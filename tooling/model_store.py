@@ -11,10 +11,10 @@ the domain, the training data and the code of the custom NLU components. Which m
    the newest `RENBEN_MODELS_KEEP` (default 5) models are kept; a rolled-back model is never removed.
 
 Commands (docs/trainers.md, "Rolling back a model"):
-    python -m bot.model_store                    the model for the current data (trains if needed)
-    python -m bot.model_store list               the kept models, newest first, and which is in use
-    python -m bot.model_store rollback <print>   use an earlier model until the data changes
-    python -m bot.model_store release            undo a rollback: back to the current data's model
+    python -m tooling.model_store                    the model for the current data (trains if needed)
+    python -m tooling.model_store list               the kept models, newest first, and which is in use
+    python -m tooling.model_store rollback <print>   use an earlier model until the data changes
+    python -m tooling.model_store release            undo a rollback: back to the current data's model
 """
 from __future__ import annotations
 
@@ -215,7 +215,7 @@ def rollback(models_dir: Path, wanted: str, *, root: Path = ROOT) -> Path:
     matches = [m for m in stored_models(models_dir) if m.print.startswith(wanted.strip())]
     if not wanted.strip() or not matches:
         raise ModelStoreError(f"no kept model starts with '{wanted}'. "
-                              "See `python -m bot.model_store list`.")
+                              "See `python -m tooling.model_store list`.")
     if len(matches) > 1:
         raise ModelStoreError(f"'{wanted}' matches {len(matches)} models; give more characters.")
     chosen = matches[0]
@@ -256,7 +256,7 @@ def list_lines(models_dir: Path, *, root: Path = ROOT) -> List[str]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.model_store",
+    parser = argparse.ArgumentParser(prog="python -m tooling.model_store",
                                      description="Trained models: list, roll back, release.")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("list", help="the kept models and which one is in use")
@@ -289,7 +289,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     print(f"Rolled back to {path.name}. Restart (`make run`) to use it. It stays in use until the "
           "data, domain or configuration change; then the next start trains a new model. "
-          "`python -m bot.model_store release` ends the rollback now.")
+          "`python -m tooling.model_store release` ends the rollback now.")
     return 0
 
 

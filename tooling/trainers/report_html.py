@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional
 import jinja2
 from markupsafe import Markup
 
-from bot.trainers.compare import Comparison
+from tooling.trainers.compare import Comparison
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

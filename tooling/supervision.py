@@ -1,6 +1,6 @@
 """When to restart a process that died, and when to give up: pure, so it is tested without processes.
 
-The launcher (`bot/launch.py`) asks `RestartPolicy.after_exit(name, now)` each time a child (or
+The launcher (`tooling/launch.py`) asks `RestartPolicy.after_exit(name, now)` each time a child (or
 the embedded Redis) is found dead: the answer is the delay before the restart (1, 2, 4 … up to
 30 s: a crash loop must not eat the machine), or None when the process died `give_up_after` times
 within `window` seconds. Then the launcher says so plainly and keeps serving with the rest.

@@ -23,8 +23,8 @@ from typing import Callable, Dict, List, Sequence
 
 from sklearn.model_selection import StratifiedKFold
 
-from bot.trainers.metrics import Prediction
-from bot.trainers.project import NLU_DIR, Example, read_nlu
+from tooling.trainers.metrics import Prediction
+from tooling.trainers.project import NLU_DIR, Example, read_nlu
 
 DEFAULT_FOLDS = 3
 SEED = 12333
