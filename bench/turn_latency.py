@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from tooling.embedded_redis import free_port  # noqa: E402
 from tooling.launch import Stack, http_status  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 TARGET = 1.5
 RENBEN_MESSAGES = [

@@ -5,7 +5,7 @@ and an unauthenticated `GET /health` added to Rasa's app.
 arguments and `--auth-token $RASA_AUTH_TOKEN` added inside this process, so the token never
 appears in `ps` (a process's command line is readable by every user of the machine).
 
-`/health` (bot/health.py) checks the model is loaded, Redis answers (the lock store's client)
+`/health` (core/health.py) checks the model is loaded, Redis answers (the lock store's client)
 and the tracker store answers; 200 or 503, naming the checks and nothing else.
 
 A turn whose custom action failed is not saved (bot/turn_guard.py): the channel runs it again or
@@ -17,7 +17,8 @@ import os
 import sys
 from typing import Any, Dict
 
-from bot import health, turn_guard, turn_path
+from core import health
+from bot import turn_guard, turn_path
 
 
 async def health_checks(agent: Any) -> Dict[str, bool]:

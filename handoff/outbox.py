@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional
 
 import redis
 
-from handoff import constants as k
+from core import redis_keys as k
 from handoff.exceptions import InvalidRequest, QueueUnavailable
 
 TYPES = ("agent_message", "agent_joined", "agent_left", "typing", "queue_position", "bot_resumed", "notice",

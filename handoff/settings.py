@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Mapping, Optional, Tuple
 
-from bot.privacy.audit import mirror_path
-from bot.settings import ROOT
+from core.privacy.audit import mirror_path
+from core.settings import ROOT
 from handoff.exceptions import InvalidRequest
 from handoff.tickets import Priority, check_capacity
 

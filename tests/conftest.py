@@ -18,7 +18,7 @@ from tooling import embedded_redis, model_store
 # suite as one claimant. Its own test sets a low limit (tests/test_web_channel.py).
 os.environ.setdefault("RENBEN_WEB_ADDRESS_PER_MINUTE", "1000000")
 from tooling.launch import Stack
-from bot.settings import ROOT, Settings
+from core.settings import ROOT, Settings
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tooling.embedded_redis import free_port
-from bot.privacy import audit
+from core.privacy import audit
 from handoff import agents
 from handoff.queue import Queue, connect
 from handoff.settings import DeskSettings

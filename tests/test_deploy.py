@@ -17,7 +17,8 @@ import yaml
 from tooling import serve
 from bot.channels.wechat.gateway import PATH as WECHAT_PATH
 from tooling.launch import SERVICES
-from bot.settings import ROOT, Settings, redis_parts, tracker_store_config
+from core.settings import ROOT, Settings, redis_parts
+from bot.settings import tracker_store_config
 from handoff.settings import DeskSettings
 
 DEPLOY = ROOT / "deploy"
@@ -34,7 +35,7 @@ PORTS = {
 
 
 def source_text() -> str:
-    return "\n".join(path.read_text() for folder in ("bot", "handoff", "actions", "tooling")
+    return "\n".join(path.read_text() for folder in ("core", "bot", "handoff", "actions", "tooling")
                      for path in (ROOT / folder).rglob("*.py"))
 
 
@@ -89,7 +90,7 @@ def test_compose_runs_every_service_with_the_launcher_s_commands(compose):
         command = serve.command(service, Settings.from_env(env), Path("/app/models/m.tar.gz"))
         assert command[1:3] == ["-m", {"actions": "actions.server", "rasa": "bot.rasa_server",
                                        "wechat": "bot.channels.wechat.gateway", "desk": "handoff",
-                                       "retention": "bot.privacy"}[service]]
+                                       "retention": "core.privacy"}[service]]
         for module in command[2:3]:
             assert (ROOT / module.replace(".", "/")).with_suffix(".py").exists() or \
                 (ROOT / module.replace(".", "/") / "__main__.py").exists()

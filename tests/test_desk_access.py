@@ -11,8 +11,8 @@ import time
 import pytest
 import websockets
 
-from bot.privacy import access, audit
-from bot.privacy.redaction import mainland_check_character
+from core.privacy import access, audit
+from core.privacy.redaction import mainland_check_character
 from handoff import agents
 from handoff.queue import Queue, connect
 from handoff.server import Desk

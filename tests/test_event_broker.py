@@ -12,7 +12,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from tooling.embedded_redis import free_port
 from bot.event_broker import RedisStreamEventBroker
-from handoff.constants import EVENTS_STREAM
+from core.redis_keys import EVENTS_STREAM
 
 
 @pytest.fixture

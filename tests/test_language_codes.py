@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from bot.language_codes import EN, LANGUAGES, ZH
-from bot.settings import ROOT
+from core.settings import ROOT
 
 #: bot/signals/ keeps its own copy for now: the signal detector is changed only with its corpus.
 NOT_YET = ("bot/signals/",)

@@ -13,7 +13,7 @@ import time
 from urllib.parse import urlparse
 
 from bot.lock_store import RenewingLockStore
-from bot.settings import ROOT
+from core.settings import ROOT
 
 
 def store_for(url: str, lifetime: float) -> RenewingLockStore:

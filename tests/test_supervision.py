@@ -16,7 +16,7 @@ import redis
 
 from tooling import embedded_redis
 from tooling.launch import Stack, supervise
-from bot.settings import Settings
+from core.settings import Settings
 from tooling.supervision import HealthWatch, RestartPolicy
 
 

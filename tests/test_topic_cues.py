@@ -13,7 +13,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from tooling import validation
 from bot.components.topic_cues import TopicCueFeaturizer
-from bot.settings import ROOT
+from core.settings import ROOT
 from bot.topic_lexicon import TopicCueError, TopicCues, load_topic_cues
 
 CUES = TopicCues([

@@ -9,7 +9,7 @@ from typing import List
 import pytest
 
 from tooling import validation
-from bot.settings import ROOT
+from core.settings import ROOT
 from tooling.trainers import checks, staleness
 from tooling.trainers.checks import Problem
 

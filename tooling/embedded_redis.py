@@ -46,7 +46,7 @@ def start(directory: Path, *, port: Optional[int] = None, persist: bool = True,
 
     Persisted data is in the append-only file alone, written as plain commands (no RDB preamble,
     no RDB snapshots): a rewrite then holds only live entries, where an RDB image of a stream
-    would keep the bytes of deleted entries (bot/privacy/disk.py). Its files are private (0600
+    would keep the bytes of deleted entries (core/privacy/disk.py). Its files are private (0600
     in a 0700 directory). `password`: clients must AUTH (the launcher always sets one)."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     directory.chmod(0o700)

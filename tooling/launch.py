@@ -4,7 +4,7 @@
 server, the Rasa server (which streams its events to Redis), the WeChat gateway, the agent desk
 and the retention job. A process that dies is restarted (`supervise`, with backoff; given up on,
 with a message, only when it keeps dying), Redis included, while the others keep serving; so is
-one that stays alive but unhealthy (its /health, bot/health.py). Tests use `Stack` to run the
+one that stays alive but unhealthy (its /health, core/health.py). Tests use `Stack` to run the
 same processes on free ports, usually fewer of them (`services=`). Each child's output goes to
 var/logs/<name>.log.
 """
@@ -26,7 +26,8 @@ import yaml
 from tooling import embedded_redis, model_store
 from bot.language_codes import LANGUAGES
 from tooling.supervision import HealthWatch, RestartPolicy
-from bot.settings import ROOT, Settings, endpoints
+from core.settings import ROOT, Settings
+from bot.settings import endpoints
 
 
 class StartupError(RuntimeError):
@@ -104,7 +105,7 @@ class Stack:
 
     @property
     def health_urls(self) -> Dict[str, str]:
-        """Each child's /health (bot/health.py); the retention job has none."""
+        """Each child's /health (core/health.py); the retention job has none."""
         return {"actions": f"{self.actions_url}/health", "rasa": f"{self.rasa_url}/health",
                 "wechat": f"{self.wechat_url}/health", "desk": f"{self.desk_url}/health"}
 
@@ -213,7 +214,7 @@ def service_commands(settings: Settings, model: Path, endpoints_file: Path) -> D
                    "--port", str(settings.wechat_port)],
         # The desk listens on DESK_HOST:DESK_PORT (handoff/settings.py).
         "desk": [sys.executable, "-m", "handoff", "serve"],
-        "retention": [sys.executable, "-m", "bot.privacy", "purge", "--every", str(PURGE_EVERY_SECONDS)],
+        "retention": [sys.executable, "-m", "core.privacy", "purge", "--every", str(PURGE_EVERY_SECONDS)],
     }
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence
 
-from bot.settings import ROOT
+from core.settings import ROOT
 
 TRAINING_INPUTS = ("config.yml", "bot/domain", "data/nlu", "data/rules", "data/lexicons",
                    "bot/components", "bot/topic_lexicon.py", "bot/textnorm.py", "bot/langdetect.py",

@@ -4,7 +4,7 @@
 
 It runs the same command `make run` runs for that service (tooling.launch.service_commands), in
 place of this process (exec: the orchestrator's signals reach it directly). Settings come from
-the environment (bot/settings.py and each service's own settings). Unlike `make run` it never
+the environment (core/settings.py and each service's own settings). Unlike `make run` it never
 starts an embedded Redis nor generates a secret: the processes of one deployment share them, so
 each must be given (`REQUIRED`); without one it exits with status 2 naming what is missing. For
 `rasa` it first writes the endpoints (bot.settings.endpoints) to RENBEN_VAR_DIR/endpoints.yml,
@@ -22,7 +22,8 @@ import yaml
 
 from tooling import model_store
 from tooling.launch import SERVICES, make_private, service_commands, write_private
-from bot.settings import ROOT, Settings, SettingsError, endpoints
+from core.settings import ROOT, Settings, SettingsError
+from bot.settings import endpoints
 
 #: What each service cannot run without in a deployment of many processes: one Redis, one
 #: tracker store, and the secrets every process of a kind must share.

@@ -6,7 +6,7 @@ the embedded Redis) is found dead: the answer is the delay before the restart (1
 within `window` seconds. Then the launcher says so plainly and keeps serving with the rest.
 A process that stayed up for a whole window starts again from the shortest delay.
 
-`HealthWatch` says when a child that is alive but unhealthy (bot/health.py) has been so for long
+`HealthWatch` says when a child that is alive but unhealthy (core/health.py) has been so for long
 enough to be restarted: the launcher then kills it, and `RestartPolicy` takes over as for a crash.
 """
 from __future__ import annotations

@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from tooling.evaluation import Outcome, Row, predict, read_rows
 from bot.language_codes import LANGUAGES
-from bot.settings import ROOT
+from core.settings import ROOT
 
 CHALLENGE = ROOT / "tests" / "nlu" / "challenge"
 #: A long message, where the question tends to come after a story. Chinese says in one character

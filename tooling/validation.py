@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
-from bot.settings import ROOT
+from core.settings import ROOT
 from tooling.trainers import checks, project, staleness
 from tooling.trainers.checks import Problem
 from tooling.trainers.staleness import StaleEntry

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from bot.settings import ROOT
+from core.settings import ROOT
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -16,7 +16,6 @@ rows go into which data/nlu file. Reading the tracker store and Redis is in revi
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence, Set, Tuple
 
@@ -24,6 +23,7 @@ import yaml
 
 from bot.language_codes import LANGUAGES
 from bot.textnorm import cjk_count
+from core.privacy.identity import conversation_ref
 
 LOW_CONFIDENCE = 0.5
 FALLBACK_ACTIONS = frozenset({"action_clarify", "action_default_fallback"})
@@ -74,11 +74,6 @@ class Row:
     timestamp: float
     count: int = 1
     decision: str = "undecided"
-
-
-def conversation_ref(conversation_id: str) -> str:
-    """A stable, non-identifying name for a conversation in files trainers see."""
-    return "c-" + hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:10]
 
 
 def _when(timestamp: float) -> str:

@@ -16,29 +16,26 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import yaml
 
-from bot.settings import running_redis_url
+from core.settings import running_redis_url
 from tooling.trainers import review
 from tooling.trainers.checks import normalise_example
 from tooling.trainers.project import NLU_DIR, read_nlu
 
-try:  # the flag stream's name is the desk's; keep one definition
-    from handoff.constants import REVIEW_FLAGS
-except ImportError:  # pragma: no cover - only if the desk package is absent
-    REVIEW_FLAGS = "renben:review-flags"
+from core.redis_keys import REVIEW_FLAGS
 
 STATE_FILE = "last-export.json"
 
 
 class RedactionUnavailable(RuntimeError):
-    """bot.privacy.redaction cannot be loaded: nothing is exported rather than unredacted text."""
+    """core.privacy.redaction cannot be loaded: nothing is exported rather than unredacted text."""
 
 
 def load_redactor() -> review.Redactor:
-    """`bot.privacy.redaction.redact` as text -> text. Raises RedactionUnavailable."""
+    """`core.privacy.redaction.redact` as text -> text. Raises RedactionUnavailable."""
     try:
-        from bot.privacy.redaction import redact
+        from core.privacy.redaction import redact
     except ImportError as error:
-        raise RedactionUnavailable(f"bot.privacy.redaction is not available ({error}); "
+        raise RedactionUnavailable(f"core.privacy.redaction is not available ({error}); "
                                    "nothing was exported") from error
 
     def redactor(text: str) -> str:

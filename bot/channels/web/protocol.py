@@ -222,7 +222,7 @@ MAX_EXPORT_BYTES = 2 * 1024 * 1024
 
 
 def export_frame(payload: Any) -> Optional[Dict[str, Any]]:
-    """The claimant's copy of their conversation (`bot.privacy.rights.export_payload`) as JSON,
+    """The claimant's copy of their conversation (`core.privacy.rights.export_payload`) as JSON,
     for the widget to offer as a download; None for any other custom payload, or one too large
     (the readable copy went as a bot message either way)."""
     if not isinstance(payload, Mapping) or payload.get("type") != "data_export" \
@@ -337,7 +337,7 @@ def committed_ids(events: Iterable[Mapping[str, Any]]) -> set:
 
 class DedupeAction(Enum):
     """What to do with a client message, given the state its claim found in Redis (see
-    constants.MESSAGE_STATE; delivery.Store.claim claims a message that has none)."""
+    core/redis_keys.py WEB_MESSAGE_STATE; delivery.Store.claim claims a message that has none)."""
 
     PROCESS = "process"  # new (and now claimed): hand it to the bot
     ACK_DUPLICATE = "ack_duplicate"  # committed before: acknowledge again, do not process

@@ -5,7 +5,7 @@ event loop). It never runs the bot: messages for the bot go to Rasa through Redi
     python -m bot.channels.wechat.gateway [--host 127.0.0.1] [--port 5006]
 
     GET  /                         {"status": "ok" | "unavailable" | "not configured"}
-    GET  /health                   whether it reaches Redis (bot/health.py): 200 or 503; without
+    GET  /health                   whether it reaches Redis (core/health.py): 200 or 503; without
                                    WECHAT_TOKEN it needs nothing and says 200, "configured": false
     GET  /webhooks/wechat/webhook  WeChat's URL check
     POST /webhooks/wechat/webhook  messages
@@ -24,7 +24,7 @@ from typing import Any, Dict, Optional
 import yaml
 from aiohttp import web
 
-from bot import health, redis_clients
+from core import health, redis_clients
 from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.constants import MAX_BODY_BYTES
 from bot.channels.wechat.exceptions import ConfigError

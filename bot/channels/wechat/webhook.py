@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Set
 
 from bot.channels import rate_limits
-from bot.channels.wechat import constants as keys, phrases
+from bot.channels.wechat import phrases
 from bot.channels.wechat.answers import AnswerBell
 from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.crypto import check_signature
@@ -35,6 +35,7 @@ from bot.channels.wechat.inbox import Inbox, Job
 from bot.channels.wechat.languages import ClaimantLanguages
 from bot.channels.wechat.messages import MEDIA_KINDS, Inbound, parse_message, parse_xml, text_reply
 from bot.channels.wechat.render import Options
+from core import redis_keys
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +63,9 @@ class Webhook:
         self.redis = redis
         self.dedupe, self.options = Dedupe(redis), Options(redis)
         self.languages, self.handshake, self.inbox = ClaimantLanguages(redis), Handshake(redis), Inbox(redis)
-        self.user_limit = rate_limits.WindowLimit(redis, prefix=keys.USER_LIMIT,
+        self.user_limit = rate_limits.WindowLimit(redis, prefix=redis_keys.WECHAT_USER_LIMIT,
                                                   per_minute=self.settings.user_per_minute)
-        self.address_limit = rate_limits.WindowLimit(redis, prefix=keys.ADDRESS_LIMIT,
+        self.address_limit = rate_limits.WindowLimit(redis, prefix=redis_keys.WECHAT_ADDRESS_LIMIT,
                                                      per_minute=self.settings.address_per_minute)
         self.bell = AnswerBell(redis)
         task = asyncio.ensure_future(self.bell.run())

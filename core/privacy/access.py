@@ -32,9 +32,9 @@ from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import redis
 
-from bot.privacy import audit
-from bot.privacy import constants as k
-from bot.privacy.exceptions import AuthenticationFailed, Forbidden, InvalidRequest, StoreUnavailable
+from core.privacy import audit
+from core.privacy.exceptions import AuthenticationFailed, Forbidden, InvalidRequest, StoreUnavailable
+from core import redis_keys
 
 ROLES = ("agent", "supervisor", "trainer")
 PERMISSIONS: Dict[str, FrozenSet[str]] = {
@@ -112,7 +112,7 @@ def add_user(client: "redis.Redis[Any]", user_id: str, *, role: str, languages: 
     cleaned = check_user(user_id, role, languages)
     account = {"role": role, "languages": list(cleaned), "name": name or user_id,
                "created": _now()}
-    _call(client.hset, k.ACCESS_USERS, user_id, json.dumps(account, ensure_ascii=False))
+    _call(client.hset, redis_keys.ACCESS_USERS, user_id, json.dumps(account, ensure_ascii=False))
     revoke_user(client, user_id, by=by, mirror=mirror, keep_account=True)
     audit.record(client, audit.make_entry(who=by, role="system", action="user_added",
                                           detail=f"{user_id} as {role}"), mirror=mirror)
@@ -127,8 +127,8 @@ def issue_token(client: "redis.Redis[Any]", user_id: str, *, by: str = "admin",
     token_id, secret, salt = secrets.token_hex(8), secrets.token_urlsafe(32), secrets.token_hex(16)
     record = {"user": user_id, "salt": salt, "hash": hash_secret(salt, secret), "created": _now()}
     pipe = client.pipeline(transaction=True)
-    pipe.hset(k.ACCESS_TOKENS, token_id, json.dumps(record))
-    pipe.sadd(k.ACCESS_USER_TOKENS + user_id, token_id)
+    pipe.hset(redis_keys.ACCESS_TOKENS, token_id, json.dumps(record))
+    pipe.sadd(redis_keys.ACCESS_USER_TOKENS + user_id, token_id)
     _call(pipe.execute)
     audit.record(client, audit.make_entry(who=by, role="system", action="token_issued",
                                           detail=f"{token_id} for {user_id}"), mirror=mirror)
@@ -141,7 +141,7 @@ def authenticate(client: "redis.Redis[Any]", token: Any) -> Principal:
     if not match:
         raise AuthenticationFailed("unknown token")
     token_id, secret = match.groups()
-    stored = _call(client.hget, k.ACCESS_TOKENS, token_id)
+    stored = _call(client.hget, redis_keys.ACCESS_TOKENS, token_id)
     if not stored:
         raise AuthenticationFailed("unknown token")
     record = json.loads(stored)
@@ -157,13 +157,13 @@ def authenticate(client: "redis.Redis[Any]", token: Any) -> Principal:
 def revoke_token(client: "redis.Redis[Any]", token_id: str, *, by: str = "admin",
                  mirror: Optional[Path] = None) -> bool:
     """Ends one token; False when there was no such token."""
-    stored = _call(client.hget, k.ACCESS_TOKENS, token_id)
+    stored = _call(client.hget, redis_keys.ACCESS_TOKENS, token_id)
     if not stored:
         return False
     user_id = json.loads(stored)["user"]
     pipe = client.pipeline(transaction=True)
-    pipe.hdel(k.ACCESS_TOKENS, token_id)
-    pipe.srem(k.ACCESS_USER_TOKENS + user_id, token_id)
+    pipe.hdel(redis_keys.ACCESS_TOKENS, token_id)
+    pipe.srem(redis_keys.ACCESS_USER_TOKENS + user_id, token_id)
     _call(pipe.execute)
     audit.record(client, audit.make_entry(who=by, role="system", action="token_revoked",
                                           detail=f"{token_id} of {user_id}"), mirror=mirror)
@@ -174,17 +174,17 @@ def revoke_user(client: "redis.Redis[Any]", user_id: str, *, by: str = "admin",
                 mirror: Optional[Path] = None, keep_account: bool = False) -> int:
     """Ends every token of the user (and removes the account unless `keep_account`); returns
     how many tokens were ended."""
-    token_ids = [_text(t) for t in _call(client.smembers, k.ACCESS_USER_TOKENS + user_id)]
+    token_ids = [_text(t) for t in _call(client.smembers, redis_keys.ACCESS_USER_TOKENS + user_id)]
     for token_id in token_ids:
         revoke_token(client, token_id, by=by, mirror=mirror)
     if not keep_account:
-        _call(client.hdel, k.ACCESS_USERS, user_id)
+        _call(client.hdel, redis_keys.ACCESS_USERS, user_id)
     return len(token_ids)
 
 
 def users(client: "redis.Redis[Any]") -> Dict[str, Dict[str, Any]]:
     """Every account (role, languages, name, created), by user id. No secrets."""
-    return {_text(key): json.loads(value) for key, value in _call(client.hgetall, k.ACCESS_USERS).items()}
+    return {_text(key): json.loads(value) for key, value in _call(client.hgetall, redis_keys.ACCESS_USERS).items()}
 
 
 # ------------------------------------------------------------------- audited operations
@@ -219,7 +219,7 @@ def _refuse(client: "redis.Redis[Any]", principal: Principal, conversation_id: s
 
 
 def _account(client: "redis.Redis[Any]", user_id: str) -> Optional[Dict[str, Any]]:
-    stored = _call(client.hget, k.ACCESS_USERS, user_id)
+    stored = _call(client.hget, redis_keys.ACCESS_USERS, user_id)
     return json.loads(stored) if stored else None
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from bot.privacy.redaction import mask
+from core.privacy.redaction import mask
 
 KINDS = ("object", "erase", "rectify", "export", "access", "info")
 

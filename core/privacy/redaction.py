@@ -3,7 +3,7 @@
 Call `redact` on every text that leaves the live conversation (logs, exports, the review inbox,
 reports, saved benchmark output) and `redact_structure` on JSON-like exports; call `mask` where a
 person may need to recognise the identifier (the agent's brief) and reveal it only through
-`bot.privacy.audit.record_reveal`.
+`core.privacy.audit.record_reveal`.
 
 What is found (docs/privacy.md has the full rules):
 

@@ -1,4 +1,4 @@
-"""`python -m bot.privacy COMMAND`: the privacy operations, for operators and the launcher.
+"""`python -m core.privacy COMMAND`: the privacy operations, for operators and the launcher.
 
     purge [--every SECONDS] [--days N]   delete conversations past the retention period (once, or
                                          every SECONDS until stopped: the launcher's job)
@@ -24,10 +24,10 @@ import sys
 import threading
 from typing import List, Optional
 
-from bot.privacy import access, audit, retention
-from bot.privacy.exceptions import PrivacyError
+from core.privacy import access, audit, retention
+from core.privacy.exceptions import PrivacyError
 
-logger = logging.getLogger("bot.privacy")
+logger = logging.getLogger("core.privacy")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -39,7 +39,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             settings = dataclasses.replace(settings, retention_days=args.days)
         return COMMANDS[args.command](settings, args)
     except PrivacyError as error:
-        print(f"bot.privacy: {error}", file=sys.stderr)
+        print(f"core.privacy: {error}", file=sys.stderr)
         return 2
 
 
@@ -111,7 +111,7 @@ COMMANDS = {"purge": _purge, "erase": _erase, "export-audit": _export_audit, "ad
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot.privacy", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m core.privacy", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     purge = commands.add_parser("purge", help="delete conversations past the retention period")
     purge.add_argument("--every", type=float, default=0, help="repeat every SECONDS until stopped")

@@ -48,7 +48,7 @@ def consumer_name(role: str, port: Optional[int] = None) -> str:
 
 @dataclass
 class StreamConsumer:
-    redis: Any  # redis.asyncio client with text replies (bot/redis_clients.py)
+    redis: Any  # redis.asyncio client with text replies (core/redis_clients.py)
     stream: str
     group: str
     consumer: str

@@ -7,10 +7,30 @@ was made by an integration over the REST channel or the HTTP API, both behind th
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Optional
 
+#: Rasa conversation ids of WeChat claimants are this prefix + OpenID.
+WECHAT_CONVERSATION_PREFIX = "wx-"
 #: Conversation id prefix -> the only input channel that can prove that identity.
-OWNING_CHANNELS = {"web-": "web", "wx-": "wechat"}
+OWNING_CHANNELS = {"web-": "web", WECHAT_CONVERSATION_PREFIX: "wechat"}
+
+
+def wechat_conversation_id(openid: str) -> str:
+    return WECHAT_CONVERSATION_PREFIX + openid
+
+
+def openid_of(conversation_id: str) -> Optional[str]:
+    """The OpenID of a WeChat conversation id, None for another channel's id."""
+    prefix = WECHAT_CONVERSATION_PREFIX
+    if conversation_id.startswith(prefix) and len(conversation_id) > len(prefix):
+        return conversation_id[len(prefix):]
+    return None
+
+
+def conversation_ref(conversation_id: str) -> str:
+    """A stable, non-identifying name for a conversation in files trainers see (the review inbox)."""
+    return "c-" + hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:10]
 
 
 def owning_channel(conversation_id: str) -> Optional[str]:

@@ -13,7 +13,7 @@ and, when an agent opens a transcript (the brief, or the full history):
 
     audit.record_transcript_read(redis, agent_id, conversation_id, role=role, mirror=path)
 
-`mirror` is `mirror_path(var_dir)` (None: stream only; `sync_mirror` or `python -m bot.privacy
+`mirror` is `mirror_path(var_dir)` (None: stream only; `sync_mirror` or `python -m core.privacy
 export-audit` on a machine with the var directory copies what is missing). Both raise
 StoreUnavailable when the stream cannot be written: do not reveal or show the transcript then.
 """
@@ -30,9 +30,10 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import redis
 
-from bot.privacy.constants import AUDIT_FILE, AUDIT_STREAM
-from bot.privacy.exceptions import InvalidRequest, StoreUnavailable
-from bot.privacy.redaction import redact
+from core.privacy.constants import AUDIT_FILE
+from core.redis_keys import AUDIT_STREAM
+from core.privacy.exceptions import InvalidRequest, StoreUnavailable
+from core.privacy.redaction import redact
 
 ACTIONS = (
     "reveal",            # an agent unmasked one identifier of a brief (field says which)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Mapping, Union
 
-from bot.privacy.exceptions import InvalidRequest
+from core.privacy.exceptions import InvalidRequest
 
 DEFAULT_RETENTION_DAYS = 90
 ENV_NAME = "RETENTION_DAYS"

@@ -1,4 +1,4 @@
-"""Errors raised by the privacy package (`bot.privacy`). Catch `PrivacyError` to catch them all.
+"""Errors raised by the privacy package (`core.privacy`). Catch `PrivacyError` to catch them all.
 
     PrivacyError
     ├── InvalidRequest        an argument is not acceptable: an unknown role, action or language,

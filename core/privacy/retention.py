@@ -15,7 +15,7 @@ What is deleted for a conversation (docs/privacy.md keeps the list for people):
     review inbox    rows that came from it in var/review/*.yml (and, on purge, inbox files
                     older than the retention period)
     files on disk   then the SQLite tracker file is vacuumed and Redis rewrites its append-only
-                    file (bot/privacy/disk.py), so the deleted bytes leave the disk too
+                    file (core/privacy/disk.py), so the deleted bytes leave the disk too
 
 A conversation's age is its newest event in the tracker store; conversations the tracker store
 does not know (a ticket whose conversation is gone) are aged by their newest ticket time.
@@ -36,19 +36,15 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, 
 import redis
 import yaml
 
-from bot import redis_clients
-from bot.channels.web import constants as web_keys
-from bot.channels.wechat import constants as wechat_keys
-from bot.privacy import audit, disk, period
-from bot.privacy import constants as k
-from bot.privacy.exceptions import InvalidRequest, StoreUnavailable
-from bot.settings import ROOT, running_redis_url
-from handoff import constants as desk_keys
+from core import redis_clients, redis_keys as keys
+from core.privacy import audit, disk, period
+from core.privacy import constants as k
+from core.privacy.exceptions import InvalidRequest, StoreUnavailable
+from core.privacy.identity import conversation_ref, openid_of
+from core.settings import ROOT, running_redis_url
 
 logger = logging.getLogger(__name__)
 
-#: Rasa's Redis lock store key of a conversation (key_prefix "renben", bot/settings.py).
-RASA_LOCK = "renben:lock:"
 SCAN_BATCH = 500
 
 
@@ -64,7 +60,7 @@ class RetentionSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "RetentionSettings":
-        """RETENTION_DAYS (90; read by bot/privacy/period.py), TRACKER_STORE_URL (else
+        """RETENTION_DAYS (90; read by core/privacy/period.py), TRACKER_STORE_URL (else
         var/tracker.db), REDIS_URL (else the embedded Redis of var/endpoints.yml), RENBEN_VAR_DIR,
         RENBEN_REVIEW_DIRS (os.pathsep-separated; default var/review)."""
         var_dir = Path(env.get("RENBEN_VAR_DIR") or ROOT / "var")
@@ -152,10 +148,10 @@ def erase_conversation(conversation_id: str, settings: RetentionSettings, *, by:
 
 
 def _first_time(client: "redis.Redis[str]", conversation_id: str, request_id: str) -> bool:
-    """True the first time this erasure request is seen (k.ERASE_REQUEST); raises StoreUnavailable."""
+    """True the first time this erasure request is seen (keys.ERASE_REQUEST); raises StoreUnavailable."""
     name = hashlib.sha256(f"{conversation_id}:{request_id}".encode()).hexdigest()
     try:
-        return bool(client.set(k.ERASE_REQUEST + name, "1", nx=True, ex=k.ERASE_REQUEST_TTL))
+        return bool(client.set(keys.ERASE_REQUEST + name, "1", nx=True, ex=k.ERASE_REQUEST_TTL))
     except redis.RedisError as error:
         raise StoreUnavailable(f"Redis: {error}") from error
 
@@ -252,7 +248,7 @@ def expired_in_redis(client: "redis.Redis[str]", before: float) -> Set[str]:
     """Conversations with desk tickets whose newest time is older than `before` (for those the
     tracker store no longer or never knew)."""
     found = set()
-    prefix = desk_keys.CONVERSATION_TICKETS
+    prefix = keys.CONVERSATION_TICKETS
     for key in client.scan_iter(match=_glob(prefix) + "*", count=SCAN_BATCH):
         conversation_id = key[len(prefix):]
         newest = max((_ticket_time(client, ticket_id) for ticket_id in client.smembers(key)), default=0.0)
@@ -262,9 +258,9 @@ def expired_in_redis(client: "redis.Redis[str]", before: float) -> Set[str]:
 
 
 def _ticket_time(client: "redis.Redis[str]", ticket_id: str) -> float:
-    data = _json(client.hget(desk_keys.TICKET + ticket_id, "data")) or {}
+    data = _json(client.hget(keys.TICKET + ticket_id, "data")) or {}
     times = [value for value in data.values() if isinstance(value, (int, float)) and value > 1e9]
-    for entry in client.lrange(desk_keys.TICKET_HISTORY + ticket_id, 0, -1):
+    for entry in client.lrange(keys.TICKET_HISTORY + ticket_id, 0, -1):
         at = (_json(entry) or {}).get("at")
         if isinstance(at, (int, float)):
             times.append(at)
@@ -275,48 +271,48 @@ def delete_redis_keys(client: "redis.Redis[str]", ids: Iterable[str]) -> int:
     """Deletes the desk's and the channels' keys of these conversations; returns how many keys
     were removed or changed."""
     count = 0
-    languages = list(client.smembers(desk_keys.LANGUAGES))
-    agent_sets = list(client.scan_iter(match=_glob(desk_keys.AGENT_TICKETS) + "*", count=SCAN_BATCH))
+    languages = list(client.smembers(keys.LANGUAGES))
+    agent_sets = list(client.scan_iter(match=_glob(keys.AGENT_TICKETS) + "*", count=SCAN_BATCH))
     ids = set(ids)
     for conversation_id in ids:
-        tickets = set(client.smembers(desk_keys.CONVERSATION_TICKETS + conversation_id))
-        open_ticket = client.get(desk_keys.OPEN_TICKET + conversation_id)
+        tickets = set(client.smembers(keys.CONVERSATION_TICKETS + conversation_id))
+        open_ticket = client.get(keys.OPEN_TICKET + conversation_id)
         if open_ticket:
             tickets.add(open_ticket)
         pipe = client.pipeline(transaction=False)
         for ticket_id in tickets:
-            pipe.delete(desk_keys.TICKET + ticket_id, desk_keys.TICKET_HISTORY + ticket_id,
-                        desk_keys.CSAT + ticket_id)
-            pipe.zrem(desk_keys.CSAT_ASKED, ticket_id)
+            pipe.delete(keys.TICKET + ticket_id, keys.TICKET_HISTORY + ticket_id,
+                        keys.CSAT + ticket_id)
+            pipe.zrem(keys.CSAT_ASKED, ticket_id)
             for language in languages:
-                pipe.zrem(desk_keys.QUEUE + language, ticket_id)
+                pipe.zrem(keys.QUEUE + language, ticket_id)
             for agent_set in agent_sets:
                 pipe.srem(agent_set, ticket_id)
-            pipe.hdel(desk_keys.ANNOUNCED_POSITIONS, ticket_id)
-        keys = [desk_keys.OPEN_TICKET + conversation_id, desk_keys.CONVERSATION_TICKETS + conversation_id,
-                web_keys.SESSION_STREAM + conversation_id, k.ERASE_PENDING + conversation_id]
-        keys += client.scan_iter(match=_glob(f"{web_keys.MESSAGE_STATE}{conversation_id}:") + "*",
-                                 count=SCAN_BATCH)
-        keys += client.scan_iter(match=_glob(f"{desk_keys.REQUEST_TICKET}{conversation_id}:") + "*",
-                                 count=SCAN_BATCH)
-        openid = wechat_keys.openid_of(conversation_id)
+            pipe.hdel(keys.ANNOUNCED_POSITIONS, ticket_id)
+        doomed = [keys.OPEN_TICKET + conversation_id, keys.CONVERSATION_TICKETS + conversation_id,
+                  keys.WEB_SESSION_STREAM + conversation_id, keys.ERASE_PENDING + conversation_id]
+        doomed += client.scan_iter(match=_glob(f"{keys.WEB_MESSAGE_STATE}{conversation_id}:") + "*",
+                                   count=SCAN_BATCH)
+        doomed += client.scan_iter(match=_glob(f"{keys.REQUEST_TICKET}{conversation_id}:") + "*",
+                                   count=SCAN_BATCH)
+        openid = openid_of(conversation_id)
         if openid:
-            keys += [wechat_keys.OPTIONS + openid, wechat_keys.LANGUAGE + openid]
-            keys += client.scan_iter(match=_glob(f"{wechat_keys.SEEN}event:{openid}:") + "*",
-                                     count=SCAN_BATCH)
-        pipe.delete(*keys)
+            doomed += [keys.WECHAT_OPTIONS + openid, keys.WECHAT_LANGUAGE + openid]
+            doomed += client.scan_iter(match=_glob(f"{keys.WECHAT_SEEN}event:{openid}:") + "*",
+                                       count=SCAN_BATCH)
+        pipe.delete(*doomed)
         count += sum(result for result in pipe.execute() if isinstance(result, int))
-    for alert in client.lrange(desk_keys.ALERTS, 0, -1):
+    for alert in client.lrange(keys.ALERTS, 0, -1):
         if (_json(alert) or {}).get("conversation_id") in ids:
-            count += client.lrem(desk_keys.ALERTS, 0, alert)
+            count += client.lrem(keys.ALERTS, 0, alert)
     return count
 
 
 def _streams(client: "redis.Redis[str]") -> List[str]:
     """Every stream that carries conversation content (never the audit stream)."""
-    names = [desk_keys.EVENTS_STREAM, desk_keys.REVIEW_FLAGS, wechat_keys.DELIVERY_ERRORS, wechat_keys.INBOX_STREAM]
-    names += sorted(client.scan_iter(match=_glob(desk_keys.OUTBOX) + "*", count=SCAN_BATCH))
-    return [name for name in dict.fromkeys(names) if name != k.AUDIT_STREAM]
+    names = [keys.EVENTS_STREAM, keys.REVIEW_FLAGS, keys.WECHAT_DELIVERY_ERRORS, keys.WECHAT_INBOX_STREAM]
+    names += sorted(client.scan_iter(match=_glob(keys.OUTBOX) + "*", count=SCAN_BATCH))
+    return [name for name in dict.fromkeys(names) if name != keys.AUDIT_STREAM]
 
 
 def delete_stream_entries(client: "redis.Redis[str]", ids: Set[str], *, before: Optional[float]) -> int:
@@ -332,8 +328,8 @@ def delete_stream_entries(client: "redis.Redis[str]", ids: Set[str], *, before: 
                   if _conversation_of(fields) in ids]
         for start in range(0, len(doomed), SCAN_BATCH):
             count += client.xdel(stream, *doomed[start:start + SCAN_BATCH])
-        if stream.startswith(desk_keys.OUTBOX) and doomed:
-            client.delete(*(web_keys.OUTBOX_COPIED + entry_id for entry_id in doomed))
+        if stream.startswith(keys.OUTBOX) and doomed:
+            client.delete(*(keys.WEB_OUTBOX_COPIED + entry_id for entry_id in doomed))
     return count
 
 
@@ -364,8 +360,6 @@ def delete_review_rows(directories: Sequence[Path], ids: Set[str], *,
                        before: Optional[float]) -> Tuple[int, int]:
     """Removes inbox rows that came from these conversations and, when `before` is given,
     inbox files last written before it. Returns (rows removed, files removed)."""
-    from tooling.trainers.review import conversation_ref
-
     refs = {f"conversation {conversation_ref(cid)}" for cid in ids}
     rows = files = 0
     for directory in directories:
@@ -407,7 +401,7 @@ def wait_until_unlocked(client: "redis.Redis[str]", conversation_id: str, *, tim
     """Waits until Rasa holds no lock on the conversation (it has saved the turn); False on
     timeout. The erasure action erases again after this: Rasa re-saves the current turn."""
     deadline = time.monotonic() + timeout
-    while client.exists(RASA_LOCK + conversation_id):
+    while client.exists(keys.RASA_LOCK + conversation_id):
         if time.monotonic() > deadline:
             return False
         time.sleep(poll)
