@@ -45,17 +45,17 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 model: install
-	@$(PY) -m bot.model_store
+	@$(PY) -m tooling.model_store
 
 run: model
-	@$(PY) -m bot.launch
+	@$(PY) -m tooling.launch
 
 validate: install
-	$(PY) -m bot.validation
+	$(PY) -m tooling.validation
 
 # Every tests/test_*.yml story file (conversations, signals, privacy), in both languages.
 test-stories: model
-	$(RASA) test core --stories tests --model models/renben-$$($(PY) -c 'from bot.model_store import fingerprint; print(fingerprint())').tar.gz \
+	$(RASA) test core --stories tests --model models/renben-$$($(PY) -c 'from tooling.model_store import fingerprint; print(fingerprint())').tar.gz \
 	  --e2e --fail-on-prediction-errors --out reports/story-tests
 
 test-unit: model
@@ -68,13 +68,13 @@ faults: model
 	$(PY) -m pytest -q tests/faults
 
 eval: model
-	@$(PY) -m bot.evaluation
+	@$(PY) -m tooling.evaluation
 
 eval-signals: install
-	@$(PY) -m bot.signals.evaluate
+	@$(PY) -m tooling.signal_evaluation
 
 eval-topics: model
-	@$(PY) -m bot.topic_challenge
+	@$(PY) -m tooling.topic_challenge
 
 # Every bench runs (one that fails or misses its target does not stop the others); each keeps its
 # figures in BENCH_FIGURES (bench/figures.py) and bench/summary.py prints them on one page at the

@@ -19,7 +19,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.phrasebook import Phrasebook
-from bot import crisis_contacts
+from core import crisis_contacts
 from bot.signals.conversation import assess
 
 HANDOFF = "action_handoff"

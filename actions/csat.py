@@ -3,7 +3,7 @@ or closes the conversation (handoff/csat.py): the rating, then, if they want, on
 
 The ticket comes from the slot `csat_ticket`, which the desk sets when it asks; a payload never
 names a ticket, and the store only accepts an answer from the conversation the survey belongs to.
-A comment is stored redacted (bot/privacy/redaction.py): it is feedback, not a place for identifiers.
+A comment is stored redacted (core/privacy/redaction.py): it is feedback, not a place for identifiers.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import desk_queue
 from actions.phrasebook import Phrasebook
-from bot.privacy.redaction import redact
+from core.privacy.redaction import redact
 from handoff import csat
 from handoff.csat_store import CsatStore
 from handoff.exceptions import DeskError

@@ -24,7 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge, turns
 from actions.phrasebook import Phrasebook
-from bot import crisis_contacts
+from core import crisis_contacts
 from handoff.brief import build_brief
 from handoff.exceptions import DeskError
 from handoff.phrases import Phrases, load as load_phrases

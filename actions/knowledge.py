@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
-from bot.language_codes import LANGUAGES
+from core.language_codes import LANGUAGES
 
 WHERE_KEYS = ("online", "office", "wechat", "phone")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import string
 from typing import Any, Dict, List, Mapping, Optional
 
-from bot.language_codes import LANGUAGES, ZH
+from core.language_codes import LANGUAGES, ZH
 
 
 class _KeepMissing(dict):

@@ -1,6 +1,6 @@
 """Claimants' data rights: the privacy notice at the start, a copy of the conversation, erasure
 with confirmation, and rectification or objection routed to a person. The decisions are in
-bot/privacy/rights.py and the deletions in bot/privacy/retention.py; these actions only talk.
+core/privacy/rights.py and the deletions in core/privacy/retention.py; these actions only talk.
 
 Erasure runs while Rasa is handling this very turn, and Rasa saves the turn's events after the
 action returns; so the conversation is erased at once and again, in the background, as soon as
@@ -20,8 +20,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import turns
 from actions.phrasebook import Phrasebook
-from bot.privacy import audit, identity, period, retention, rights
-from bot.privacy.exceptions import PrivacyError
+from core.privacy import audit, identity, period, retention, rights
+from core.privacy.exceptions import PrivacyError
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def erase_after_turn(conversation_id: str, *, timeout: float = 60.0) -> threadin
             retention.wait_until_unlocked(client, conversation_id, timeout=timeout)
             retention.erase_conversation(conversation_id, settings(), client=client, record=False)
         except PrivacyError as error:
-            logger.error("second erasure pass of %s failed; run `python -m bot.privacy erase %s`: %s",
+            logger.error("second erasure pass of %s failed; run `python -m core.privacy erase %s`: %s",
                          conversation_id, conversation_id, error)
 
     thread = threading.Thread(target=second_pass, name=f"erase-{conversation_id}", daemon=True)

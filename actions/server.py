@@ -3,7 +3,7 @@
 `python -m actions.server --host 127.0.0.1 --port 5055` (the launcher's command). Every call to
 `/webhook` and `/actions` must carry `Authorization: Bearer <RENBEN_ACTIONS_TOKEN>`; Rasa sends it
 from the `headers` of its `action_endpoint` (bot/settings.py). Without it the answer is 401 and
-nothing runs. `/health` answers without the secret (bot/health.py): whether the action server
+nothing runs. `/health` answers without the secret (core/health.py): whether the action server
 reaches Redis (the desk's queue, for handoffs) and the tracker store (for erasure), 200 or 503.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from rasa_sdk.endpoint import create_app
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot import health
+from core import health
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from actions.answer_text import (FOREIGN_TOPICS, PART_ENTITY, TOPIC_ENTITY, answ
 from actions.eligibility_forms import FORM_SLOTS
 from actions.phrasebook import Phrasebook
 from actions.turns import notices_for
-from bot.settings import Settings
+from core.settings import Settings
 
 # Topics that end with the offer of a pre-check: (offer slot value, phrase, the form's slots).
 CHECK_OFFERS = {

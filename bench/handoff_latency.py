@@ -51,8 +51,9 @@ import redis.asyncio as aioredis  # noqa: E402
 import websockets  # noqa: E402
 
 from bench import figures as kept  # noqa: E402  (`figures` names the samples here)
-from bot import embedded_redis, model_store  # noqa: E402
-from handoff import agents, constants as k  # noqa: E402
+from tooling import embedded_redis, model_store  # noqa: E402
+from handoff import agents
+from core import redis_keys as k  # noqa: E402
 from handoff.queue import Queue, connect  # noqa: E402
 from handoff.server import Desk  # noqa: E402
 from handoff.settings import DeskSettings  # noqa: E402
@@ -212,8 +213,8 @@ async def through_rasa(rasa_url: str, settings: DeskSettings, runs: int) -> dict
 
 
 def stack_figures(runs: int) -> dict:
-    from bot.launch import Stack
-    from bot.settings import Settings
+    from tooling.launch import Stack
+    from core.settings import Settings
 
     model = ROOT / "models" / f"renben-{model_store.fingerprint()}.tar.gz"
     if not model.exists():

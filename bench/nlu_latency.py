@@ -29,7 +29,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 sys.path.insert(0, str(ROOT))
 
 from bench import figures  # noqa: E402
-from bot import embedded_redis, model_store  # noqa: E402
+from tooling import embedded_redis, model_store  # noqa: E402
 
 # Rasa 3.6's default pipeline (what `rasa init` writes, and what Rasa picks when none is given),
 # with Rasa's JiebaTokenizer in place of the WhitespaceTokenizer, which refuses language "zh".

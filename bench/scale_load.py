@@ -32,7 +32,7 @@ from typing import Any, Callable, Dict, List, Optional
 import aiohttp
 import websockets
 
-from bot.channels.wechat.constants import TURN
+from core.redis_keys import WECHAT_TURN as TURN
 from bot.channels.wechat.crypto import signature_of
 from bot.channels.wechat.messages import parse_xml
 from handoff.phrases import load as load_phrases

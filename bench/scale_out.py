@@ -45,7 +45,8 @@ import aiohttp  # noqa: E402
 
 from bench import figures, lock_probe, scale_check, scale_load  # noqa: E402
 from bench.scale_shape import Shape, WECHAT_TOKEN, cpu_seconds, machine_cpu, nginx_missing  # noqa: E402
-from bot import model_store, redis_clients  # noqa: E402
+from tooling import model_store
+from core import redis_clients  # noqa: E402
 from tests.fake_wechat_api import FakeWeChatApi  # noqa: E402
 
 POSTGRES = os.environ.get("TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/test"

@@ -1,14 +1,14 @@
 """The production shape of deploy/ on one machine, for bench/scale_out.py and tests/test_scale_out.py.
 
     PostgreSQL  a database of its own on the machine's server (created here, dropped at the end)
-    Redis       one redis-server of its own on a free port (bot/embedded_redis.py)
+    Redis       one redis-server of its own on a free port (tooling/embedded_redis.py)
     2 x action server, 2 x Rasa, 2 x WeChat gateway, 2 x agent desk
     nginx       Debian's, a child of this process with its own configuration, pid and temporary
                 files: deploy/nginx.conf with this machine's ports and processes
 
 Every process gets the settings deploy/compose.yaml gives its container. The action servers,
-gateways and desks run `python -m bot.serve SERVICE`, the image's entry point. The Rasa
-processes run the command `bot.serve rasa` runs (bot.launch.service_commands) with the endpoints
+gateways and desks run `python -m tooling.serve SERVICE`, the image's entry point. The Rasa
+processes run the command `tooling.serve rasa` runs (tooling.launch.service_commands) with the endpoints
 it writes (bot.settings.endpoints), except that the lock store is bench/lock_probe.py's, which
 records every hold. Rasa reaches the action servers through nginx (a private door standing for
 compose's service name and Kubernetes' Service), and the desks reach Rasa's HTTP API through
@@ -36,10 +36,11 @@ from typing import Dict, List, Mapping, Optional
 
 import yaml
 
-from bot import embedded_redis
-from bot.embedded_redis import free_port
-from bot.launch import http_status, make_private, service_commands, write_private
-from bot.settings import ROOT, Settings, endpoints
+from tooling import embedded_redis
+from tooling.embedded_redis import free_port
+from tooling.launch import http_status, make_private, service_commands, write_private
+from core.settings import ROOT, Settings
+from bot.settings import endpoints
 
 NGINX = "/usr/sbin/nginx"
 DEPLOY_NGINX = ROOT / "deploy" / "nginx.conf"
@@ -388,15 +389,15 @@ class Shape:
         stores = {"TRACKER_STORE_URL": self.database.url}
         if kind == "actions":
             env.update(stores, RENBEN_ACTIONS_TOKEN=self.actions_token, ACTIONS_PORT=str(port))
-            command = [sys.executable, "-m", "bot.serve", "actions"]
+            command = [sys.executable, "-m", "tooling.serve", "actions"]
         elif kind == "wechat":
             env.update(self.wechat, WECHAT_PORT=str(port))
-            command = [sys.executable, "-m", "bot.serve", "wechat"]
+            command = [sys.executable, "-m", "tooling.serve", "wechat"]
         elif kind == "desk":
             # Every ticket of the load is taken at once: an agent may hold many.
             env.update(RASA_AUTH_TOKEN=self.token, RASA_URL=f"http://127.0.0.1:{self.doors.rasa_api}",
                        DESK_HOST="127.0.0.1", DESK_PORT=str(port), DESK_DEFAULT_CAPACITY="1000")
-            command = [sys.executable, "-m", "bot.serve", "desk"]
+            command = [sys.executable, "-m", "tooling.serve", "desk"]
         else:
             env.update({**stores, **self.wechat}, RASA_AUTH_TOKEN=self.token, RENBEN_ACTIONS_TOKEN=self.actions_token,
                        RENBEN_WEB_SECRET=self.web_secret, RASA_PORT=str(port), SANIC_PROXIES_COUNT="1",

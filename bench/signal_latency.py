@@ -32,7 +32,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 sys.path.insert(0, str(ROOT))
 
 from bench import figures  # noqa: E402
-from bot import model_store  # noqa: E402
+from tooling import model_store  # noqa: E402
 from bot.signals.detector import detector_for  # noqa: E402
 
 

@@ -44,9 +44,9 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 sys.path.insert(0, str(ROOT))
 
 from bench import figures  # noqa: E402
-from bot.embedded_redis import free_port  # noqa: E402
-from bot.launch import Stack, http_status  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from tooling.embedded_redis import free_port  # noqa: E402
+from tooling.launch import Stack, http_status  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 TARGET = 1.5
 RENBEN_MESSAGES = [

@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import figures  # noqa: E402
-from bot import embedded_redis, model_store  # noqa: E402
+from tooling import embedded_redis, model_store  # noqa: E402
 from bot.channels.wechat.crypto import signature_of  # noqa: E402
 from bot.channels.wechat.messages import parse_xml  # noqa: E402
-from bot.launch import Stack  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from tooling.launch import Stack  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from tests.fake_wechat_api import FakeWeChatApi  # noqa: E402
 
 TOKEN = "bench-token"

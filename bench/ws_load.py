@@ -38,9 +38,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RENBEN_WEB_ADDRESS_PER_MINUTE", "1000000")
 
 from bench import figures  # noqa: E402
-from bot.embedded_redis import free_port  # noqa: E402
-from bot.launch import Stack  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from tooling.embedded_redis import free_port  # noqa: E402
+from tooling.launch import Stack  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 MESSAGES = [
     "你好", "养老金怎么领取?", "失业了可以领什么补助?", "医保卡丢了怎么补办?", "谢谢",

@@ -5,7 +5,7 @@ Configured in endpoints.yml (bot/settings.py writes it):
     event_broker:
       type: bot.event_broker.RedisStreamEventBroker
       url: redis://127.0.0.1:6379/0
-      stream: renben:events      # optional, handoff.constants.EVENTS_STREAM
+      stream: renben:events      # optional, core.redis_keys.EVENTS_STREAM
       maxlen: 100000             # optional, trimmed approximately (MAXLEN ~)
 
 Each stream entry has the fields `sender_id`, `event` (the event's type) and `data` (the event
@@ -30,8 +30,8 @@ import redis
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import redis_clients
-from handoff.constants import EVENTS_STREAM
+from core import redis_clients
+from core.redis_keys import EVENTS_STREAM
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from bot.language_codes import EN, ZH
+from core.language_codes import EN, ZH
 from bot.textnorm import cjk_count
 
 _ASK_FOR_EN = re.compile(

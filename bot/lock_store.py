@@ -40,7 +40,7 @@ import redis
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 
-from bot import redis_clients
+from core import redis_clients
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ return 1
 
 class RenewingLockStore(RedisLockStore):
     """Rasa's RedisLockStore with short tickets renewed while held; its client reconnects with
-    backoff (bot/redis_clients.py). Rasa builds it from endpoints.yml: `type: bot.lock_store.RenewingLockStore`."""
+    backoff (core/redis_clients.py). Rasa builds it from endpoints.yml: `type: bot.lock_store.RenewingLockStore`."""
 
     def __init__(self, endpoint_config: Any = None, *, host: str = "localhost", port: int = 6379,
                  db: int = 0, password: Optional[str] = None, use_ssl: bool = False,

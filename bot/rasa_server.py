@@ -6,10 +6,10 @@ behind RENBEN_METRICS_TOKEN.
 arguments and `--auth-token $RASA_AUTH_TOKEN` added inside this process, so the token never
 appears in `ps` (a process's command line is readable by every user of the machine).
 
-`/health` (bot/health.py) checks the model is loaded, Redis answers (the lock store's client)
+`/health` (core/health.py) checks the model is loaded, Redis answers (the lock store's client)
 and the tracker store answers; 200 or 503, naming the checks and nothing else.
 
-`/metrics` (bot/monitoring/door.py) is the Prometheus exposition of this process: its turns,
+`/metrics` (core/monitoring/door.py) is the Prometheus exposition of this process: its turns,
 messages in and out, latency and errors, counted where Rasa handles a message
 (bot/monitoring/turns.py).
 
@@ -22,8 +22,10 @@ import os
 import sys
 from typing import Any, Dict, Optional
 
-from bot import health, turn_guard, turn_path
-from bot.monitoring import door, turns
+from core import health
+from bot import turn_guard, turn_path
+from core.monitoring import door
+from bot.monitoring import turns
 
 
 async def health_checks(agent: Any) -> Dict[str, bool]:

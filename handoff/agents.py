@@ -1,8 +1,8 @@
 """Agent accounts for the desk: a thin layer over the project's one access store
-(`bot.privacy.access`), so that desk logins, roles, revocation and the audit log are the same
+(`core.privacy.access`), so that desk logins, roles, revocation and the audit log are the same
 everywhere (docs/privacy.md).
 
-A token is shown once by `add_agent` (or `python -m bot.privacy add-user`); Redis keeps only a
+A token is shown once by `add_agent` (or `python -m core.privacy add-user`); Redis keeps only a
 salted hash of it, and `revoke` ends it at once. Trainers have accounts in the same store but may
 not log in to the desk: they see only the redacted review inbox. Errors of the access store come
 out as the desk's own (handoff/exceptions.py).
@@ -15,9 +15,9 @@ from typing import Iterator, Optional, Sequence
 
 import redis
 
-from bot.privacy import access
-from bot.privacy import exceptions as privacy_errors
-from handoff import constants as k
+from core.privacy import access
+from core.privacy import exceptions as privacy_errors
+from core import redis_keys as k
 from handoff.exceptions import AuthenticationFailed, InvalidRequest, QueueUnavailable
 from handoff.tickets import check_agent_id, check_capacity, check_language
 

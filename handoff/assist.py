@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
-from bot.language_codes import EN, ZH
-from bot.privacy.redaction import mask as mask_identifiers_in
+from core.language_codes import EN, ZH
+from core.privacy.redaction import mask as mask_identifiers_in
 from handoff.brief import COMPLEXITY_LEVELS, DISTRESS_LEVELS, NOT_TOPICS, Brief
 from handoff.situation import Fact, situation
 

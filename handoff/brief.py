@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from bot.privacy.redaction import mask as mask_identifiers_in  # the project's one masking rule
+from core.privacy.redaction import mask as mask_identifiers_in  # the project's one masking rule
 from handoff.exceptions import BriefError
 
 #: Intents that are conversation moves, not topics the claimant asked about.

@@ -1,7 +1,7 @@
-"""The satisfaction surveys in Redis (keys in handoff/constants.py: `renben:csat:<ticket_id>`,
+"""The satisfaction surveys in Redis (keys in core/redis_keys.py: `renben:csat:<ticket_id>`,
 `renben:csat-asked`). The desk writes a survey when it asks; the action server records the rating
 and the comment, only on a survey that exists and belongs to the conversation answering. Erased
-and purged with the conversation (bot/privacy/retention.py). Raises QueueUnavailable.
+and purged with the conversation (core/privacy/retention.py). Raises QueueUnavailable.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import redis
 
-from handoff import constants as k
+from core import redis_keys as k
 from handoff.csat import SCORES, Survey, clean_comment
 from handoff.exceptions import InvalidRequest, QueueUnavailable
 

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 
 import yaml
 
-from bot.language_codes import LANGUAGES, ZH
+from core.language_codes import LANGUAGES, ZH
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "data" / "kb"
 

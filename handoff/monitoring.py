@@ -1,5 +1,5 @@
 """The desk's figures read from Redis when Prometheus scrapes its /metrics: handoffs so far, the
-queue now and the agents now, for the whole deployment (bot/monitoring/definitions.py FAMILIES).
+queue now and the agents now, for the whole deployment (core/monitoring/definitions.py FAMILIES).
 Every desk process reports the same values; aggregate them with `max`.
 
 `families(...)` is pure: waiting tickets, agents' presence and the handoff counts in, metric
@@ -15,9 +15,9 @@ from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
 
 import redis
 
-from bot.language_codes import LANGUAGES
-from bot.monitoring import definitions as metrics
-from handoff import constants as k
+from core.language_codes import LANGUAGES
+from core.monitoring import definitions as metrics
+from core import redis_keys as k
 from handoff import report_sources
 from handoff.exceptions import DeskError
 from handoff.queue import Queue

@@ -4,7 +4,7 @@ The contract (fields, types, who reads) is docs/claimant-outbox.md; keep the two
 `message(...)` builds an entry (pure); `Outbox.send` appends it to the stream of the
 conversation's channel and returns the entry id, or None for channels without push (`rest`).
 Everything the desk says to claimants passes here, so here it is counted: an entry with text is
-a message out (bot/monitoring/definitions.py), from an agent or from the desk itself.
+a message out (core/monitoring/definitions.py), from an agent or from the desk itself.
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Optional
 
 import redis
 
-from bot.monitoring import definitions as metrics
-from handoff import constants as k
+from core.monitoring import definitions as metrics
+from core import redis_keys as k
 from handoff.exceptions import InvalidRequest, QueueUnavailable
 
 TYPES = ("agent_message", "agent_joined", "agent_left", "typing", "queue_position", "bot_resumed", "notice",

@@ -56,7 +56,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
-from bot.language_codes import EN, LANGUAGES
+from core.language_codes import EN, LANGUAGES
 
 from handoff.exceptions import (AtCapacity, AuthenticationFailed, BriefError, DeskError, InvalidRequest,
                                 InvalidTransition, NotHolder, ProtocolError, QueueUnavailable,

@@ -6,7 +6,7 @@ since the read. If it has, the change is re-applied to the fresh ticket (a claim
 ticket no longer waiting returns None: it lost the race). So any number of desk processes and
 action servers can share one Redis; nothing is held only in one process's memory.
 
-Storage (keys in handoff/constants.py):
+Storage (keys in core/redis_keys.py):
     renben:ticket:<id>          hash: data (ticket JSON without history), version
     renben:ticket-history:<id>  list of history entries (JSON), appended by the same script
     renben:queue:<lang>         sorted set of waiting ticket ids, scored by tickets.queue_score
@@ -25,8 +25,8 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 import redis
 
-from bot import redis_clients
-from handoff import constants as k
+from core import redis_clients
+from core import redis_keys as k
 from handoff import tickets as t
 from handoff.exceptions import (AtCapacity, InvalidRequest, InvalidTransition, QueueUnavailable, TicketNotFound,
                                 UnknownAgent)
@@ -35,7 +35,7 @@ from handoff.tickets import Alert, CallbackRequest, State, Ticket, WaitEstimate
 
 #: How often a change is re-applied when the ticket keeps moving under us.
 MAX_RETRIES = 50
-#: Days a request's ticket is remembered (handoff/constants.py REQUEST_TICKET).
+#: Days a request's ticket is remembered (core/redis_keys.py REQUEST_TICKET).
 REQUEST_DAYS = 7
 AGENT_STATUSES = ("available", "away", "offline")
 
@@ -84,7 +84,7 @@ return {1, tostring(version)}
 
 
 def connect(url: str) -> "redis.Redis[str]":
-    """A client for the queue (text replies), reconnecting with backoff (bot/redis_clients.py).
+    """A client for the queue (text replies), reconnecting with backoff (core/redis_clients.py).
     Raises nothing until first used."""
     return redis_clients.connect(url, socket_timeout=5)
 

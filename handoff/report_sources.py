@@ -18,9 +18,9 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import redis
 
-from bot.privacy import access
-from bot.privacy import exceptions as privacy_errors
-from handoff import constants as k
+from core.privacy import access
+from core.privacy import exceptions as privacy_errors
+from core import redis_keys as k
 from handoff import reports
 from handoff.agents import ROLES
 from handoff.csat_store import CsatStore

@@ -2,8 +2,8 @@
 from the same port, and the background work every desk process shares through Redis.
 
     GET /            the console (handoff/console/, static files)
-    GET /health      whether the desk reaches Redis (bot/health.py): 200 or 503, unauthenticated
-    GET /metrics     Prometheus, with the bearer token RENBEN_METRICS_TOKEN (bot/monitoring/door.py):
+    GET /health      whether the desk reaches Redis (core/health.py): 200 or 503, unauthenticated
+    GET /metrics     Prometheus, with the bearer token RENBEN_METRICS_TOKEN (core/monitoring/door.py):
                      messages to claimants and errors of this process, and the deployment's queue,
                      agents and handoffs read from Redis at the scrape (handoff/monitoring.py)
     GET /reports/desk.csv?from=&to=   supervisors (Authorization: Bearer <token>): the period's
@@ -13,7 +13,7 @@ from the same port, and the background work every desk process shares through Re
 Background tasks: the updates channel (ticket changes and alerts, to the consoles that may see
 them); the conversation event stream, read twice: plain XREAD to relay claimant messages to the
 sockets this process holds (every desk process needs every message; nothing to acknowledge), and
-the consumer group `desk` (bot/stream_consumer.py) to act once per message (raise the priority on
+the consumer group `desk` (core/stream_consumer.py) to act once per message (raise the priority on
 distress, cancel on "never mind", take a callback number), acknowledged after acting, taken over
 from a desk process that died before it acted; and a periodic sweep
 (heartbeat, and in the one leader process: grace-period requeue, wait alerts, queue positions).
@@ -42,14 +42,15 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 from websockets.legacy.server import WebSocketServerProtocol
 
-from bot import crisis_contacts
-from bot import health, redis_clients
-from bot.monitoring import definitions as metrics, door
-from bot.privacy import access
-from bot.privacy import exceptions as privacy_errors
-from bot.privacy.redaction import find_identifiers
-from bot.stream_consumer import StreamConsumer, consumer_name
-from handoff import agents, assist, constants as k, csat, kb, protocol, relay, report_sources, reports
+from core import crisis_contacts
+from core import health, redis_clients
+from core.monitoring import definitions as metrics, door
+from core.privacy import access
+from core.privacy import exceptions as privacy_errors
+from core.privacy.redaction import find_identifiers
+from core.stream_consumer import StreamConsumer, consumer_name
+from handoff import agents, assist, csat, kb, protocol, relay, report_sources, reports
+from core import redis_keys as k
 from handoff import suggestion as suggestions
 from handoff import tickets as t
 from handoff.brief import build_brief
@@ -576,7 +577,7 @@ class Desk:
         await self._io(self.queue.agent_status, session.agent_id, request["status"])
 
     async def _do_flag(self, session: Session, request: protocol.Request) -> Dict[str, Any]:
-        """Writes a flag for the trainers' review inbox (bot/trainers/review_sources.py reads it)."""
+        """Writes a flag for the trainers' review inbox (tooling/trainers/review_sources.py reads it)."""
         ticket = await self._visible(session, request["ticket_id"])
         text = protocol.optional_text(request.get("text"))
         if not text:
@@ -653,7 +654,7 @@ class Desk:
 
     async def _act_on_stream(self) -> None:
         """Acts once (across desk processes) on each claimant message of an open ticket, in order
-        (bot/stream_consumer.py): acknowledged after acting; a message this process read and did
+        (core/stream_consumer.py): acknowledged after acting; a message this process read and did
         not act on (it died, Redis or Rasa failed) is acted on again after RECLAIM_MS."""
         await StreamConsumer(self.events, k.EVENTS_STREAM, k.EVENTS_GROUP, self.consumer, self._act_on_entry,
                              claim_idle_ms=RECLAIM_MS, create_from="$", block_ms=1000, count=100).run()

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Mapping, Optional, Tuple
 
-from bot.privacy.audit import mirror_path
-from bot.settings import ROOT
+from core.privacy.audit import mirror_path
+from core.settings import ROOT
 from handoff.exceptions import InvalidRequest
 from handoff.tickets import Priority, check_capacity
 
@@ -96,7 +96,7 @@ class DeskSettings:
     stream_maxlen: int = 100_000
     #: The audit log's append-only file mirror (None: the Redis stream only).
     audit_mirror: Optional[Path] = None
-    #: The bearer token of GET /metrics (bot/monitoring/door.py); empty: the metrics are off.
+    #: The bearer token of GET /metrics (core/monitoring/door.py); empty: the metrics are off.
     metrics_token: str = ""
 
     @classmethod

@@ -12,13 +12,13 @@ from typing import Any, Dict, List, Optional
 import pytest
 import redis
 
-from bot import embedded_redis, model_store
+from tooling import embedded_redis, model_store
 
 # Every test talks from 127.0.0.1 to one Redis: the per-address limit would count the whole
 # suite as one claimant. Its own test sets a low limit (tests/test_web_channel.py).
 os.environ.setdefault("RENBEN_WEB_ADDRESS_PER_MINUTE", "1000000")
-from bot.launch import Stack
-from bot.settings import ROOT, Settings
+from tooling.launch import Stack
+from core.settings import ROOT, Settings
 
 
 @pytest.fixture(scope="session")

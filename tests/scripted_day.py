@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Tuple
 
-from handoff import constants as k
+from core import redis_keys as k
 from handoff import tickets as t
 from handoff.tickets import CallbackRequest, Ticket
 

@@ -5,9 +5,9 @@ import hashlib
 
 import pytest
 
-from bot.privacy import access, audit
-from bot.privacy import constants as k
-from bot.privacy.exceptions import AuthenticationFailed, Forbidden, InvalidRequest
+from core.privacy import access, audit
+from core.privacy.exceptions import AuthenticationFailed, Forbidden, InvalidRequest
+from core import redis_keys
 
 
 def principal(role, languages=("zh",)):
@@ -100,4 +100,4 @@ def test_transcript_reads_are_audited_and_other_languages_refused(r, tmp_path):
                      ("trainer-1", "forbidden", "web-1", ""),
                      ("trainer-1", "forbidden", "web-1", ""),
                      ("agent-en", "reveal", "web-1", "PHONE")]
-    assert r.hlen(k.ACCESS_USERS) == 2
+    assert r.hlen(redis_keys.ACCESS_USERS) == 2

@@ -20,7 +20,7 @@ from actions.language import ActionSetLanguage
 from actions import knowledge
 from actions.answer_text import PARTS, available_parts, part_payload
 from actions.topic_answer import ActionAnswerPart, ActionAnswerTopic
-from bot.settings import ROOT, Settings
+from core.settings import ROOT, Settings
 
 DOMAIN = Domain.load(str(ROOT / "bot" / "domain")).as_dict()
 TOPICS = ["ask_pension", "ask_unemployment", "ask_medical", "ask_work_injury", "ask_maternity",

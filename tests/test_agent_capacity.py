@@ -11,7 +11,8 @@ import pytest
 import websockets
 
 from handoff import __main__ as cli
-from handoff import agents, constants as k
+from handoff import agents
+from core import redis_keys as k
 from handoff.exceptions import AtCapacity, InvalidRequest
 from handoff.queue import Queue, connect
 from handoff.server import Desk

@@ -8,10 +8,10 @@ import sys
 import pytest
 import redis
 
-from bot.privacy import audit
-from bot.privacy.constants import AUDIT_STREAM
-from bot.privacy.exceptions import InvalidRequest, StoreUnavailable
-from bot.settings import ROOT
+from core.privacy import audit
+from core.redis_keys import AUDIT_STREAM
+from core.privacy.exceptions import InvalidRequest, StoreUnavailable
+from core.settings import ROOT
 
 
 def test_reveal_is_written_to_stream_and_file(r, tmp_path):
@@ -72,7 +72,7 @@ def test_export_audit_command(r, redis_server, tmp_path):
     audit.record_reveal(r, "agent-li", "web-1", "BANK_CARD")
     audit.record_transcript_read(r, "agent-li", "web-2")
     env = {"REDIS_URL": redis_server.url, "RENBEN_VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-m", "bot.privacy", "export-audit", "--conversation", "web-1"],
+    done = subprocess.run([sys.executable, "-m", "core.privacy", "export-audit", "--conversation", "web-1"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]

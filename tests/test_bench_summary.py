@@ -8,7 +8,7 @@ import re
 import pytest
 
 from bench import figures, summary
-from bot.settings import ROOT
+from core.settings import ROOT
 
 
 def test_a_figure_is_kept_only_when_make_bench_asks(tmp_path, monkeypatch):

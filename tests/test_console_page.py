@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.embedded_redis import free_port
-from bot.privacy import audit
+from tooling.embedded_redis import free_port
+from core.privacy import audit
 from handoff import agents
 from handoff.queue import Queue, connect
 from handoff.settings import DeskSettings

@@ -11,8 +11,8 @@ import pytest
 from bot.channels.web.protocol import outbox_frame
 from bot.channels.wechat import outbox as wechat_outbox
 from bot.channels.wechat.render import Options, chosen_option
-from bot.privacy import retention
-from handoff import constants as k
+from core.privacy import retention
+from core import redis_keys as k
 from handoff import csat
 from handoff import tickets as t
 from handoff.csat_store import CsatStore

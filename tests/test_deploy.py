@@ -14,10 +14,11 @@ from typing import Dict, List, Mapping
 import pytest
 import yaml
 
-from bot import serve
+from tooling import serve
 from bot.channels.wechat.gateway import PATH as WECHAT_PATH
-from bot.launch import SERVICES
-from bot.settings import ROOT, Settings, redis_parts, tracker_store_config
+from tooling.launch import SERVICES
+from core.settings import ROOT, Settings, redis_parts
+from bot.settings import tracker_store_config
 from handoff.settings import DeskSettings
 
 DEPLOY = ROOT / "deploy"
@@ -34,7 +35,7 @@ PORTS = {
 
 
 def source_text() -> str:
-    return "\n".join(path.read_text() for folder in ("bot", "actions", "handoff")
+    return "\n".join(path.read_text() for folder in ("core", "bot", "handoff", "actions", "tooling")
                      for path in (ROOT / folder).rglob("*.py"))
 
 
@@ -89,7 +90,7 @@ def test_compose_runs_every_service_with_the_launcher_s_commands(compose):
         command = serve.command(service, Settings.from_env(env), Path("/app/models/m.tar.gz"))
         assert command[1:3] == ["-m", {"actions": "actions.server", "rasa": "bot.rasa_server",
                                        "wechat": "bot.channels.wechat.gateway", "desk": "handoff",
-                                       "retention": "bot.privacy"}[service]]
+                                       "retention": "core.privacy"}[service]]
         for module in command[2:3]:
             assert (ROOT / module.replace(".", "/")).with_suffix(".py").exists() or \
                 (ROOT / module.replace(".", "/") / "__main__.py").exists()
@@ -178,7 +179,7 @@ def test_the_rasa_servers_share_the_widget_key_and_trust_nginx_for_the_client_ad
 
 def test_the_image_runs_bot_serve_as_a_numbered_user_with_no_secret_built_in():
     text = (DEPLOY / "Dockerfile").read_text()
-    assert 'ENTRYPOINT ["python", "-m", "bot.serve"]' in text
+    assert 'ENTRYPOINT ["python", "-m", "tooling.serve"]' in text
     assert re.search(r'^CMD \["(\w+)"\]', text, re.M)[1] in SERVICES
     user = re.search(r"^USER (\S+)", text, re.M)[1]
     assert user.isdigit() and int(user) > 0
@@ -301,7 +302,7 @@ def test_the_manifests_build_with_kustomize():
     assert kinds.count("Deployment") == len(SERVICES) and kinds.count("Service") == 4
 
 
-# ----------------------------------------------------------------------------- bot.serve
+# ----------------------------------------------------------------------------- tooling.serve
 
 PRODUCTION: Mapping[str, str] = {
     "REDIS_URL": "redis://:redis-pw@redis:6379/0", "TRACKER_STORE_URL": "postgresql://renben:pg-pw@postgres/renben",
@@ -324,7 +325,7 @@ def test_a_service_without_its_shared_settings_does_not_start(capsys, tmp_path):
 def test_serve_runs_the_launcher_s_command_with_no_secret_on_it(service, tmp_path, monkeypatch):
     models = tmp_path / "models"
     models.mkdir()
-    from bot import model_store
+    from tooling import model_store
 
     model = model_store.model_path(models)
     model.write_bytes(b"model")
@@ -358,7 +359,7 @@ def test_rasa_does_not_start_without_the_model_built_into_the_image(tmp_path, ca
 
 # ----------------------------------------------------------------------------- metrics
 
-#: The processes that serve /metrics (bot/monitoring/door.py), with where compose names them.
+#: The processes that serve /metrics (core/monitoring/door.py), with where compose names them.
 METRICS_SERVICES = ("rasa", "wechat", "desk")
 #: Series Prometheus makes itself, which an expression may name besides Renben's.
 PROMETHEUS_OWN = {"up"}
@@ -368,7 +369,7 @@ PROMQL_WORDS = {"sum", "max", "min", "avg", "count", "rate", "increase", "histog
 
 def exposed_names() -> set:
     """Every sample name a Renben process exposes: Renben's own and the process collectors'."""
-    from bot.monitoring import definitions, door
+    from core.monitoring import definitions, door
 
     names = set(definitions.sample_names()) | PROMETHEUS_OWN
     for component in definitions.COMPONENTS:
@@ -419,7 +420,7 @@ def test_every_expression_names_only_metrics_that_exist(source):
 
 
 def test_the_dashboard_and_the_alerts_read_every_renben_metric():
-    from bot.monitoring import definitions
+    from core.monitoring import definitions
 
     used = {name for expression in dashboard_expressions() + alert_expressions() for name in metric_names(expression)}
     bases = {re.sub(r"_(bucket|count|sum|total)$", "", name) for name in used}

@@ -11,8 +11,8 @@ import time
 import pytest
 import websockets
 
-from bot.privacy import access, audit
-from bot.privacy.redaction import mainland_check_character
+from core.privacy import access, audit
+from core.privacy.redaction import mainland_check_character
 from handoff import agents
 from handoff.queue import Queue, connect
 from handoff.server import Desk
@@ -119,7 +119,7 @@ def test_an_agent_cannot_open_another_languages_conversation(client, desk_settin
 
 def test_a_login_while_redis_is_down_gets_a_typed_unavailable(tmp_path):
     """Issue 14: it closed with 1011 (an internal error) and no word for the console."""
-    from bot import embedded_redis
+    from tooling import embedded_redis
 
     server = embedded_redis.start(tmp_path / "redis", persist=False)
     token = agents.add_agent(connect(server.url), "outage-agent", languages=["zh"])

@@ -17,9 +17,10 @@ from urllib.parse import unquote, urlparse
 import pytest
 import websockets
 
-from bot.embedded_redis import free_port
-from bot.privacy import access, audit
-from handoff import agents, constants as k
+from tooling.embedded_redis import free_port
+from core.privacy import access, audit
+from handoff import agents
+from core import redis_keys as k
 from handoff.queue import Queue, connect
 from handoff.settings import DeskSettings
 

@@ -14,9 +14,10 @@ from typing import Any, Dict, List
 import pytest
 import websockets
 
-from bot.embedded_redis import free_port
-from bot.settings import ROOT
-from handoff import agents, constants as k
+from tooling.embedded_redis import free_port
+from core.settings import ROOT
+from handoff import agents
+from core import redis_keys as k
 from handoff.queue import Queue, connect
 from handoff.server import Desk
 from handoff.settings import DeskSettings

@@ -22,8 +22,8 @@ import redis
 import websockets
 from websockets.frames import Opcode
 
-from bot.privacy import disk
-from bot.privacy.constants import AUDIT_STREAM
+from core.privacy import disk
+from core.redis_keys import AUDIT_STREAM
 from conftest import Client, start_stack
 from test_web_channel import Widget, ws_url
 
@@ -287,7 +287,7 @@ def test_an_operators_erasure_leaves_no_identifier_in_any_file(own_stack, api, s
     import sys
 
     env = {**os.environ, "RENBEN_VAR_DIR": str(own_stack.settings.var_dir), "REDIS_URL": own_stack.redis_url}
-    done = subprocess.run([sys.executable, "-m", "bot.privacy", "erase", sender], env=env,
+    done = subprocess.run([sys.executable, "-m", "core.privacy", "erase", sender], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     left = wait_until_clean(own_stack, store, IDENTIFIERS)

@@ -11,7 +11,7 @@ from typing import List
 
 import pytest
 
-from bot.settings import ROOT
+from core.settings import ROOT
 
 DEV = ROOT.parent / "shared" / "eval" / "real_questions_dev.tsv"
 WINDOW = {"en": 40, "zh": 12}  # characters: longer than a benefit's name or a stock phrase

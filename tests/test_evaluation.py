@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import evaluation
-from bot.trainers import compare, crossval, metrics, report_html
-from bot.trainers.metrics import Prediction
-from bot.trainers.project import Example
+from tooling import evaluation
+from tooling.trainers import compare, crossval, metrics, report_html
+from tooling.trainers.metrics import Prediction
+from tooling.trainers.project import Example
 
 P = Prediction
 
@@ -150,7 +150,7 @@ def test_every_link_inside_the_report_has_its_target():
 
 
 def test_a_run_without_cross_validation_says_so_instead_of_showing_zeros():
-    from bot.trainers.report_html import render
+    from tooling.trainers.report_html import render
     report = {"model": "m", "fingerprint": "f", "created": "now", "folds": 0, "signals": None,
               "languages": {"en": {"dev_accuracy": 0.9, "dev": [], "intents": {}, "cv_misses": []}}}
     page = render(report, None)

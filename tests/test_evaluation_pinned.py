@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import evaluation
-from bot.trainers import compare, crossval, metrics, report_html
-from bot.trainers.metrics import Prediction as P
-from bot.trainers.project import Example
+from tooling import evaluation
+from tooling.trainers import compare, crossval, metrics, report_html
+from tooling.trainers.metrics import Prediction as P
+from tooling.trainers.project import Example
 
 GOLDEN = Path(__file__).parent / "golden"
 

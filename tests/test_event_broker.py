@@ -10,9 +10,9 @@ import redis
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.embedded_redis import free_port
+from tooling.embedded_redis import free_port
 from bot.event_broker import RedisStreamEventBroker
-from handoff.constants import EVENTS_STREAM
+from core.redis_keys import EVENTS_STREAM
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_the_stream_is_trimmed_and_options_come_from_the_endpoint(redis_server, 
 
 
 def test_redis_down_neither_blocks_nor_raises_and_events_are_kept_for_later(tmp_path):
-    from bot import embedded_redis
+    from tooling import embedded_redis
     port = free_port()
     broker = make(f"redis://127.0.0.1:{port}/0")
     started = time.perf_counter()

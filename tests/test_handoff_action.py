@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import handoff as action_module
 from actions.handoff import ActionHandoff
-from bot.settings import ROOT
+from core.settings import ROOT
 from handoff.queue import Queue, connect
 from handoff.settings import DeskSettings
 from handoff.tickets import Priority, State

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import pytest
 
-from handoff import constants as k
+from core import redis_keys as k
 from handoff.exceptions import InvalidRequest, NotHolder, TicketNotFound, UnknownAgent
 from handoff.queue import Queue, connect
 from handoff.settings import DeskSettings, StaffedHours

@@ -99,6 +99,6 @@ def test_after_a_person_held_the_conversation_the_bot_answers_the_next_question(
 
 
 def tickets_of(queue: Queue, conversation_id: str) -> List[Any]:
-    from handoff import constants as k
+    from core import redis_keys as k
 
     return [queue.get(ticket_id) for ticket_id in queue.redis.smembers(k.CONVERSATION_TICKETS + conversation_id)]

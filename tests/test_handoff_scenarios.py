@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Optional
 import pytest
 
 from handoff import agents
-from handoff import constants as k
+from core import redis_keys as k
 from handoff.queue import Queue, connect
 from handoff.server import Desk
 from handoff.settings import DeskSettings

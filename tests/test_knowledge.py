@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from actions import knowledge
-from bot.settings import ROOT
+from core.settings import ROOT
 
 TOPICS = ["ask_pension", "ask_unemployment", "ask_medical", "ask_work_injury", "ask_maternity",
           "ask_disability_care", "ask_assistance", "ask_social_card", "ask_transfer", "ask_contribution",
@@ -32,7 +32,7 @@ def test_every_topic_has_an_entry_in_both_languages(topic):
 
 @pytest.mark.parametrize("topic", TOPICS + ["foreign_employees"])
 def test_every_entry_has_a_short_answer_in_both_languages_stating_only_the_entrys_figures(topic):
-    from bot.trainers.checks import SHORT_MAX_SENTENCES, facts
+    from tooling.trainers.checks import SHORT_MAX_SENTENCES, facts
 
     entry = ENTRIES[topic]
     for language in ("zh", "en"):
@@ -152,7 +152,7 @@ def test_data_rights_name_portability_and_restriction_and_how_to_use_them_here(l
 
 
 def test_the_phrases_the_data_rights_answer_suggests_reach_the_right_action():
-    from bot.privacy.rights import classify_request
+    from core.privacy.rights import classify_request
 
     assert classify_request("我反对处理我的信息") == classify_request("I object to the processing of my data") == "object"
     assert classify_request("导出我的数据") == classify_request("export my data") == "export"

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Iterator, List
 from urllib.parse import urlparse
 
 from bot.lock_store import WAIT_SECONDS, RenewingLockStore
-from bot.settings import ROOT
+from core.settings import ROOT
 
 
 def store_for(url: str, lifetime: float) -> RenewingLockStore:

@@ -19,7 +19,7 @@ import pytest
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.monitoring import definitions as metrics, door
+from core.monitoring import definitions as metrics, door
 from handoff import agents as desk_agents
 from handoff.monitoring import QueueCollector, families
 from handoff.queue import Queue, connect
@@ -119,7 +119,7 @@ def test_the_collector_reads_the_queue_from_redis_and_counts_each_ticket_once(r,
 
 
 def test_without_redis_the_desk_s_metrics_still_answer_and_count_the_error():
-    from bot import embedded_redis
+    from tooling import embedded_redis
 
     settings = DeskSettings(redis_url=f"redis://127.0.0.1:{embedded_redis.free_port()}/0")
     queue = Queue(connect(settings.redis_url), settings)

@@ -8,7 +8,7 @@ from typing import List
 
 import pytest
 
-from bot import model_store
+from tooling import model_store
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ def test_a_model_the_training_cache_broke_is_recognised_and_trained_again(projec
 def test_every_input_the_fingerprint_lists_exists():
     """A renamed or moved file would silently drop out of the fingerprint (missing paths are
     skipped), and a change to it would no longer retrain."""
-    from bot.settings import ROOT
+    from core.settings import ROOT
 
     missing = [name for name in model_store.TRAINING_INPUTS if not (ROOT / name).exists()]
     assert not missing, f"TRAINING_INPUTS names paths that do not exist: {missing}"
@@ -166,17 +166,17 @@ def test_the_bot_modules_the_nlu_components_import_are_fingerprinted():
     theirs in turn) are in the fingerprint's inputs."""
     import ast
 
-    from bot.settings import ROOT
+    from core.settings import ROOT
 
     # Not training inputs: paths only, and the signal detector (it writes `signals` into the
     # parse result at run time; the classifier never sees them).
-    run_time_only = ("bot.settings", "bot.signals")
+    run_time_only = ("bot.settings", "core.settings", "bot.signals")
     seen, unlisted = set(), set()
     todo = sorted((ROOT / "bot" / "components").glob("*.py"))
     while todo:
         path = todo.pop()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not (isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bot.")):
+            if not (isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(("bot.", "core."))):
                 continue
             module = node.module
             if module in seen or module.startswith(run_time_only) or module.startswith("bot.components"):

@@ -13,9 +13,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import privacy
-from bot.privacy import audit, rights
-from bot.settings import ROOT
-from bot.privacy.retention import RASA_LOCK
+from core.privacy import audit, rights
+from core.settings import ROOT
+from core.redis_keys import RASA_LOCK
 from tests.test_retention import save_conversation
 
 CID = "web-rights-1"
@@ -204,8 +204,8 @@ def test_a_data_rights_request_from_another_channel_is_refused(env, sender, chan
 
 
 def test_an_erasure_from_another_channel_erases_nothing(env):
-    from bot.privacy.constants import AUDIT_STREAM
-    from handoff.constants import OPEN_TICKET
+    from core.redis_keys import AUDIT_STREAM
+    from core.redis_keys import OPEN_TICKET
 
     env.set(OPEN_TICKET + CID, "t1")
     messages, _ = run(privacy.ActionEraseData(), tracker("是", channel="rest"))

@@ -1,7 +1,7 @@
 """Redaction of claimants' identifiers: valid ones found, look-alikes (dates, amounts, order
 numbers with a wrong checksum) left alone, in Chinese, English and mixed text.
 
-Check characters are computed here by helpers written independently of bot.privacy.redaction
+Check characters are computed here by helpers written independently of core.privacy.redaction
 (from the published definitions), or taken from hand-verified examples.
 """
 from __future__ import annotations
@@ -12,9 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.privacy.redaction import (
-    find_identifiers, is_hkid, is_mainland_id, is_taiwan_id, luhn_valid, mask, mask_value, redact,
-    redact_structure)
+from core.privacy.redaction import find_identifiers, is_hkid, is_mainland_id, is_taiwan_id, luhn_valid, mask, mask_value, redact, redact_structure
 
 
 # ---------------------------------------------------------------- independent reference helpers

@@ -20,7 +20,7 @@ import redis
 import websockets
 
 from bot import lock_store
-from bot.launch import Stack
+from tooling.launch import Stack
 from conftest import Client, start_stack
 from test_web_channel import Widget, ws_url
 

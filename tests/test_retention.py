@@ -14,19 +14,18 @@ from typing import List
 import pytest
 import redis
 
-from bot.channels.web import constants as web_keys
-from bot.channels.wechat import constants as wechat_keys
 from bot.channels.wechat.inbox import Job, encode_job
-from bot.privacy import audit, retention
-from bot.privacy.constants import AUDIT_STREAM
-from bot.trainers.review import conversation_ref
-from handoff import constants as desk_keys
+from core.privacy import audit, retention
+from core.redis_keys import AUDIT_STREAM
+from core.privacy.identity import conversation_ref
+from core import redis_keys as keys
 from handoff.csat import Survey
 from handoff.csat_store import CsatStore
 from handoff.outbox import Outbox, message
 from handoff.queue import Queue
 from handoff.settings import DeskSettings
 from handoff.tickets import CallbackRequest
+from core.privacy import identity
 
 DAY = 86400.0
 NOW = time.time()
@@ -83,23 +82,23 @@ def fill_redis(client: "redis.Redis[str]", redis_url: str, conversation_id: str,
     surveys.comment(old.id, conversation_id=conversation_id, text=f"comment: {words}", at=at + 31)
     later = Queue(client, DeskSettings(redis_url=redis_url), clock=lambda: at + 10 * DAY)
     later.check_waits()
-    client.hset(desk_keys.ANNOUNCED_POSITIONS, old.id, 1)
+    client.hset(keys.ANNOUNCED_POSITIONS, old.id, 1)
     Outbox(client).send("web", message("agent_message", conversation_id=conversation_id,
                                        language="zh", text=f"agent says {words}", at=at))
-    client.xadd(desk_keys.EVENTS_STREAM, {"sender_id": conversation_id, "event": "bot",
+    client.xadd(keys.EVENTS_STREAM, {"sender_id": conversation_id, "event": "bot",
                                           "data": json.dumps({"text": words})})
-    client.xadd(desk_keys.REVIEW_FLAGS, {"conversation_id": conversation_id, "text": words,
+    client.xadd(keys.REVIEW_FLAGS, {"conversation_id": conversation_id, "text": words,
                                          "agent_id": "agent-1", "language": "zh"})
-    client.xadd(web_keys.SESSION_STREAM + conversation_id, {"f": json.dumps({"text": words})})
-    client.set(f"{web_keys.MESSAGE_STATE}{conversation_id}:m1", "done")
-    openid = wechat_keys.openid_of(conversation_id)
+    client.xadd(keys.WEB_SESSION_STREAM + conversation_id, {"f": json.dumps({"text": words})})
+    client.set(f"{keys.WEB_MESSAGE_STATE}{conversation_id}:m1", "done")
+    openid = identity.openid_of(conversation_id)
     if openid:
-        client.set(wechat_keys.OPTIONS + openid, json.dumps([words]))
-        client.set(f"{wechat_keys.SEEN}event:{openid}:1700000000", "async")
-        client.xadd(wechat_keys.DELIVERY_ERRORS, {"data": json.dumps(
+        client.set(keys.WECHAT_OPTIONS + openid, json.dumps([words]))
+        client.set(f"{keys.WECHAT_SEEN}event:{openid}:1700000000", "async")
+        client.xadd(keys.WECHAT_DELIVERY_ERRORS, {"data": json.dumps(
             {"conversation_id": conversation_id, "errcode": 45015, "errmsg": words})})
-        client.set(wechat_keys.LANGUAGE + openid, "zh")
-        client.xadd(wechat_keys.INBOX_STREAM, encode_job(Job(key="1", openid=openid, text=words, msg_type="text",
+        client.set(keys.WECHAT_LANGUAGE + openid, "zh")
+        client.xadd(keys.WECHAT_INBOX_STREAM, encode_job(Job(key="1", openid=openid, text=words, msg_type="text",
                                                             msg_id="1", deadline=0.0)))
 
 
@@ -148,7 +147,7 @@ def everything_in_tracker(tracker_url: str) -> str:
 
 
 def ticket_ids(client, conversation_id):
-    return set(client.smembers(desk_keys.CONVERSATION_TICKETS + conversation_id))
+    return set(client.smembers(keys.CONVERSATION_TICKETS + conversation_id))
 
 
 def check_purge(tmp_path: Path, client, redis_url: str, tracker_url: str) -> None:
@@ -159,7 +158,7 @@ def check_purge(tmp_path: Path, client, redis_url: str, tracker_url: str) -> Non
     save_conversation(tracker_url, new_id, new_words, NOW - 2 * DAY)
     for cid, words, at in ((old_id, old_words, NOW - 100 * DAY), (new_id, new_words, NOW - 2 * DAY)):
         # stream entries dated when they were written (ids are milliseconds), oldest first
-        client.xadd(desk_keys.EVENTS_STREAM, {"sender_id": cid, "event": "user",
+        client.xadd(keys.EVENTS_STREAM, {"sender_id": cid, "event": "user",
                                               "data": json.dumps({"text": words})}, id=f"{int(at * 1000)}-1")
     fill_redis(client, redis_url, old_id, old_words, NOW - 100 * DAY)
     fill_redis(client, redis_url, new_id, new_words, NOW - 2 * DAY)
@@ -173,7 +172,7 @@ def check_purge(tmp_path: Path, client, redis_url: str, tracker_url: str) -> Non
 
     assert old_id in deleted.conversations and new_id not in deleted.conversations
     redis_text, tracker_text = everything_in_redis(client), everything_in_tracker(tracker_url)
-    for trace in [old_id, old_words, wechat_keys.openid_of(old_id), *old_tickets]:
+    for trace in [old_id, old_words, identity.openid_of(old_id), *old_tickets]:
         assert trace not in redis_text
         assert trace not in tracker_text
     assert conversation_ref(old_id) not in inbox.read_text()

@@ -7,8 +7,8 @@ from actions import privacy as privacy_actions
 from bot.channels.web import protocol
 from bot.channels.web.config import WebSettings
 from bot.channels.web.exceptions import ConfigError
-from bot.privacy import period
-from bot.privacy.retention import RetentionSettings
+from core.privacy import period
+from core.privacy.retention import RetentionSettings
 
 SECRET = "s" * 32
 

@@ -12,17 +12,17 @@ import pytest
 import redis
 import yaml
 
-from bot import model_store
-from bot.settings import ROOT
-from bot.trainers import review
-from bot.trainers import review_sources as sources
-from bot.trainers.__main__ import main as trainers_main
+from tooling import model_store
+from core.settings import ROOT
+from tooling.trainers import review
+from tooling.trainers import review_sources as sources
+from tooling.trainers.__main__ import main as trainers_main
 
 
 @pytest.fixture
 def real_redaction():
-    """These tests use the project's real redaction (bot/privacy, the privacy issue)."""
-    pytest.importorskip("bot.privacy.redaction", reason="bot.privacy.redaction has not landed yet")
+    """These tests use the project's real redaction (core/privacy, the privacy issue)."""
+    pytest.importorskip("core.privacy.redaction", reason="core.privacy.redaction has not landed yet")
 
 ID_NUMBER = "44030419900307123X"  # valid check digit, made up
 MOBILE = "13812345678"

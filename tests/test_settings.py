@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import Settings, SettingsError, endpoints, redis_parts
+from core.settings import Settings, SettingsError, redis_parts
+from bot.settings import endpoints
 
 
 def test_embedded_defaults_need_no_configuration(tmp_path):

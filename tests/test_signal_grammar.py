@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ROOT
+from core.settings import ROOT
 from bot.signals.backstop import Backstop, windows
 from bot.signals.detector import SignalDetector, detector_for
 from bot.signals.grammar import load_grammar

@@ -16,10 +16,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import crisis_contacts
+from core import crisis_contacts
 from actions.crisis import ActionCrisisResponse, ActionSignalFollowup, ActionUrgentResponse
 from bot.policies.signal_policy import SignalPolicy, next_action
-from bot.settings import ROOT
+from core.settings import ROOT
 
 DOMAIN = Domain.load(str(ROOT / "bot" / "domain"))
 DOMAIN_DICT = DOMAIN.as_dict()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ROOT
+from core.settings import ROOT
 from bot.signals.conversation import assess
 from bot.signals.detector import SignalDetector, detector_for
 from bot.signals.lexicon import LexiconError, load_lexicon

@@ -1,4 +1,4 @@
-"""The one stream-consumer helper (issue 17, item 5; bot/stream_consumer.py), against a real Redis
+"""The one stream-consumer helper (issue 17, item 5; core/stream_consumer.py), against a real Redis
 and real processes killed (SIGKILL) or stopped (SIGSTOP) mid-entry."""
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from typing import Any, List, Tuple
 
 import redis
 
-from bot import embedded_redis, redis_clients
-from bot.settings import ROOT
-from bot.stream_consumer import StreamConsumer, consumer_name
+from tooling import embedded_redis
+from core import redis_clients
+from core.settings import ROOT
+from core.stream_consumer import StreamConsumer, consumer_name
 
 STREAM, GROUP = "renben:test:stream", "g"
 
@@ -110,7 +111,7 @@ def test_deleted_entries_are_acknowledged_and_handled_ones_deleted_when_asked(re
     first, second = r.xadd(STREAM, {"n": "1"}), r.xadd(STREAM, {"n": "2"})
     r.xgroup_create(STREAM, GROUP, id="0")
     r.xreadgroup(GROUP, "dead", {STREAM: ">"})  # read by a consumer that then died
-    r.xdel(STREAM, first)  # erased meanwhile (bot/privacy/retention.py)
+    r.xdel(STREAM, first)  # erased meanwhile (core/privacy/retention.py)
     handler = Recorder("a")
     asyncio.run(run_until([consumer(redis_server.url, handler, claim_idle_ms=100, delete_after_ack=True)],
                           lambda: pending(r) == 0))
@@ -120,8 +121,8 @@ def test_deleted_entries_are_acknowledged_and_handled_ones_deleted_when_asked(re
 
 WORKER = """
 import asyncio, sys
-from bot import redis_clients
-from bot.stream_consumer import StreamConsumer
+from core import redis_clients
+from core.stream_consumer import StreamConsumer
 url, name, idle = sys.argv[1], sys.argv[2], int(sys.argv[3])
 client = redis_clients.connect_async(url)
 async def handle(entry_id, fields, again):

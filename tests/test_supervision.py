@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot import embedded_redis
-from bot.launch import Stack, supervise
-from bot.settings import Settings
-from bot.supervision import HealthWatch, RestartPolicy
+from tooling import embedded_redis
+from tooling.launch import Stack, supervise
+from core.settings import Settings
+from tooling.supervision import HealthWatch, RestartPolicy
 
 
 def test_the_delay_doubles_and_a_process_that_keeps_dying_is_given_up_on():

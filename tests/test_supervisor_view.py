@@ -18,8 +18,8 @@ from typing import Dict, Optional
 
 import pytest
 
-from bot.embedded_redis import free_port
-from bot.privacy import access
+from tooling.embedded_redis import free_port
+from core.privacy import access
 from handoff import agents
 from handoff.queue import Queue, connect
 from handoff.reports import CSV_COLUMNS

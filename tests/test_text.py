@@ -90,7 +90,7 @@ class TestSegment:
 
     def test_domain_words_stay_whole_with_the_user_dictionary(self):
         from bot.segment import load_user_dictionary
-        from bot.settings import ROOT
+        from core.settings import ROOT
         load_user_dictionary(ROOT / "data/lexicons/jieba_words.txt")
         assert "灵活就业" in [w for w, _ in segment("灵活就业怎么交社保")]
 

@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from bot.privacy import retention
-from handoff import agents, constants as k
+from core.privacy import retention
+from handoff import agents
+from core import redis_keys as k
 from handoff import tickets as t
 from handoff.exceptions import InvalidRequest, NotHolder
 from handoff.queue import Queue, connect

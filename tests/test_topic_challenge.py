@@ -1,6 +1,6 @@
-"""The topic challenge figures (bot/topic_challenge.py): hits by language, long messages apart."""
-from bot.evaluation import Outcome, Row
-from bot.topic_challenge import figures, is_long, rounds
+"""The topic challenge figures (tooling/topic_challenge.py): hits by language, long messages apart."""
+from tooling.evaluation import Outcome, Row
+from tooling.topic_challenge import figures, is_long, rounds
 
 
 def outcome(lang: str, text: str, accept: str, predicted: str) -> Outcome:

@@ -11,9 +11,9 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot import validation
+from tooling import validation
 from bot.components.topic_cues import TopicCueFeaturizer
-from bot.settings import ROOT
+from core.settings import ROOT
 from bot.topic_lexicon import TopicCueError, TopicCues, load_topic_cues
 
 CUES = TopicCues([
@@ -93,7 +93,7 @@ def test_the_repository_cues_load_and_name_only_topic_intents():
 
 
 def _domain_intents():
-    from bot.trainers import project
+    from tooling.trainers import project
 
     docs, _ = project.read_docs(ROOT, project.DOMAIN_DIR)
     return project.read_domain(docs).intents

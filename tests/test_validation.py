@@ -8,10 +8,10 @@ from typing import List
 
 import pytest
 
-from bot import validation
-from bot.settings import ROOT
-from bot.trainers import checks, staleness
-from bot.trainers.checks import Problem
+from tooling import validation
+from core.settings import ROOT
+from tooling.trainers import checks, staleness
+from tooling.trainers.checks import Problem
 
 TODAY = dt.date(2026, 11, 22)
 

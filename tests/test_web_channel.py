@@ -12,7 +12,7 @@ import pytest
 import redis
 import websockets
 
-from bot.channels.web import constants as keys
+from core import redis_keys
 
 pytestmark = pytest.mark.stack
 
@@ -323,7 +323,7 @@ def test_messages_from_the_desk_outbox_reach_the_socket_in_order(stack):
         ]:
             entry = {"id": uuid.uuid4().hex, "conversation_id": conversation_id, "language": "zh",
                      "at": time.time(), **entry}
-            desk.xadd(keys.OUTBOX_STREAM, {"data": json.dumps(entry, ensure_ascii=False)})
+            desk.xadd(redis_keys.WEB_OUTBOX_STREAM, {"data": json.dumps(entry, ensure_ascii=False)})
         await widget.wait_for(lambda f: f["type"] == "agent_message", timeout=20)
         await widget.close()
         return widget.frames
@@ -347,7 +347,7 @@ def test_a_desk_message_sent_while_away_arrives_on_reconnect(stack):
         await widget.close()
         entry = {"id": uuid.uuid4().hex, "conversation_id": session["conversation_id"],
                  "type": "agent_message", "text": "Are you still there?", "agent_name": "Li"}
-        desk.xadd(keys.OUTBOX_STREAM, {"data": json.dumps(entry)})
+        desk.xadd(redis_keys.WEB_OUTBOX_STREAM, {"data": json.dumps(entry)})
         await asyncio.sleep(1.0)
         again = Widget(ws_url(stack))
         await again.open(token=session["token"], language="en", last_seq=seq)
@@ -373,9 +373,9 @@ def test_the_widget_is_served(stack, path, kind):
 
 def test_no_message_is_lost_or_doubled_across_a_restart_of_rasa(model_path, redis_server, tmp_path):
     """Its own stack (same Redis and tracker store across the restart)."""
-    from bot.embedded_redis import free_port
-    from bot.launch import Stack
-    from bot.settings import Settings
+    from tooling.embedded_redis import free_port
+    from tooling.launch import Stack
+    from core.settings import Settings
     from tests.conftest import Client, start_stack
 
     var = tmp_path / "var"
@@ -423,7 +423,7 @@ def test_one_address_over_its_limit_is_told_to_wait_and_nothing_is_lost(model_pa
     from tests.conftest import start_stack
     monkeypatch.setenv("RENBEN_WEB_ADDRESS_PER_MINUTE", "3")  # the stack's processes inherit it
     counters = redis.Redis.from_url(redis_server.url)
-    for key in counters.scan_iter(match=keys.ADDRESS_LIMIT + "*"):  # earlier tests, same address
+    for key in counters.scan_iter(match=redis_keys.WEB_ADDRESS_LIMIT + "*"):  # earlier tests, same address
         counters.delete(key)
     limited = start_stack(model_path, tmp_path, redis_url=redis_server.url)
     try:

@@ -224,7 +224,7 @@ def test_the_json_copy_becomes_an_export_frame_and_only_that_payload_does():
 def test_the_outbox_streams_are_the_desks_outbox_plus_the_channel_name():
     from bot.channels.web import constants as keys
     from bot.channels.wechat import constants as wechat_keys
-    from handoff import constants as desk_keys
+    from core import redis_keys as desk_keys
 
-    assert keys.OUTBOX_STREAM == desk_keys.OUTBOX + "web" == "renben:outbox:web"
-    assert wechat_keys.OUTBOX_STREAM == desk_keys.OUTBOX + "wechat" == "renben:outbox:wechat"
+    assert desk_keys.WEB_OUTBOX_STREAM == desk_keys.OUTBOX + "web" == "renben:outbox:web"
+    assert desk_keys.WECHAT_OUTBOX_STREAM == desk_keys.OUTBOX + "wechat" == "renben:outbox:wechat"

@@ -7,6 +7,7 @@ import redis.asyncio as aioredis
 
 from bot.channels.web import constants as keys
 from bot.channels.web.delivery import Store
+from core import redis_keys
 
 CONVERSATION = "web-store-test"
 
@@ -16,7 +17,7 @@ def run(coroutine):
 
 
 def key(message_id: str) -> str:
-    return f"{keys.MESSAGE_STATE}{CONVERSATION}:{message_id}"
+    return f"{redis_keys.WEB_MESSAGE_STATE}{CONVERSATION}:{message_id}"
 
 
 async def stores(redis_server, *instances: str):

@@ -28,6 +28,8 @@ from handoff.queue import Queue, connect
 from handoff.settings import DeskSettings
 from tests.conftest import Client, has_chinese, start_stack
 from tests.fake_wechat_api import FakeWeChatApi
+from core.privacy import identity
+from core import redis_keys
 
 pytestmark = pytest.mark.stack
 
@@ -168,7 +170,7 @@ def test_a_message_with_a_bad_signature_gets_403_and_is_not_processed(wechat_sta
     account, user = Account(wechat_stack), openid("bad")
     status, _, _ = account.post(text_xml(user, "你好"), bad_signature=True)
     assert status == 403
-    assert user_texts(wechat_stack, keys.conversation_id(user)) == []
+    assert user_texts(wechat_stack, identity.wechat_conversation_id(user)) == []
 
 
 def test_safe_mode_with_a_bad_msg_signature_gets_403(wechat_stack):
@@ -201,7 +203,7 @@ def test_a_chinese_question_gets_a_passive_chinese_reply(wechat_stack, fake):
     assert fields["ToUserName"] == user and fields["FromUserName"] == "gh_test"
     assert has_chinese(fields["Content"]) and elapsed < 4.9
     assert len(fields["Content"].encode()) <= keys.TEXT_LIMIT_BYTES
-    assert user_texts(wechat_stack, keys.conversation_id(user)) == ["失业保险金怎么申请？"]
+    assert user_texts(wechat_stack, identity.wechat_conversation_id(user)) == ["失业保险金怎么申请？"]
 
 
 def test_subscribe_gets_the_bilingual_welcome_once_across_retries(wechat_stack):
@@ -220,7 +222,7 @@ def test_voice_with_recognition_is_answered_and_without_it_asks_to_type(wechat_s
         user, "voice", f"<MediaId>m</MediaId><Format>amr</Format><Recognition><![CDATA[养老金怎么领取]]></Recognition>"
                        f"<MsgId>{uuid.uuid4().int % 10**18}</MsgId>"))
     assert status == 200 and has_chinese(content_of(body))
-    assert user_texts(wechat_stack, keys.conversation_id(user)) == ["养老金怎么领取"]
+    assert user_texts(wechat_stack, identity.wechat_conversation_id(user)) == ["养老金怎么领取"]
     status, body, _ = account.post(typed_xml(user, "voice", f"<MediaId>m</MediaId><MsgId>{uuid.uuid4().int % 10**18}</MsgId>"))
     assert status == 200 and "文字" in content_of(body)
 
@@ -247,7 +249,7 @@ def test_a_message_retried_three_times_is_processed_once(wechat_stack):
     with ThreadPoolExecutor(3) as pool:
         replies = list(pool.map(lambda _: account.post(xml), range(3)))
     assert all(status == 200 for status, _, _ in replies)
-    assert user_texts(wechat_stack, keys.conversation_id(user)) == ["医疗保险报销需要什么材料"]
+    assert user_texts(wechat_stack, identity.wechat_conversation_id(user)) == ["医疗保险报销需要什么材料"]
     answered = [body for _, body, _ in replies if body != "success"]
     assert answered and all(content_of(b) == content_of(answered[0]) for b in answered)
 
@@ -291,9 +293,9 @@ def test_45015_is_not_retried_and_is_reported_for_the_desk(wechat_stack, fake, r
     assert account.post(text_xml(user, "社保卡丢了怎么办"))[1] == "success"
 
     def reported():
-        for _id, fields in rclient.xrange(keys.DELIVERY_ERRORS):
+        for _id, fields in rclient.xrange(redis_keys.WECHAT_DELIVERY_ERRORS):
             entry = json.loads(fields["data"])
-            if entry["conversation_id"] == keys.conversation_id(user):
+            if entry["conversation_id"] == identity.wechat_conversation_id(user):
                 return entry
         return None
     entry = fake.wait_for(reported, timeout=SLOW_DELAY + 30)
@@ -307,7 +309,7 @@ def test_45015_is_not_retried_and_is_reported_for_the_desk(wechat_stack, fake, r
 def test_a_chinese_conversation_reaches_the_desk_and_the_agents_reply_reaches_the_claimant(
         wechat_stack, fake, redis_server, rclient):
     account, user = Account(wechat_stack), openid("handoff")
-    cid = keys.conversation_id(user)
+    cid = identity.wechat_conversation_id(user)
     status, body, _ = account.post(text_xml(user, "请问失业金每个月能领多少钱"))
     assert status == 200 and has_chinese(content_of(body))
     status, body, _ = account.post(text_xml(user, "我要找人工客服"))
@@ -339,11 +341,11 @@ def test_a_chinese_conversation_reaches_the_desk_and_the_agents_reply_reaches_th
     outbox.send("wechat", entry_id)
 
     def reported():
-        return [json.loads(f["data"]) for _i, f in rclient.xrange(keys.DELIVERY_ERRORS)
+        return [json.loads(f["data"]) for _i, f in rclient.xrange(redis_keys.WECHAT_DELIVERY_ERRORS)
                 if json.loads(f["data"])["entry_id"] == entry_id["id"]]
     [error] = fake.wait_for(reported, timeout=20)
     assert error["errcode"] == 45047 and error["reason"] == "quota_exceeded" and error["source"] == "outbox"
-    assert rclient.xpending(keys.OUTBOX_STREAM, keys.OUTBOX_GROUP)["pending"] == 0
+    assert rclient.xpending(redis_keys.WECHAT_OUTBOX_STREAM, redis_keys.WECHAT_OUTBOX_GROUP)["pending"] == 0
 
 
 def test_a_digit_answers_the_numbered_offer_of_a_person(wechat_stack, redis_server):
@@ -352,7 +354,7 @@ def test_a_digit_answers_the_numbered_offer_of_a_person(wechat_stack, redis_serv
     assert status == 200 and "1. 转人工客服" in content_of(body)
     assert account.post(text_xml(user, "１"))[0] == 200
     queue = Queue(connect(redis_server.url), DeskSettings.from_env({"REDIS_URL": redis_server.url}))
-    ticket = queue.open_ticket(keys.conversation_id(user))
+    ticket = queue.open_ticket(identity.wechat_conversation_id(user))
     assert ticket is not None and ticket.channel == "wechat"
 
 
@@ -361,7 +363,7 @@ def test_a_claimant_over_the_per_minute_limit_is_asked_to_wait_not_ignored(wecha
     bodies = [account.post(text_xml(user, f"你好{n}"))[1] for n in range(USER_PER_MINUTE + 1)]
     assert all("稍等一分钟" not in body for body in bodies[:USER_PER_MINUTE])
     assert "稍等一分钟" in content_of(bodies[-1])  # a polite answer, not silence
-    said = user_texts(wechat_stack, keys.conversation_id(user))
+    said = user_texts(wechat_stack, identity.wechat_conversation_id(user))
     assert len(said) == USER_PER_MINUTE  # the one over the limit did not reach the bot
 
 
@@ -385,7 +387,7 @@ def test_the_gateway_answers_in_time_while_rasa_is_busy_and_the_answers_arrive_l
             assert has_chinese(fake.wait_for(lambda: fake.texts_to(user), timeout=BUSY_BLOCK + 30)[0])
         else:
             assert has_chinese(content_of(body))
-        assert user_texts(wechat_stack, keys.conversation_id(user))[-1] in ("失业保险金怎么申请？", "养老保险缴费满多少年可以领取")
+        assert user_texts(wechat_stack, identity.wechat_conversation_id(user))[-1] in ("失业保险金怎么申请？", "养老保险缴费满多少年可以领取")
     assert sum(body == "success" for _, body, _ in replies) >= 2  # not all answered before the hold
 
 
@@ -397,17 +399,17 @@ def test_a_message_whose_rasa_process_died_is_taken_over_and_answered(wechat_sta
     user = openid("orphan")
     key = str(uuid.uuid4().int % 10**18)
     job = Job(key=key, openid=user, text="工伤保险怎么认定", msg_type="text", msg_id=key, deadline=time.time() - 1)
-    rclient.set(keys.TURN + key, "async", ex=3600)  # what the gateway's give_up leaves
+    rclient.set(redis_keys.WECHAT_TURN + key, "async", ex=3600)  # what the gateway's give_up leaves
     # Written and read by the dead consumer in one transaction, so the living one never sees it new.
     pipe = rclient.pipeline(transaction=True)
-    pipe.xadd(keys.INBOX_STREAM, encode_job(job))
-    pipe.xreadgroup(keys.INBOX_GROUP, "rasa-gone", {keys.INBOX_STREAM: ">"}, count=1)
+    pipe.xadd(redis_keys.WECHAT_INBOX_STREAM, encode_job(job))
+    pipe.xreadgroup(redis_keys.WECHAT_INBOX_GROUP, "rasa-gone", {redis_keys.WECHAT_INBOX_STREAM: ">"}, count=1)
     entry_id, read = pipe.execute()
     assert read[0][1][0][0] == entry_id
     texts = fake.wait_for(lambda: fake.texts_to(user), timeout=RECLAIM_SECONDS + 30)
     assert has_chinese(texts[0])
-    assert user_texts(wechat_stack, keys.conversation_id(user)) == ["工伤保险怎么认定"]  # once
-    assert fake.wait_for(lambda: rclient.get(keys.TURN + key) == "sent", timeout=10)
+    assert user_texts(wechat_stack, identity.wechat_conversation_id(user)) == ["工伤保险怎么认定"]  # once
+    assert fake.wait_for(lambda: rclient.get(redis_keys.WECHAT_TURN + key) == "sent", timeout=10)
     time.sleep(RECLAIM_SECONDS + 2.5)  # never taken over a second time
     assert len(fake.texts_to(user)) == len(texts)
 
@@ -427,27 +429,27 @@ def test_a_message_handled_before_its_process_died_is_answered_from_the_tracker_
     time.sleep(1.0)
     before = list(fake.texts_to(user))
     answered = [content_of(body)] + before[first:]
-    assert user_texts(wechat_stack, keys.conversation_id(user)) == ["你好", "工伤保险怎么认定"]
+    assert user_texts(wechat_stack, identity.wechat_conversation_id(user)) == ["你好", "工伤保险怎么认定"]
 
     # As if the process had stopped after saving the turn: the gateway gave up, nothing was sent,
     # and the entry is still pending on the dead consumer.
-    rclient.set(keys.TURN + key, "async", ex=3600)
+    rclient.set(redis_keys.WECHAT_TURN + key, "async", ex=3600)
     job = Job(key=key, openid=user, text="工伤保险怎么认定", msg_type="text", msg_id=key, deadline=time.time() - 1)
     pipe = rclient.pipeline(transaction=True)
-    pipe.xadd(keys.INBOX_STREAM, encode_job(job))
-    pipe.xreadgroup(keys.INBOX_GROUP, "rasa-gone", {keys.INBOX_STREAM: ">"}, count=1)
+    pipe.xadd(redis_keys.WECHAT_INBOX_STREAM, encode_job(job))
+    pipe.xreadgroup(redis_keys.WECHAT_INBOX_GROUP, "rasa-gone", {redis_keys.WECHAT_INBOX_STREAM: ">"}, count=1)
     pipe.execute()
-    assert fake.wait_for(lambda: rclient.get(keys.TURN + key) == "sent", timeout=RECLAIM_SECONDS + 30)
+    assert fake.wait_for(lambda: rclient.get(redis_keys.WECHAT_TURN + key) == "sent", timeout=RECLAIM_SECONDS + 30)
     time.sleep(1.0)
     assert fake.texts_to(user)[len(before):] == answered  # the answer it had, from the tracker
-    assert user_texts(wechat_stack, keys.conversation_id(user)) == ["你好", "工伤保险怎么认定"]  # not run again
+    assert user_texts(wechat_stack, identity.wechat_conversation_id(user)) == ["你好", "工伤保险怎么认定"]  # not run again
 
 
 def test_the_old_route_on_the_rasa_server_still_answers_through_the_inbox(wechat_stack):
     account, user = Account(wechat_stack, base=wechat_stack.rasa_url), openid("old")
     status, body, _ = account.post(text_xml(user, "医疗保险报销需要什么材料"))
     assert status == 200 and has_chinese(content_of(body))
-    assert user_texts(wechat_stack, keys.conversation_id(user)) == ["医疗保险报销需要什么材料"]
+    assert user_texts(wechat_stack, identity.wechat_conversation_id(user)) == ["医疗保险报销需要什么材料"]
     status, body, _ = account.request("GET", account.signed_query(echostr="abc123"))
     assert (status, body) == (200, "abc123")
 
@@ -462,7 +464,7 @@ def test_after_a_person_returns_the_conversation_a_numbered_reply_rates_the_help
     from tests.test_desk_server import Console
 
     account, user = Account(wechat_stack), openid("csat")
-    cid = keys.conversation_id(user)
+    cid = identity.wechat_conversation_id(user)
     assert account.post(text_xml(user, "请问失业金每个月能领多少钱"))[0] == 200
     assert account.post(text_xml(user, "我要找人工客服"))[0] == 200
     settings = DeskSettings(redis_url=redis_server.url, rasa_url=wechat_stack.rasa_url,

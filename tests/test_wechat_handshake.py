@@ -10,11 +10,11 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from bot.channels.wechat import constants as keys
 from bot.channels.wechat.answers import AnswerBell
 from bot.channels.wechat.handshake import (DELIVER, DONE, HANDED, Handshake, Turn, bot_next, gateway_reply,
                                            passive_value, turn_of)
 from bot.channels.wechat.inbox import InboxReader, Job, decode_job, encode_job
+from core import redis_keys
 
 
 # --- decisions (pure) ---
@@ -130,14 +130,14 @@ def test_an_entry_that_is_not_a_job_decodes_to_none(fields):
 def test_messages_a_dead_consumer_read_are_taken_over_and_handled_once(aclients):
     async def main():
         client = aclients[0]
-        await client.xgroup_create(keys.INBOX_STREAM, keys.INBOX_GROUP, id="0", mkstream=True)
+        await client.xgroup_create(redis_keys.WECHAT_INBOX_STREAM, redis_keys.WECHAT_INBOX_GROUP, id="0", mkstream=True)
         jobs = [Job(key=f"k{n}", openid=f"o{n}", text="你好", msg_type="text", msg_id=f"k{n}", deadline=0.0)
                 for n in range(3)]
         for job in jobs:
-            await client.xadd(keys.INBOX_STREAM, encode_job(job))
-        await client.xadd(keys.INBOX_STREAM, {"data": "garbage"})
+            await client.xadd(redis_keys.WECHAT_INBOX_STREAM, encode_job(job))
+        await client.xadd(redis_keys.WECHAT_INBOX_STREAM, {"data": "garbage"})
         # a Rasa process reads everything, then dies without acknowledging
-        read = await client.xreadgroup(keys.INBOX_GROUP, "rasa-dead", {keys.INBOX_STREAM: ">"}, count=10)
+        read = await client.xreadgroup(redis_keys.WECHAT_INBOX_GROUP, "rasa-dead", {redis_keys.WECHAT_INBOX_STREAM: ">"}, count=10)
         assert len(read[0][1]) == 4
         handled = []
 
@@ -147,14 +147,14 @@ def test_messages_a_dead_consumer_read_are_taken_over_and_handled_once(aclients)
         reader = InboxReader(aclients[1], handle, consumer="rasa-alive", reclaim_ms=300, block_ms=100)
         running = asyncio.ensure_future(reader.run())
         deadline = time.monotonic() + 10
-        while (len(handled) < 3 or await client.xlen(keys.INBOX_STREAM)) and time.monotonic() < deadline:
+        while (len(handled) < 3 or await client.xlen(redis_keys.WECHAT_INBOX_STREAM)) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)
         running.cancel()
         assert sorted(job.key for job, _ in handled) == ["k0", "k1", "k2"]
         assert all(again for _, again in handled)  # read before: the handler checks the tracker
-        assert await client.xlen(keys.INBOX_STREAM) == 0  # the garbage entry too: dropped, not stuck
-        assert (await client.xpending(keys.INBOX_STREAM, keys.INBOX_GROUP))["pending"] == 0
+        assert await client.xlen(redis_keys.WECHAT_INBOX_STREAM) == 0  # the garbage entry too: dropped, not stuck
+        assert (await client.xpending(redis_keys.WECHAT_INBOX_STREAM, redis_keys.WECHAT_INBOX_GROUP))["pending"] == 0
     asyncio.run(main())
 
 

@@ -12,6 +12,7 @@ from bot.channels.wechat.exceptions import TokenError
 from bot.channels.wechat.outbox import outbox_text
 from bot.channels.wechat.render import Options, chosen_option, render, split_text
 from bot.channels.wechat.token import Tokens
+from core import redis_keys
 
 
 def size(text: str) -> int:
@@ -76,7 +77,7 @@ def test_options_are_kept_per_user_with_expiry_and_forgotten_after_a_reply_witho
         assert await options.resolve("oA", "１") == "/ask_pension"
         assert await options.resolve("oB", "1") is None
         assert await options.resolve("oA", "hello") is None
-        assert 0 < await client.ttl(keys.OPTIONS + "oA") <= 30
+        assert 0 < await client.ttl(redis_keys.WECHAT_OPTIONS + "oA") <= 30
         await options.remember("oA", {})
         assert await options.resolve("oA", "1") is None
         await client.close()
@@ -93,7 +94,7 @@ def test_dedupe_one_claim_wins_across_clients_and_later_ones_see_the_reply(redis
         await first.replied(key, ["答案"])
         seen = await Dedupe(clients[1]).claim(key)
         assert seen.state == "reply" and seen.texts == ["答案"]
-        assert 0 < await clients[0].ttl(keys.SEEN + key) <= keys.SEEN_TTL
+        assert 0 < await clients[0].ttl(redis_keys.WECHAT_SEEN + key) <= keys.SEEN_TTL
         await first.release(key)
         assert await Dedupe(clients[2]).claim(key) is None
         for c in clients:
@@ -111,11 +112,11 @@ def test_the_token_is_fetched_once_for_many_concurrent_callers_and_refreshed_whe
 
     async def scenario():
         client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
-        await client.delete(keys.ACCESS_TOKEN, keys.ACCESS_TOKEN_LOCK)
+        await client.delete(redis_keys.WECHAT_ACCESS_TOKEN, redis_keys.WECHAT_ACCESS_TOKEN_LOCK)
         callers = [Tokens(aioredis.Redis.from_url(redis_server.url, decode_responses=True), fetch) for _ in range(4)]
         tokens = await asyncio.gather(*(t.get() for t in callers for _ in range(10)))
         assert set(tokens) == {"token-1"} and len(fetches) == 1
-        ttl = await client.ttl(keys.ACCESS_TOKEN)
+        ttl = await client.ttl(redis_keys.WECHAT_ACCESS_TOKEN)
         assert 7200 - keys.TOKEN_MARGIN - 5 <= ttl <= 7200 - keys.TOKEN_MARGIN  # refreshed before expiry
         await callers[0].invalid("token-0")  # an old token: the current one stays
         assert await callers[1].get() == "token-1" and len(fetches) == 1
@@ -131,10 +132,10 @@ def test_a_failed_fetch_raises_and_frees_the_lock(redis_server):
 
     async def scenario():
         client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
-        await client.delete(keys.ACCESS_TOKEN)
+        await client.delete(redis_keys.WECHAT_ACCESS_TOKEN)
         with pytest.raises(TokenError):
             await Tokens(client, refuse).get()
-        assert await client.get(keys.ACCESS_TOKEN_LOCK) is None
+        assert await client.get(redis_keys.WECHAT_ACCESS_TOKEN_LOCK) is None
         await client.close()
     run(scenario())
 
@@ -163,7 +164,7 @@ def brief_turn(intent: str, language: str):
     from rasa_sdk.executor import CollectingDispatcher
 
     from actions.topic_answer import ActionAnswerTopic
-    from bot.settings import ROOT, Settings
+    from core.settings import ROOT, Settings
 
     domain = Domain.load(str(ROOT / "bot" / "domain")).as_dict()
     latest = {"text": "", "intent": {"name": intent, "confidence": 0.9}, "intent_ranking": []}

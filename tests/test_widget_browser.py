@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.channels.web import constants as keys
 
 pytestmark = pytest.mark.stack
 
@@ -25,6 +24,7 @@ if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
     pytest.skip(f"chromium not found at {CHROMIUM}", allow_module_level=True)
 
 from playwright.sync_api import sync_playwright  # noqa: E402
+from core import redis_keys
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_html_in_messages_is_shown_as_text(page, stack):
     assert texts(page, ".rb-user") == [attack]
     conversation = page.evaluate("JSON.parse(localStorage.getItem('renben.token')).split('.')[1]")
     desk = redis.Redis.from_url(stack.redis_url, decode_responses=True)
-    desk.xadd(keys.OUTBOX_STREAM, {"data": json.dumps({
+    desk.xadd(redis_keys.WEB_OUTBOX_STREAM, {"data": json.dumps({
         "id": uuid.uuid4().hex, "conversation_id": f"web-{conversation}", "type": "agent_message",
         "text": "<script>alert(2)</script><b>bold?</b>", "agent_name": "<i>Li</i>", "agent_id": "a-1"})})
     page.wait_for_selector(".rb-agent", timeout=20_000)

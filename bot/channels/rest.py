@@ -2,7 +2,7 @@
 
 It needs the Rasa API token (`Authorization: Bearer <token>` or `?token=<token>`, as Rasa's HTTP
 API) and can never address a conversation a channel identity owns (`web-…`, `wx-…`,
-bot/privacy/identity.py): those belong to a widget session or a WeChat OpenID. Without a
+core/privacy/identity.py): those belong to a widget session or a WeChat OpenID. Without a
 configured token (RASA_AUTH_TOKEN, which the launcher always sets) the channel refuses every call.
 
 Rasa's own RestInput answers a body that is not JSON, or not UTF-8, with an error page and a
@@ -24,7 +24,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.privacy.identity import reachable_over_rest
+from core.privacy.identity import reachable_over_rest
 
 logger = logging.getLogger(__name__)
 

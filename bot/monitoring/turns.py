@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from bot.monitoring import definitions as metrics
+from core.monitoring import definitions as metrics
 from bot.turn_guard import TurnNotFinished
 
 

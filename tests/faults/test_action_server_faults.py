@@ -19,8 +19,8 @@ from typing import Dict, List, Tuple
 import pytest
 import redis
 
-from bot.launch import supervise
-from bot.supervision import HealthWatch, RestartPolicy
+from tooling.launch import supervise
+from tooling.supervision import HealthWatch, RestartPolicy
 from conftest import Client, has_chinese, start_stack
 from faults.table import outcome_of, record
 from test_web_channel import Widget, ws_url

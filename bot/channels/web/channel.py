@@ -31,14 +31,15 @@ from sanic.response import HTTPResponse
 from sanic.server.websockets import frame as sanic_frames
 
 from bot.channels import rate_limits
-from bot.channels.web import constants as keys, protocol as p
+from bot.channels.web import protocol as p
 from bot.channels.web.config import WebSettings
 from bot.channels.web.delivery import Store, client_from_url, client_like
 from bot.channels.web.exceptions import FrameRejected
-from bot.language_codes import LANGUAGES
-from bot.monitoring import definitions as metrics
-from bot.privacy import period
+from core.language_codes import LANGUAGES
+from core.monitoring import definitions as metrics
+from core.privacy import period
 from bot.turn_guard import RetrySchedule, TurnNotFinished
+from core import redis_keys
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ class WebHub:
                 return
             client = client_like(lock_store.red)
         self.store = Store(client, self.instance)
-        self.address_limit = rate_limits.WindowLimit(client, prefix=keys.ADDRESS_LIMIT,
+        self.address_limit = rate_limits.WindowLimit(client, prefix=redis_keys.WEB_ADDRESS_LIMIT,
                                                      per_minute=self.settings.address_per_minute)
         self._pump = asyncio.create_task(self.store.pump_outbox(self.wake))
         self._renewer = asyncio.create_task(self.store.keep_claims())

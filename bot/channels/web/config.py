@@ -22,7 +22,7 @@ prefix are the defaults, the environment wins):
                                 default: the Redis of Rasa's lock store (endpoints.yml)
     RENBEN_VAR_DIR              where web_secret is kept (default: var/ in the repository)
     RETENTION_DAYS              the retention period shown in the privacy notice: the one the
-                                purge job applies (bot/privacy/period.py; no channel setting)
+                                purge job applies (core/privacy/period.py; no channel setting)
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ from typing import Any, Mapping, Optional, Tuple
 
 from bot.channels.web.exceptions import ConfigError
 from bot.channels.web.protocol import RateLimit
-from bot.privacy import period
-from bot.privacy.exceptions import InvalidRequest
+from core.privacy import period
+from core.privacy.exceptions import InvalidRequest
 
 logger = logging.getLogger(__name__)
 

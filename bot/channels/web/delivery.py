@@ -1,5 +1,5 @@
 """The web channel's Redis side: message states for dedupe, each conversation's stream of server
-messages, and the desk outbox copied into those streams (keys in constants.py).
+messages, and the desk outbox copied into those streams (keys `WEB_*` in core/redis_keys.py).
 
 Every server message a claimant should see (bot replies, agent messages, queue positions ...) is
 appended to the conversation's stream first; a connection then sends what its stream holds after
@@ -17,9 +17,10 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional
 
 import redis.asyncio as aioredis
 
-from bot import redis_clients
+from core import redis_clients
 from bot.channels.web import constants as keys
 from bot.channels.web.protocol import encode, outbox_frame
+from core import redis_keys
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class Store:
     # --- client message states ---
 
     async def state(self, conversation_id: str, message_id: str) -> Optional[str]:
-        return await self.redis.get(f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}")
+        return await self.redis.get(f"{redis_keys.WEB_MESSAGE_STATE}{conversation_id}:{message_id}")
 
     async def claim(self, conversation_id: str, message_id: str) -> Optional[str]:
         """Claims the message when it has no state, atomically; returns the state it had.
@@ -87,7 +88,7 @@ class Store:
         None: this process now owns it (until release() or mark_done(); keep_claims() renews
         the lease meanwhile). Otherwise nothing changed: "done", or "pending:<instance>" of the
         process handling it."""
-        key = f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}"
+        key = f"{redis_keys.WEB_MESSAGE_STATE}{conversation_id}:{message_id}"
         previous = await self._claim(keys=[key], args=[self.own_state, keys.PENDING_TTL])
         if previous is None:
             self._held[key] = next(self._claims)
@@ -123,12 +124,12 @@ class Store:
                 logger.exception("web channel: renewing claims failed; retrying")
 
     async def release(self, conversation_id: str, message_id: str) -> None:
-        key = f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}"
+        key = f"{redis_keys.WEB_MESSAGE_STATE}{conversation_id}:{message_id}"
         self._held.pop(key, None)
         await self.redis.delete(key)
 
     async def mark_done(self, conversation_id: str, message_id: str) -> None:
-        key = f"{keys.MESSAGE_STATE}{conversation_id}:{message_id}"
+        key = f"{redis_keys.WEB_MESSAGE_STATE}{conversation_id}:{message_id}"
         self._held.pop(key, None)
         await self.redis.set(key, "done", ex=keys.MESSAGE_STATE_TTL)
 
@@ -146,7 +147,7 @@ class Store:
 
     async def append(self, conversation_id: str, frame: Mapping[str, Any]) -> str:
         """Appends a server message to the conversation's stream; returns its seq."""
-        stream = keys.SESSION_STREAM + conversation_id
+        stream = redis_keys.WEB_SESSION_STREAM + conversation_id
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xadd(stream, {"f": encode(frame)}, maxlen=keys.SESSION_STREAM_MAXLEN, approximate=True)
             pipe.expire(stream, keys.SESSION_STREAM_TTL)
@@ -155,12 +156,12 @@ class Store:
 
     async def last_seq(self, conversation_id: str) -> str:
         """The id of the conversation stream's newest entry ("0-0" when it has none)."""
-        newest = await self.redis.xrevrange(keys.SESSION_STREAM + conversation_id, count=1)
+        newest = await self.redis.xrevrange(redis_keys.WEB_SESSION_STREAM + conversation_id, count=1)
         return newest[0][0] if newest else "0-0"
 
     async def after(self, conversation_id: str, seq: str, count: int = 200) -> List[Dict[str, Any]]:
         """The stream's frames after `seq`, oldest first, each with its "seq"."""
-        entries = await self.redis.xrange(keys.SESSION_STREAM + conversation_id, min=f"({seq}", count=count)
+        entries = await self.redis.xrange(redis_keys.WEB_SESSION_STREAM + conversation_id, min=f"({seq}", count=count)
         frames = []
         for entry_id, fields in entries:
             try:
@@ -187,7 +188,7 @@ class Store:
             logger.warning("web outbox: entry %s is not a claimant message; skipped", entry_id)
             return None
         conversation_id = entry["conversation_id"]
-        await self._copy(keys=[keys.OUTBOX_COPIED + entry_id, keys.SESSION_STREAM + conversation_id],
+        await self._copy(keys=[redis_keys.WEB_OUTBOX_COPIED + entry_id, redis_keys.WEB_SESSION_STREAM + conversation_id],
                          args=[keys.OUTBOX_COPIED_TTL, keys.SESSION_STREAM_MAXLEN, encode(frame),
                                keys.SESSION_STREAM_TTL])
         return conversation_id
@@ -196,23 +197,23 @@ class Store:
         """Runs until cancelled: copies new outbox entries and wakes the conversation's local
         connections. Resumes after the last entry any process copied, so entries written while
         no web process ran are delivered too."""
-        cursor = await self.redis.get(keys.OUTBOX_CURSOR) or "$"
+        cursor = await self.redis.get(redis_keys.WEB_OUTBOX_CURSOR) or "$"
         if cursor == "$":  # first start ever: from now on, but remember where "now" was
-            newest = await self.redis.xrevrange(keys.OUTBOX_STREAM, count=1)
+            newest = await self.redis.xrevrange(redis_keys.WEB_OUTBOX_STREAM, count=1)
             cursor = newest[0][0] if newest else "0-0"
         while True:
             try:
-                batches = await self.redis.xread({keys.OUTBOX_STREAM: cursor}, count=100, block=block_ms)
+                batches = await self.redis.xread({redis_keys.WEB_OUTBOX_STREAM: cursor}, count=100, block=block_ms)
                 for _stream, entries in batches or []:
                     for entry_id, fields in entries:
                         conversation_id = await self.copy_outbox_entry(entry_id, fields.get("data", ""))
                         cursor = entry_id
                         if conversation_id:
                             await wake(conversation_id)
-                    await self.redis.set(keys.OUTBOX_CURSOR, cursor)
+                    await self.redis.set(redis_keys.WEB_OUTBOX_CURSOR, cursor)
             except asyncio.CancelledError:
                 raise
             except Exception:  # Redis away for a moment: keep the cursor, try again
-                logger.exception("web outbox: reading %s failed; retrying", keys.OUTBOX_STREAM)
+                logger.exception("web outbox: reading %s failed; retrying", redis_keys.WEB_OUTBOX_STREAM)
                 await asyncio.sleep(1.0)
 

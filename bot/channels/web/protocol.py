@@ -23,7 +23,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from bot.channels.web.exceptions import (BinaryFrame, ConfigError, FrameTooLarge, HelloRequired,
                                          InvalidJson, InvalidShape, RateLimited, UnknownType)
-from bot.language_codes import LANGUAGES
+from core.language_codes import LANGUAGES
 
 #: Largest client frame accepted, in UTF-8 bytes. Larger frames get error `frame_too_large`.
 MAX_FRAME_BYTES = 16 * 1024
@@ -222,7 +222,7 @@ MAX_EXPORT_BYTES = 2 * 1024 * 1024
 
 
 def export_frame(payload: Any) -> Optional[Dict[str, Any]]:
-    """The claimant's copy of their conversation (`bot.privacy.rights.export_payload`) as JSON,
+    """The claimant's copy of their conversation (`core.privacy.rights.export_payload`) as JSON,
     for the widget to offer as a download; None for any other custom payload, or one too large
     (the readable copy went as a bot message either way)."""
     if not isinstance(payload, Mapping) or payload.get("type") != "data_export" \
@@ -337,7 +337,7 @@ def committed_ids(events: Iterable[Mapping[str, Any]]) -> set:
 
 class DedupeAction(Enum):
     """What to do with a client message, given the state its claim found in Redis (see
-    constants.MESSAGE_STATE; delivery.Store.claim claims a message that has none)."""
+    core/redis_keys.py WEB_MESSAGE_STATE; delivery.Store.claim claims a message that has none)."""
 
     PROCESS = "process"  # new (and now claimed): hand it to the bot
     ACK_DUPLICATE = "ack_duplicate"  # committed before: acknowledge again, do not process

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from typing import Any, Dict, Set
 
-from bot.channels.wechat.constants import ANSWERS_CHANNEL
+from core.redis_keys import WECHAT_ANSWERS_CHANNEL as ANSWERS_CHANNEL
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from sanic.response import HTTPResponse
 from bot.channels.wechat import phrases
 from bot.channels.wechat.api import WeChatApi
 from bot.channels.wechat.config import WeChatSettings
-from bot.channels.wechat.constants import conversation_id, openid_of
+from core.privacy.identity import wechat_conversation_id as conversation_id, openid_of
 from bot.channels.wechat.delivery import Delivery
 from bot.channels.wechat.handshake import DELIVER, HANDED, Handshake
 from bot.channels.wechat.inbox import InboxReader, Job
@@ -39,9 +39,9 @@ from bot.channels.wechat.languages import ClaimantLanguages
 from bot.channels.wechat.outbox import OutboxReader
 from bot.channels.wechat.render import Options, render, split_text
 from bot.channels.wechat.webhook import Reply, Webhook
-from bot.language_codes import LANGUAGES
-from bot.monitoring import definitions as metrics
-from bot.stream_consumer import consumer_name
+from core.language_codes import LANGUAGES
+from core.monitoring import definitions as metrics
+from core.stream_consumer import consumer_name
 
 logger = logging.getLogger(__name__)
 
@@ -297,7 +297,7 @@ class WeChatChannel(InputChannel):
 
 def _redis(url: Optional[str], app: Any) -> Any:
     """An asyncio Redis client: REDIS_URL, else the server of Rasa's Redis lock store."""
-    from bot import redis_clients
+    from core import redis_clients
 
     if url:
         return redis_clients.connect_async(url)

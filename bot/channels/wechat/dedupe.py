@@ -12,7 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, List, Optional
 
-from bot.channels.wechat.constants import SEEN, SEEN_TTL
+from core.redis_keys import WECHAT_SEEN as SEEN
+from bot.channels.wechat.constants import SEEN_TTL
 
 PENDING = "pending"
 ASYNC = "async"

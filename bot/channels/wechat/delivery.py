@@ -21,7 +21,9 @@ import time
 from typing import Any, Dict, Optional, Sequence
 
 from bot.channels.wechat.api import WeChatApi
-from bot.channels.wechat.constants import DELIVERY_ERRORS, DELIVERY_ERRORS_MAXLEN, conversation_id
+from core.redis_keys import WECHAT_DELIVERY_ERRORS as DELIVERY_ERRORS
+from bot.channels.wechat.constants import DELIVERY_ERRORS_MAXLEN
+from core.privacy.identity import wechat_conversation_id as conversation_id
 from bot.channels.wechat.exceptions import (ApiError, ApiUnavailable, QuotaExceeded, ReplyWindowClosed,
                                             TokenError)
 

@@ -5,17 +5,17 @@ event loop). It never runs the bot: messages for the bot go to Rasa through Redi
     python -m bot.channels.wechat.gateway [--host 127.0.0.1] [--port 5006]
 
     GET  /                         {"status": "ok" | "unavailable" | "not configured"}
-    GET  /health                   whether it reaches Redis (bot/health.py): 200 or 503; without
+    GET  /health                   whether it reaches Redis (core/health.py): 200 or 503; without
                                    WECHAT_TOKEN it needs nothing and says 200, "configured": false
     GET  /metrics                  Prometheus, with the bearer token RENBEN_METRICS_TOKEN
-                                   (bot/monitoring/door.py): replies by path, response times,
+                                   (core/monitoring/door.py): replies by path, response times,
                                    answers after WeChat's 5 s, refusals
     GET  /webhooks/wechat/webhook  WeChat's URL check
     POST /webhooks/wechat/webhook  messages
 
 Settings: the WECHAT_* variables (config.py; the channel's entry in bot/credentials.yml gives
 defaults, as for Rasa), REDIS_URL (required) and RENBEN_METRICS_TOKEN (bot/settings.py). `make run`
-starts it (bot/launch.py).
+starts it (tooling/launch.py).
 """
 from __future__ import annotations
 
@@ -28,13 +28,13 @@ from typing import Any, Dict, Optional
 import yaml
 from aiohttp import web
 
-from bot import health, redis_clients
+from core import health, redis_clients
 from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.constants import MAX_BODY_BYTES
 from bot.channels.wechat.exceptions import ConfigError
 from bot.channels.wechat.webhook import Reply, Webhook
-from bot.monitoring import door
-from bot.settings import Settings, SettingsError
+from core.monitoring import door
+from core.settings import Settings, SettingsError
 
 logger = logging.getLogger("bot.channels.wechat.gateway")  # not __main__ under -m
 

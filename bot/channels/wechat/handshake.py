@@ -21,7 +21,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, List, Optional
 
-from bot.channels.wechat.constants import ANSWERS_CHANNEL, TURN, TURN_TTL
+from core.redis_keys import WECHAT_ANSWERS_CHANNEL as ANSWERS_CHANNEL, WECHAT_TURN as TURN
+from bot.channels.wechat.constants import TURN_TTL
 
 PASSIVE = "passive:"
 ASYNC = "async"

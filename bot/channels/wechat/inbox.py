@@ -11,7 +11,7 @@ saved answer instead of running it again (channel.py, replay.py); if not, it run
 Never lost, and in the tracker once.
 
 `encode_job` and `decode_job` are pure; `Inbox` writes, `InboxReader` reads (through the one
-stream-consumer helper, bot/stream_consumer.py).
+stream-consumer helper, core/stream_consumer.py).
 """
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional
 
-from bot.channels.wechat.constants import INBOX_GROUP, INBOX_STREAM, conversation_id
-from bot.stream_consumer import StreamConsumer
+from core.redis_keys import WECHAT_INBOX_GROUP as INBOX_GROUP, WECHAT_INBOX_STREAM as INBOX_STREAM
+from core.privacy.identity import wechat_conversation_id as conversation_id
+from core.stream_consumer import StreamConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Job:
 
 
 def encode_job(job: Job) -> Dict[str, str]:
-    """The stream entry's fields; `conversation_id` lets erasure find it (bot/privacy)."""
+    """The stream entry's fields; `conversation_id` lets erasure find it (core/privacy)."""
     return {"data": json.dumps({**asdict(job), "conversation_id": conversation_id(job.openid)},
                                ensure_ascii=False)}
 
@@ -76,7 +77,7 @@ Handler = Callable[[Job, bool], Awaitable[None]]
 
 
 class InboxReader:
-    """Runs `handle` for each entry, many at once (bot/stream_consumer.py: consumer group `rasa`,
+    """Runs `handle` for each entry, many at once (core/stream_consumer.py: consumer group `rasa`,
     entries taken over after reclaim_ms, running ones kept fresh); an entry is acknowledged and
     deleted after its handler returns. The handler tells the claimant about a failed bot run
     itself; when it raises (Redis away), the entry stays pending and is taken over after reclaim_ms."""

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from bot.channels.wechat.constants import LANGUAGE, LANGUAGE_TTL
-from bot.language_codes import LANGUAGES
+from core.redis_keys import WECHAT_LANGUAGE as LANGUAGE
+from bot.channels.wechat.constants import LANGUAGE_TTL
+from core.language_codes import LANGUAGES
 
 
 class ClaimantLanguages:

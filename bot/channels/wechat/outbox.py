@@ -1,7 +1,7 @@
 """The agent desk's messages to WeChat claimants: the reader of `renben:outbox:wechat`.
 
 The desk appends entries (docs/claimant-outbox.md); every WeChat process reads the stream in
-the consumer group `wechat` (bot/stream_consumer.py), so one process sends each entry through
+the consumer group `wechat` (core/stream_consumer.py), so one process sends each entry through
 the customer-service API, then acknowledges it (XACK). An entry a dead process had read but not
 acknowledged is taken over (XAUTOCLAIM) after CLAIM_IDLE_MS and sent: at least once. `outbox_text(entry)` (pure) is
 what the claimant reads; entries with nothing to show (`typing`) are acknowledged unsent. A
@@ -15,11 +15,12 @@ import math
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from bot.channels.wechat import phrases
-from bot.channels.wechat.constants import OUTBOX_GROUP, OUTBOX_STREAM, openid_of
+from core.redis_keys import WECHAT_OUTBOX_GROUP as OUTBOX_GROUP, WECHAT_OUTBOX_STREAM as OUTBOX_STREAM
+from core.privacy.identity import openid_of
 from bot.channels.wechat.delivery import Delivery
 from bot.channels.wechat.render import Options, Rendered, render, split_text
-from bot.language_codes import LANGUAGES
-from bot.stream_consumer import StreamConsumer
+from core.language_codes import LANGUAGES
+from core.stream_consumer import StreamConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def parse_entry(fields: Mapping[str, str]) -> Optional[Tuple[str, Dict[str, Any]
 
 class OutboxReader:
     """Sends each entry through the customer-service API, in order, and acknowledges it after
-    (bot/stream_consumer.py: consumer group `wechat`, entries of a dead process taken over after
+    (core/stream_consumer.py: consumer group `wechat`, entries of a dead process taken over after
     CLAIM_IDLE_MS)."""
 
     def __init__(self, redis: Any, delivery: Delivery, *, consumer: str, block_ms: int = 2000,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from bot.language_codes import LANGUAGES
+from core.language_codes import LANGUAGES
 
 HUMAN_PAYLOAD = "/request_human"
 

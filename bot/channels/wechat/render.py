@@ -14,7 +14,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from bot.channels.wechat.constants import OPTIONS, OPTIONS_TTL, TEXT_LIMIT_BYTES
+from core.redis_keys import WECHAT_OPTIONS as OPTIONS
+from bot.channels.wechat.constants import OPTIONS_TTL, TEXT_LIMIT_BYTES
 
 # Characters XML 1.0 cannot carry: a reply containing one is refused by WeChat.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -14,7 +14,8 @@ import time
 import uuid
 from typing import Any, Awaitable, Callable, Tuple
 
-from bot.channels.wechat.constants import ACCESS_TOKEN, ACCESS_TOKEN_LOCK, TOKEN_LOCK_MS, TOKEN_MARGIN
+from core.redis_keys import WECHAT_ACCESS_TOKEN as ACCESS_TOKEN, WECHAT_ACCESS_TOKEN_LOCK as ACCESS_TOKEN_LOCK
+from bot.channels.wechat.constants import TOKEN_LOCK_MS, TOKEN_MARGIN
 from bot.channels.wechat.exceptions import ApiUnavailable
 
 #: Fetches a new token from WeChat: (access_token, expires_in seconds). Raises ApiError.

@@ -15,7 +15,7 @@ processes (dedupe.py) and answered:
 Framework-free: `verify` and `receive` take the query, body and client address and return a
 `Reply`; the gateway (aiohttp) and Rasa's old route (sanic) turn it into their response.
 `receive` is where every message passes: it counts how each was answered and how long after
-WeChat sent it, and the refusals (bot/monitoring/definitions.py).
+WeChat sent it, and the refusals (core/monitoring/definitions.py).
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Set, Tuple
 
 from bot.channels import rate_limits
-from bot.channels.wechat import constants as keys, phrases
+from bot.channels.wechat import phrases
 from bot.channels.wechat.answers import AnswerBell
 from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.crypto import check_signature
@@ -37,7 +37,8 @@ from bot.channels.wechat.inbox import Inbox, Job
 from bot.channels.wechat.languages import ClaimantLanguages
 from bot.channels.wechat.messages import MEDIA_KINDS, Inbound, parse_message, parse_xml, text_reply
 from bot.channels.wechat.render import Options
-from bot.monitoring import definitions as metrics
+from core import redis_keys
+from core.monitoring import definitions as metrics
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +80,9 @@ class Webhook:
         self.redis = redis
         self.dedupe, self.options = Dedupe(redis), Options(redis)
         self.languages, self.handshake, self.inbox = ClaimantLanguages(redis), Handshake(redis), Inbox(redis)
-        self.user_limit = rate_limits.WindowLimit(redis, prefix=keys.USER_LIMIT,
+        self.user_limit = rate_limits.WindowLimit(redis, prefix=redis_keys.WECHAT_USER_LIMIT,
                                                   per_minute=self.settings.user_per_minute)
-        self.address_limit = rate_limits.WindowLimit(redis, prefix=keys.ADDRESS_LIMIT,
+        self.address_limit = rate_limits.WindowLimit(redis, prefix=redis_keys.WECHAT_ADDRESS_LIMIT,
                                                      per_minute=self.settings.address_per_minute)
         self.bell = AnswerBell(redis)
         task = asyncio.ensure_future(self.bell.run())

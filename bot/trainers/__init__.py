@@ -1,3 +1,0 @@
-"""The trainer's workflow: checks on the data trainers edit, the review inbox, the CLI.
-
-`python -m bot.trainers review export|apply` (see docs/trainers.md)."""
