@@ -32,7 +32,7 @@ _ZH_AGE = re.compile(rf"(?<![\d.])(?P<n>{ZH_COUNT})\s*(?:周岁|岁)|今年(?:�
 _ZH_AGE_NOT_MINE = re.compile(r"到|满|至|年满|超过|不满|未满|不到|低于|高于|大于|小于|退休|年龄|是|在|等|过了|以上|以下|"
                               r"如果|假如|要是|多少|几")
 _ZH_AGE_NOT_MINE_AFTER = re.compile(r"^(?:半|多)?(?:退休|才|就|时|的时候|以后|之后|以上|以下|前|后|之前|以前|左右的?人|的人|的话|"
-                                    r"开始|起|可以|能|至|到|[-~～])")
+                                    r"开始|起|可以|能|至|到|每月|每个月|领|[-~～])")
 _ZH_MINE = re.compile(r"我|本人|今年|现年|已经|已")
 
 _EN_AGE = re.compile(
@@ -64,7 +64,7 @@ def age(text: str, lowered: str, clauses: Clauses) -> Iterator[Fact]:
     for match in _EN_AGE.finditer(lowered):
         number = next(g for g in (match.group(f"n{i}" if i else "n") for i in ("", 2, 3, 4, 5, 6)) if g)
         value = count_value(number)
-        if value is None or not MIN_AGE <= value <= MAX_AGE or re.search(r"-|\bto\b|\bor\b", number):
+        if value is None or not MIN_AGE <= value <= MAX_AGE:
             continue
         before = clauses.before(match.start(), 30)
         if _EN_AGE_NOT_MINE.search(before):
@@ -146,10 +146,10 @@ _ZH_GENDER = re.compile(
     r"(?:(?P<self>我|本人)(?P<is>是|系|为)?(?:一[名个位])?|性别\s*[:：]?\s*(?:是|为)?\s*|作为(?:一[名个位])?)"
     r"(?P<g>男|女)(?P<suffix>性|的|人|生|士|职工|工人|干部|同志|员工|农民工|同胞|老师|教师|司机|工|)"
     r"(?!儿|朋友|友|婿|孩|子|方|厕|装|鞋|篮|足|排|乒|单|双)|"
-    r"(?:^|(?<=[，,。；;\s]))(?P<g2>男|女)(?:性|职工|工人|干部)?(?=[，,、；;\s]*(?:\d{2}|[二三四五六七八九]十)[一二三四五六七八九]?(?:周)?岁|"
-    r"[，,、；;\s]*(?:19|20)\d{2}\s*年)|"
-    r"(?:\d{2}|[二三四五六七八九]十[一二三四五六七八九]?)(?:周)?岁(?:的)?(?P<g3>男|女)(?:性|职工|工人|干部|同志)(?!儿|朋友|友|孩)|"
-    r"(?:19|20)\d{2}\s*年(?:\d{1,2}月)?(?:出生|生)(?:的)?(?P<g4>男|女)(?:性|职工|工人|干部|同志)(?!儿|朋友|友|孩)")
+    r"(?:^|(?<=[，,。；;\s]))(?P<g2>男|女)(?:性|职工|工人|干部)?(?=[，,、；;\s]*(?:\d{2}|[二三四五六七八九]十)[一二三四五六七八九]?(?:周)?岁"
+    r"(?!退休|才|就|还是|或|以上|以下|前|后)|[，,、；;\s]*(?:19|20)\d{2}\s*年)|"
+    r"(?:\d{2}|[二三四五六七八九]十[一二三四五六七八九]?)(?:周)?岁(?:的)?(?P<g3>男|女)(?:性|职工|工人|干部|同志|的)(?!儿|朋友|友|孩)|"
+    r"(?:19|20)\d{2}\s*年(?:\d{1,2}月)?(?:出生|生)(?:的)?(?P<g4>男|女)(?:性|职工|工人|干部|同志|的)(?!儿|朋友|友|孩)")
 _EN_GENDER = re.compile(
     r"\b(?:i'?m|i am|i’m)\s+(?:a|an)\s+(?:(?:\d{2}[- ]years?[- ]old|single|retired|working|divorced|married|disabled|"
     r"self-employed|widowed|older|young|british|chinese|irish|foreign)\s+)*(?P<g>man|woman|male|female|lady|guy|"

@@ -50,10 +50,12 @@ _ZH_PAID_AFTER = re.compile(r"^(?:的)?(?:社保|社会保险|保险|失业保�
 _ZH_INSURANCE = re.compile(r"社保|社会保险|保险|缴费|参保|五险|养老|失业|医保|年限")
 # A rule, a condition, a plan or a bound, not what was paid: "至少要交15年", "再交3年", "不满1年".
 _ZH_NOT_PAID = re.compile(r"如果|假如|要是|万一|需要|需|(?<!已经)要(?:交|缴|满)|得(?:交|缴)|必须|至少|最少|最低|满足|"
-                          r"是否|能否|再|还要|还得|还差|(?<!不)差(?!不多)|补缴|补交|不满|不足|不到|未满|没满|超过|断|停|"
+                          r"是否|能否|再|还要|还得|还差|(?<!不)差(?!不多)|补缴|补交|不满|不足|不到|不够|未满|没满|超过|断|停|"
                           r"多少|几|规定|标准|要求|以前的?|之前的?")
 _ZH_NOT_PAID_AFTER = re.compile(r"^(?:半|多)?(?:以上|以下|以内|之内|内|前|后|以后|之后|以前|之前|的话|才|就能|就可以|代|级|"
-                                r"底|初|末|度|份|期|龄|金|的人|或|到|至|[-~～])")
+                                r"底|初|末|度|份|期|龄|金|的人|或|到|至|交|缴|多少|几|[-~～])")
+# "这三年的社保" names years, without saying they were paid.
+_ZH_THESE = re.compile(r"[这那]$")
 _ZH_DONE = re.compile(r"了|已|过|一共|总共|累计|共|有")
 
 _EN_YEARS = re.compile(
@@ -66,10 +68,16 @@ _EN_PAID_AFTER = re.compile(r"^\s*(?:of\s+)?(?:\w+\s+){0,2}?(contributions?|paid
                             r"credits|ni)\b")
 # A rule, a question, a plan or another span of time: "need 15 years", "another 3 years", "3 years ago".
 _EN_NOT_PAID = re.compile(r"\b(if|whether|need|needs|needed|must|minimum|at least|required?|requires|would|should|"
-                          r"how many|how long|qualify|until|less than|fewer than|ago)\b")
+                          r"how many|how long|qualify|until|less than|fewer than|ago|gap|back ?pay|make up|catch up|"
+                          r"missing|missed|was paid|got paid|get paid)\b")
 _EN_NOT_PAID_NEAR = re.compile(r"\b(in|within|next|another|more|further|extra|additional|every|per|each|under|"
                                r"after|first)\s+(?:the\s+)?$")
-_EN_NOT_PAID_AFTER = re.compile(r"^\s*(ago|later|from now|time|before|after|old|or more|or less|to go|left)\b")
+_EN_NOT_PAID_AFTER = re.compile(r"^\s*(ago|later|from now|time|before|after|old|or more|or less|to go|left|"
+                                r"(?:that )?(?:i|we) missed|(?:are|is|were|was) (?:missing|not|unpaid)|missing|unpaid|"
+                                r"(?:\w+ )?(?:and|but) (?:never|didn't|did not|not) pa(?:y|id))\b")
+# Someone else's contributions: "my husband paid into CPP for 20 years".
+_EN_SOMEONE_ELSE = re.compile(r"\b(husband|wife|partner|son|daughter|mum|mom|mother|dad|father|he|she|brother|sister|"
+                              r"friend|colleague)\b")
 _EN_FRAGMENT = re.compile(r"^\s*(?:and\s+)?(?:have\s+|had\s+|been\s+)?(?:paid|paying|contributed|contributing)\b")
 
 
@@ -82,7 +90,7 @@ def contribution_years(text: str, lowered: str, clauses: Clauses) -> Iterator[Fa
             continue
         before, after = clauses.before(match.start(), 14), clauses.after(match.end(), 10)
         paid = _ZH_PAID_BEFORE.search(before) or _ZH_PAID_AFTER.match(after)
-        if not paid or _ZH_NOT_PAID.search(before) or _ZH_NOT_PAID_AFTER.match(after):
+        if not paid or _ZH_NOT_PAID.search(before) or _ZH_NOT_PAID_AFTER.match(after) or _ZH_THESE.search(before):
             continue
         if "满" in before and not (_ZH_DONE.search(before) or after.startswith("了")):
             continue  # "交满15年" alone is the rule more often than the claimant's record
@@ -94,9 +102,9 @@ def contribution_years(text: str, lowered: str, clauses: Clauses) -> Iterator[Fa
         clause_text = clauses.clause(match.start())
         before, after = clauses.before(match.start(), 60), clauses.after(match.end(), 40)
         if _EN_NOT_PAID.search(before[-40:]) or _EN_NOT_PAID_NEAR.search(before) \
-                or _EN_NOT_PAID_AFTER.match(after) or re.search(r"-|\bto\b|\bor\b", match.group("n")):
+                or _EN_NOT_PAID_AFTER.match(after):
             continue
-        said_by_self = _EN_SELF.search(clause_text) or _EN_FRAGMENT.match(before)
+        said_by_self = (_EN_SELF.search(clause_text) and not _EN_SOMEONE_ELSE.search(before)) or _EN_FRAGMENT.match(before)
         paid = _EN_PAID_BEFORE.search(before) or _EN_PAID_AFTER.match(after)
         if said_by_self and paid:
             yield Fact(CONTRIBUTION_YEARS, value, match.start(), match.end(), text[match.start():match.end()])
@@ -126,16 +134,18 @@ _ZH_RESIGNED = re.compile(
 # A wish, a plan, a fear, a condition or a denial: "想辞职", "如果被辞退", "不是被辞退".
 _ZH_NOT_DONE = re.compile(r"如果|假如|要是|万一|想|打算|准备|考虑|要不要|能不能|是否|会不会|可不可以|怕|担心|"
                           r"不是|没有|并非|没|不|别|被迫")
-_ZH_NOT_DONE_AFTER = re.compile(r"^(?:的话|会|能不能|能否|可以吗|怎么办)")
+_ZH_NOT_DONE_AFTER = re.compile(r"^(?:的话|会|能不能|能否|可以吗|怎么办|算不算|算吗|属不属于|是不是)")
 
+_EN_DISMISSAL = r"(?:fired|dismissed|laid off|let go|made redundant|sacked|terminated|given the sack|redundant)"
 _EN_DISMISSED = re.compile(
-    r"\b(?:i|we)\b[^.!?,;]{0,25}?\b(?:fired|dismissed|laid off|let go|made redundant|sacked|terminated|"
-    r"given the sack|redundant)\b|"
+    rf"\b(?:i|we)(?:\s*'(?:ve|m|d)|\s+(?:have|had|was|were|got|get|just|recently|been|am|then|later|eventually|"
+    rf"finally|also|too|all))*\s+{_EN_DISMISSAL}\b|"
+    rf"\b(?:and|but|then|until|before)\s+(?:i\s+)?(?:was|got|been|were)\s+{_EN_DISMISSAL}\b|"
     r"\b(?:they|the company|my employer|my boss|the firm|the employer|my company|my manager)\b[^.!?;]{0,20}?"
-    r"\b(?:fired|dismissed|laid|let|sacked|terminated)\s+me\b|"
+    r"\b(?:(?:fired|dismissed|sacked|terminated)\s+me|laid\s+me\s+off|let\s+me\s+go)\b|"
     r"\bmy\s+(?:fixed[- ]term\s+|temporary\s+|employment\s+|work\s+)?contract\b[^.!?;]{0,40}?"
     r"\b(?:was not|wasn't|was never|not|isn't|is not|won't be) (?:renewed|extended)\b|"
-    r"^\s*(?:(?:just|recently|was|got|been)\s+)*(?:laid off|let go|made redundant|fired|sacked)\b")
+    rf"^\s*(?:(?:just|recently|was|got|been)\s+)*{_EN_DISMISSAL}\b")
 _EN_RESIGNED = re.compile(
     r"\bi\b[^.!?,;]{0,15}?\b(?:resigned|quit|handed in my notice|gave (?:my )?notice|walked out|"
     r"left (?:my job|the job|work) (?:voluntarily|by choice|of my own accord))\b")
@@ -144,6 +154,8 @@ _EN_NOT_DONE = re.compile(r"\b(if|whether|might|may|could|would|will|going to|go
                           r"unless|about to)\b")
 _EN_NEGATION = re.compile(r"n[’']t\b|\b(not|never|no longer)\b")
 _EN_NOT_DONE_AFTER = re.compile(r"^\s*(?:\?|or\b)")
+_ZH_SAID_DONE = re.compile(r"[了的]|^我")
+_ZH_BY_ME = re.compile(r"我|本人|已经|已")
 # Someone else's job: "我老公被辞退了", "my husband was laid off".
 _ZH_SOMEONE_ELSE = re.compile(r"老公|丈夫|老婆|妻子|爱人|媳妇|儿子|女儿|孩子|父亲|母亲|爸|妈|他|她|同事|朋友|家人|哥|姐|弟|妹")
 _EN_SOMEONE_ELSE = re.compile(r"\b(husband|wife|partner|son|daughter|mum|mom|mother|dad|father|he|she|friend|colleague|"
@@ -161,7 +173,8 @@ def job_end(text: str, lowered: str, clauses: Clauses) -> Iterator[Fact]:
             after = clauses.after(match.end(), 8)
             if english:
                 before = clauses.before(match.start(), 40)
-                if _EN_NOT_DONE.search(before[-25:] + " " + span) or _EN_NEGATION.search(before[-12:] + " " + span) \
+                said = before[-12:] + " " + ("" if re.search(r"renew|extend", span) else span)  # "wasn't renewed" is the fact
+                if _EN_NOT_DONE.search(before[-25:] + " " + span) or _EN_NEGATION.search(said) \
                         or _EN_NOT_DONE_AFTER.match(after) or (not span.endswith("me") and _EN_SOMEONE_ELSE.search(before)):
                     continue
             else:
@@ -170,5 +183,7 @@ def job_end(text: str, lowered: str, clauses: Clauses) -> Iterator[Fact]:
                 if (_ZH_NOT_DONE.search(before[-6:]) and not (forced and fault)) or _ZH_NOT_DONE_AFTER.match(after) \
                         or _ZH_SOMEONE_ELSE.search(before):
                     continue
+                if value == RESIGNED and not (_ZH_SAID_DONE.search(span + after[:1]) or _ZH_BY_ME.search(before)):
+                    continue  # "主动辞职可以领吗" asks about resigning in general
             extra = {"role": EMPLOYER_FAULT} if value == RESIGNED and fault else {}
             yield Fact(JOB_END, value, match.start(), match.end(), text[match.start():match.end()], extra)
