@@ -101,8 +101,10 @@ def contribution_years(text: str, lowered: str, clauses: Clauses) -> Iterator[Fa
             continue
         clause_text = clauses.clause(match.start())
         before, after = clauses.before(match.start(), 60), clauses.after(match.end(), 40)
-        if _EN_NOT_PAID.search(before[-40:]) or _EN_NOT_PAID_NEAR.search(before) \
-                or _EN_NOT_PAID_AFTER.match(after):
+        near = _EN_NOT_PAID_NEAR.search(before)
+        if near and near.group(1) == "after" and _EN_PAID_AFTER.match(after):
+            near = None  # "after 12 years of paying contributions" says what was paid
+        if _EN_NOT_PAID.search(before[-40:]) or near or _EN_NOT_PAID_AFTER.match(after):
             continue
         said_by_self = (_EN_SELF.search(clause_text) and not _EN_SOMEONE_ELSE.search(before)) or _EN_FRAGMENT.match(before)
         paid = _EN_PAID_BEFORE.search(before) or _EN_PAID_AFTER.match(after)
@@ -134,7 +136,7 @@ _ZH_RESIGNED = re.compile(
 # A wish, a plan, a fear, a condition or a denial: "想辞职", "如果被辞退", "不是被辞退".
 _ZH_NOT_DONE = re.compile(r"如果|假如|要是|万一|想|打算|准备|考虑|要不要|能不能|是否|会不会|可不可以|怕|担心|"
                           r"不是|没有|并非|没|不|别|被迫")
-_ZH_NOT_DONE_AFTER = re.compile(r"^(?:的话|会|能不能|能否|可以吗|怎么办|算不算|算吗|属不属于|是不是)")
+_ZH_NOT_DONE_AFTER = re.compile(r"^(?:的话|会|能不能|能否|可以吗|算不算|算吗|属不属于|是不是)")
 
 _EN_DISMISSAL = r"(?:fired|dismissed|laid off|let go|made redundant|sacked|terminated|given the sack|redundant)"
 _EN_DISMISSED = re.compile(
