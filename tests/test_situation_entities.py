@@ -245,3 +245,14 @@ def test_a_city_listed_twice_is_an_error_naming_its_line(tmp_path):
     with pytest.raises(NameLexiconError) as error:
         load_names(folder)
     assert error.value.line == 7 and "twice" in error.value.problem
+
+
+def test_editing_a_list_changes_the_components_training_fingerprint(tmp_path):
+    # Rasa's training cache keys a component by its config and training data; the lists are
+    # neither, so without this a retrained model would keep the names of an earlier training.
+    from bot.components.situation_entities import SituationEntityExtractor
+
+    folder = _write(tmp_path, "provinces:\n  广东: {en: Guangdong, cities: {广州: Guangzhou}}\n")
+    before = SituationEntityExtractor.fingerprint_addon({"lexicon_path": str(folder)})
+    _write(tmp_path, "provinces:\n  广东: {en: Guangdong, cities: {广州: Guangzhou, 深圳: Shenzhen}}\n")
+    assert SituationEntityExtractor.fingerprint_addon({"lexicon_path": str(folder)}) != before

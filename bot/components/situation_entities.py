@@ -1,6 +1,7 @@
 """Rasa component: the situation entities (bot/situation/) in every parse result."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
@@ -20,6 +21,11 @@ from bot.situation.names import NameLexicon, load_names
 NAMES_FILE = "situation_names.json"
 
 
+def _lexicon_dir(config: Dict[Text, Any]) -> Path:
+    path = Path(config.get("lexicon_path") or SituationEntityExtractor.get_default_config()["lexicon_path"])
+    return path if path.is_absolute() else ROOT / path
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
 class SituationEntityExtractor(GraphComponent):
     """Adds contribution_years, age, birth_year, gender, job_end, city, province and benefit
@@ -33,6 +39,15 @@ class SituationEntityExtractor(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"lexicon_path": "data/lexicons/situation"}
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """The lists' contents: without this, Rasa's training cache would restore the component
+        with the names of an earlier training after a trainer edits a list."""
+        digest = hashlib.sha256()
+        for path in sorted(_lexicon_dir(config).glob("*.yml")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  names: Optional[NameLexicon] = None) -> None:
@@ -53,8 +68,7 @@ class SituationEntityExtractor(GraphComponent):
         return cls(config, model_storage, resource, names)
 
     def train(self, training_data: TrainingData) -> Resource:
-        path = Path(self._config["lexicon_path"])
-        self._names = load_names(path if path.is_absolute() else ROOT / path)
+        self._names = load_names(_lexicon_dir(self._config))
         with self._storage.write_to(self._resource) as directory:
             (directory / NAMES_FILE).write_text(json.dumps(self._names.to_dict(), ensure_ascii=False),
                                                 encoding="utf-8")
