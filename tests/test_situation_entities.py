@@ -256,3 +256,30 @@ def test_editing_a_list_changes_the_components_training_fingerprint(tmp_path):
     before = SituationEntityExtractor.fingerprint_addon({"lexicon_path": str(folder)})
     _write(tmp_path, "provinces:\n  广东: {en: Guangdong, cities: {广州: Guangzhou, 深圳: Shenzhen}}\n")
     assert SituationEntityExtractor.fingerprint_addon({"lexicon_path": str(folder)}) != before
+
+
+def test_the_story_tests_mark_what_the_extractor_finds():
+    # `make test-stories` checks entities through the trained model; this says which line drifted
+    # in a second, without one.
+    import json
+    import re
+
+    import yaml
+
+    annotation = re.compile(r"\[([^\]]+)\]\{([^}]*)\}")
+    for path in sorted((ROOT / "tests").glob("test_*.yml")):
+        for story in yaml.safe_load(path.read_text(encoding="utf-8")).get("stories", []):
+            for step in story["steps"]:
+                line = str(step.get("user") or "").strip()
+                if not line or line.startswith("/"):
+                    continue
+                marked, plain, position = [], "", 0
+                for match in annotation.finditer(line):
+                    plain += line[position:match.start()]
+                    data = json.loads("{" + match.group(2) + "}")
+                    marked.append((data["entity"], data["value"], len(plain), len(plain) + len(match.group(1))))
+                    plain += match.group(1)
+                    position = match.end()
+                plain += line[position:]
+                found = [(f.entity, str(f.value), f.start, f.end) for f in extract(normalise(plain).text, NAMES)]
+                assert found == marked, f"{path.name}: {line}"

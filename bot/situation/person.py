@@ -33,19 +33,18 @@ _ZH_AGE_NOT_MINE = re.compile(r"到|满|至|年满|超过|不满|未满|不到|�
                               r"如果|假如|要是|多少|几")
 _ZH_AGE_NOT_MINE_AFTER = re.compile(r"^(?:半|多)?(?:退休|才|就|时|的时候|以后|之后|以上|以下|前|后|之前|以前|左右的?人|的人|的话|"
                                     r"开始|起|可以|能|至|到|每月|每个月|领|[-~～])")
-_ZH_MINE = re.compile(r"我|本人|今年|现年|已经|已")
 
 _EN_AGE = re.compile(
-    rf"\b(?:i'?m|i am|i’m)\s+(?:now\s+|currently\s+|nearly\s+|almost\s+|just\s+|already\s+|over\s+)?(?P<n>{EN_COUNT})"
+    rf"\b(?:i'?m|i am)\s+(?:now\s+|currently\s+|nearly\s+|almost\s+|just\s+|already\s+|over\s+)?(?P<n>{EN_COUNT})"
     rf"(?!\s*(?:days?|weeks?|months?|hours?|minutes?|%|percent|pounds?|dollars?|yuan|rmb|k\b|miles?|km|kg|cm|lbs?|"
     rf"times|points?|euros?|quid|grand|th\b|st\b|nd\b|rd\b|short|behind|late|in\b|on\b|at\b|hundred|thousand)|[\d%£$€/:])|"
     rf"\bi\s+(?:just\s+|recently\s+)?turned\s+(?P<n2>{EN_COUNT})\b|"
-    rf"\b(?:i'?m|i am|i’m)\s+(?:a\s+|an\s+)?(?P<n3>{EN_COUNT})[- ]years?[- ]old\b|"
-    rf"(?:^|\b(?:i'?m|i am|i’m)\b[^.!?,;]{{0,12}}?)\baged?\s+(?P<n4>{EN_COUNT})\b|"
+    rf"\b(?:i'?m|i am)\s+(?:a\s+|an\s+)?(?P<n3>{EN_COUNT})[- ]years?[- ]old\b|"
+    rf"(?:^|\b(?:i'?m|i am)\b[^.!?,;]{{0,12}}?)\baged?\s+(?P<n4>{EN_COUNT})\b|"
     rf"\b(?P<n5>{EN_COUNT})[- ]years?[- ]old\s+(?:man|woman|male|female|widow|widower|mother|father|single|myself)\b|"
     rf"\bage\s*[:\-]\s*(?P<n6>\d{{2}})\b")
 _EN_AGE_NOT_MINE = re.compile(r"\b(when|until|till|by the time|before|after|once|if|at|will|'ll|would|going to|unless)\s+"
-                              r"(?:i'?m|i am|i’m|i turn|i'll be)?\s*$|\b(when|until|till|by the time|once|if|unless)\b")
+                              r"(?:i'?m|i am|i turn|i'll be)?\s*$|\b(when|until|till|by the time|once|if|unless)\b")
 
 
 def age(text: str, lowered: str, clauses: Clauses) -> Iterator[Fact]:
@@ -71,7 +70,7 @@ def age(text: str, lowered: str, clauses: Clauses) -> Iterator[Fact]:
             continue
         if match.group("n4") or match.group("n5") or match.group("n6"):  # no "I'm" in the match itself
             clause = lowered[clauses.bounds(match.start())[0]:match.end()]
-            if _EN_SOMEONE_ELSE.search(clause) or match.group("n5") and not re.search(r"\b(i'?m|i am|i’m|me|myself)\b", clause):
+            if _EN_SOMEONE_ELSE.search(clause) or match.group("n5") and not re.search(r"\b(i'?m|i am|me|myself)\b", clause):
                 continue
         yield Fact(AGE, value, match.start(), match.end(), text[match.start():match.end()])
 
@@ -151,10 +150,10 @@ _ZH_GENDER = re.compile(
     r"(?:\d{2}|[二三四五六七八九]十[一二三四五六七八九]?)(?:周)?岁(?:的)?(?P<g3>男|女)(?:性|职工|工人|干部|同志|的)(?!儿|朋友|友|孩)|"
     r"(?:19|20)\d{2}\s*年(?:\d{1,2}月)?(?:出生|生)(?:的)?(?P<g4>男|女)(?:性|职工|工人|干部|同志|的)(?!儿|朋友|友|孩)")
 _EN_GENDER = re.compile(
-    r"\b(?:i'?m|i am|i’m)\s+(?:a|an)\s+(?:(?:\d{2}[- ]years?[- ]old|single|retired|working|divorced|married|disabled|"
+    r"\b(?:i'?m|i am)\s+(?:a|an)\s+(?:(?:\d{2}[- ]years?[- ]old|single|retired|working|divorced|married|disabled|"
     r"self-employed|widowed|older|young|british|chinese|irish|foreign)\s+)*(?P<g>man|woman|male|female|lady|guy|"
     r"gentleman|mother|mum|mom|father|dad|widow|widower|grandmother|grandfather|grandma|grandpa|housewife)\b|"
-    r"\b(?:i'?m|i am|i’m)\s+(?P<g2>male|female)\b|"
+    r"\b(?:i'?m|i am)\s+(?P<g2>male|female)\b|"
     r"\bas\s+an?\s+(?:\w+\s+)?(?P<g3>man|woman|mother|father|mum|mom|dad|widow|widower|"
     r"male|female)\b|"
     r"\b(?:gender|sex)\s*[:\-]?\s*(?:is\s+)?(?P<g4>male|female|m|f)\b")

@@ -59,7 +59,7 @@ _ZH_THESE = re.compile(r"[这那]$")
 _ZH_DONE = re.compile(r"了|已|过|一共|总共|累计|共|有")
 
 _EN_YEARS = re.compile(
-    rf"\b(?P<n>{EN_COUNT}|an?)(?P<plus>\+)?(?:\s+and\s+a\s+half)?\s*(?:-\s*)?(?P<unit>years?|yrs?|months?)\b(?!\s*old|-old)",
+    rf"\b(?P<n>{EN_COUNT}|an?)\+?(?:\s+and\s+a\s+half)?\s*(?:-\s*)?(?P<unit>years?|yrs?|months?)\b(?!\s*old|-old)",
     re.IGNORECASE)
 _EN_SELF = re.compile(r"\b(i|i'?ve|i'?d|i'?m|me|my|we|we'?ve|our)\b")
 _EN_PAID_BEFORE = re.compile(r"\b(paid|paying|pay|contributed|contributing|contributions?|insured|social insurance|"
@@ -142,7 +142,7 @@ _EN_DISMISSAL = r"(?:fired|dismissed|laid off|let go|made redundant|sacked|termi
 _EN_DISMISSED = re.compile(
     rf"\b(?:i|we)(?:\s*'(?:ve|m|d)|\s+(?:have|had|was|were|got|get|just|recently|been|am|then|later|eventually|"
     rf"finally|also|too|all))*\s+{_EN_DISMISSAL}\b|"
-    rf"\b(?:and|but|then|until|before)\s+(?:i\s+)?(?:was|got|been|were)\s+{_EN_DISMISSAL}\b|"
+    rf"\b(?:and|but|then)\s+(?:was|got|been|were)\s+{_EN_DISMISSAL}\b|"  # "I'm 58 and got laid off"
     r"\b(?:they|the company|my employer|my boss|the firm|the employer|my company|my manager)\b[^.!?;]{0,20}?"
     r"\b(?:(?:fired|dismissed|sacked|terminated)\s+me|laid\s+me\s+off|let\s+me\s+go)\b|"
     r"\bmy\s+(?:fixed[- ]term\s+|temporary\s+|employment\s+|work\s+)?contract\b[^.!?;]{0,40}?"
@@ -177,7 +177,7 @@ def job_end(text: str, lowered: str, clauses: Clauses) -> Iterator[Fact]:
                 before = clauses.before(match.start(), 40)
                 said = before[-12:] + " " + ("" if re.search(r"renew|extend", span) else span)  # "wasn't renewed" is the fact
                 if _EN_NOT_DONE.search(before[-25:] + " " + span) or _EN_NEGATION.search(said) \
-                        or _EN_NOT_DONE_AFTER.match(after) or (not span.endswith("me") and _EN_SOMEONE_ELSE.search(before)):
+                        or _EN_NOT_DONE_AFTER.match(after) or _EN_SOMEONE_ELSE.search(before):
                     continue
             else:
                 before = clauses.before(match.start(), 8)
