@@ -122,11 +122,23 @@ class PreCheckValidation(FormValidationAction):
 
     def answers_already_given(self, tracker: Tracker) -> Dict[str, Any]:
         form = self.form_name()
-        if (tracker.active_loop or {}).get("name") == form:
-            return {}
-        if any(tracker.get_slot(slot) is not None for slot in FORM_SLOTS[form]):
+        if not starting(tracker, form) or any(tracker.get_slot(slot) is not None for slot in FORM_SLOTS[form]):
             return {}
         return known_answers(form, facts_from_events(tracker.events))
+
+
+def starting(tracker: Tracker, form: str) -> bool:
+    """Whether the form is being started by this turn. Rasa calls the validation action as it
+    starts the form with the form already marked active (the activation after the claimant's
+    last message), and sometimes once more with the tracker from before (no active form)."""
+    if (tracker.active_loop or {}).get("name") != form:
+        return True
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "active_loop" and event.get("name") == form:
+            return True
+    return False
 
 
 def _taken_text(phrases: Phrasebook, taken: Mapping[str, Any]) -> str:

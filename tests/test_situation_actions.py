@@ -42,6 +42,15 @@ def conversation(*texts: str, intent: str = "inform", language: str = "en", slot
                    {"name": active_loop} if active_loop else {}, None)
 
 
+def starting(form: str, *texts: str, language: str = "en") -> Tracker:
+    """The tracker Rasa sends the form's validation action as the form starts after the claimant's
+    last message: the form already active, its activation the last events."""
+    events = [{"event": "session_started"}] + [said(t) for t in texts] + [
+        {"event": "active_loop", "name": form}, {"event": "slot", "name": "requested_slot", "value": None},
+        {"event": "action", "name": form}]
+    return Tracker("t", {"language": language}, events[-4]["parse_data"], events, False, None, {"name": form}, None)
+
+
 def run(action, tracker: Tracker):
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker, DOMAIN))
@@ -151,8 +160,8 @@ def test_the_full_answer_style_leads_with_the_fitted_line_too():
 # ------------------------------------------------------------------------ pre-filled pre-checks
 
 def test_a_fresh_unemployment_check_takes_what_was_said_and_asks_only_what_is_missing():
-    tracker = conversation("I've paid in for 6 years and I was laid off. How long can I get unemployment benefit?",
-                           "yes")
+    tracker = starting("unemployment_form",
+                       "I've paid in for 6 years and I was laid off. How long can I get unemployment benefit?", "yes")
     messages, events = run(ValidateUnemploymentForm(), tracker)
     values = slot_values(events)
     assert values["uf_contribution_years"] == 6 and values["uf_involuntary"] == "dismissed"
@@ -162,14 +171,14 @@ def test_a_fresh_unemployment_check_takes_what_was_said_and_asks_only_what_is_mi
 
 
 def test_the_chinese_pre_check_says_what_it_took_in_chinese():
-    messages, events = run(ValidateUnemploymentForm(), conversation("我交了6年社保，上个月被辞退了", "好的",
-                                                                    language="zh"))
+    messages, events = run(ValidateUnemploymentForm(), starting("unemployment_form", "我交了6年社保，上个月被辞退了", "好的",
+                                                                language="zh"))
     assert messages[0]["text"].startswith("根据您前面说的:缴费6年、被辞退、裁员或合同到期不续签。")
     assert slot_values(events)["requested_slot"] == "uf_registered"
 
 
 def test_a_pension_check_answered_in_full_asks_nothing():
-    tracker = conversation("我是男的，1966年3月出生，养老保险交了20年", "好的", language="zh")
+    tracker = starting("pension_form", "我是男的，1966年3月出生，养老保险交了20年", "好的", language="zh")
     messages, events = run(ValidatePensionForm(), tracker)
     assert slot_values(events) == {"pf_group": "male", "pf_birth": "1966-03", "pf_contribution_years": 20}
     assert "男职工" in messages[0]["text"] and "1966-03出生" in messages[0]["text"]
@@ -187,6 +196,12 @@ def test_a_check_that_is_not_fresh_takes_nothing(slots, active_loop):
     assert "uf_contribution_years" not in slot_values(events) or slots
 
 
+def test_rasa_may_call_the_validation_once_more_as_the_form_starts_with_the_tracker_from_before():
+    tracker = conversation("I've paid in for 6 years and I was laid off", "yes")  # no active form yet
+    assert slot_values(run(ValidateUnemploymentForm(), tracker)[1])["uf_contribution_years"] == 6
+
+
 def test_nothing_said_nothing_taken():
-    messages, events = run(ValidateUnemploymentForm(), conversation("how do I claim unemployment benefit", "yes"))
+    messages, events = run(ValidateUnemploymentForm(), starting("unemployment_form",
+                                                                "how do I claim unemployment benefit", "yes"))
     assert messages == [] and slot_values(events) == {"requested_slot": "uf_contribution_years"}
