@@ -27,7 +27,7 @@ help:
 	@echo "make eval   intent and signal figures on ../shared/eval, per language (report in reports/)"
 	@echo "make eval-signals  the signal detector's figures alone"
 	@echo "make eval-topics   topic accuracy on the blind challenge rounds (first sight, today)"
-	@echo "make bench  every benchmark in bench/, as ratios against baselines measured in the same run"
+	@echo "make bench  every benchmark in bench/, as ratios against baselines measured in the same run, then a one-page summary"
 
 $(STAMP): pyproject.toml constraints.txt
 	@if [ -z "$(PYTHON310)" ]; then \
@@ -76,13 +76,20 @@ eval-signals: install
 eval-topics: model
 	@$(PY) -m bot.topic_challenge
 
+# Every bench runs (one that fails or misses its target does not stop the others); each keeps its
+# figures in BENCH_FIGURES (bench/figures.py) and bench/summary.py prints them on one page at the
+# end. Fails when any bench failed.
+BENCH_FIGURES := reports/bench/figures.jsonl
+BENCHES := nlu_latency signal_latency handoff_latency turn_latency ws_load wechat_channel scale_out
 bench: model
-	$(PY) bench/nlu_latency.py
-	$(PY) bench/signal_latency.py
-	$(PY) bench/handoff_latency.py
-	$(PY) bench/turn_latency.py --starter-dir var/bench/rasa-init
-	$(PY) bench/ws_load.py
-	$(PY) bench/wechat_channel.py
+	@mkdir -p reports/bench && rm -f $(BENCH_FIGURES)
+	@failed=""; for bench in $(BENCHES); do \
+	  args=""; [ $$bench = turn_latency ] && args="--starter-dir var/bench/rasa-init"; \
+	  echo "$(PY) bench/$$bench.py $$args"; \
+	  RENBEN_BENCH_FIGURES=$(BENCH_FIGURES) $(PY) bench/$$bench.py $$args || failed="$$failed $$bench"; \
+	done; \
+	$(PY) bench/summary.py $(BENCH_FIGURES) --expect $$(echo $(BENCHES) | tr ' ' ,); \
+	if [ -n "$$failed" ]; then echo "failed or missed a target:$$failed"; exit 1; fi
 
 clean:
 	rm -rf reports var/logs

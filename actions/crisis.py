@@ -59,7 +59,9 @@ class ActionCrisisResponse(Action):
             contacts = crisis_contacts.load()
         except (OSError, ValueError, yaml.YAMLError):
             contacts = []  # the handoff below still happens; the agent gets the priority
-        lines = [phrases.say("utter_crisis_opening")]
+        distress = signals_of(tracker.latest_message).get("distress") or {}
+        about_someone_else = distress.get("about") == "someone_else"
+        lines = [phrases.say("utter_crisis_opening_other" if about_someone_else else "utter_crisis_opening")]
         for contact in contacts:
             lines.append(phrases.say("utter_crisis_contact_line", number=contact.get("number"),
                                      service=(contact.get("name") or {}).get(lang, ""),

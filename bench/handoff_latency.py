@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 import redis.asyncio as aioredis  # noqa: E402
 import websockets  # noqa: E402
 
+from bench import figures as kept  # noqa: E402  (`figures` names the samples here)
 from bot import embedded_redis, model_store  # noqa: E402
 from handoff import agents, constants as k  # noqa: E402
 from handoff.queue import Queue, connect  # noqa: E402
@@ -264,6 +265,12 @@ def main() -> int:
     print(f"claims/s (4 threads, Lua commit): {rate:,.0f}; redis-benchmark -t set (-c 4): {set_rate:,.0f}/s; "
           f"ratio {rate / set_rate:.3f} (each claim is several round trips: read, commit, publish)")
     print(f"median of baseline samples: {statistics.median(base) * 1e3:.3f} ms")
+    for name, samples in figures.items():
+        for share in (0.5, 0.99):
+            kept.record("handoff_latency", f"{name} p{share * 100:g}", pct(samples, share) * 1e3, "ms",
+                        baseline=pct(base, share) * 1e3, baseline_name="raw XADD -> blocked XREAD on the same Redis")
+    kept.record("handoff_latency", "claims per second", rate, "/s", baseline=set_rate,
+                baseline_name="redis-benchmark -t set -c 4")
     if not args.no_stack:
         stack = stack_figures(runs)
         print(f"through the real stack (widget → Rasa → event broker → desk → agent), {runs} messages:")
@@ -271,6 +278,10 @@ def main() -> int:
         for name, samples in stack.items():
             print(f"{name:<14}{pct(samples, 0.5) * 1e3:>10.1f}{pct(samples, 0.99) * 1e3:>10.1f}")
         print("target: beyond turn p99 <= 100 ms")
+        kept.record("handoff_latency", "stack: to agent p99", pct(stack["to agent"], 0.99) * 1e3, "ms",
+                    baseline=pct(stack["turn"], 0.99) * 1e3, baseline_name="the held turn (widget ack)")
+        kept.record("handoff_latency", "stack: beyond turn p99", pct(stack["beyond turn"], 0.99) * 1e3, "ms",
+                    target="value <= 100")
     return 0
 
 

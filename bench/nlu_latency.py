@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 sys.path.insert(0, str(ROOT))
 
+from bench import figures  # noqa: E402
 from bot import embedded_redis, model_store  # noqa: E402
 
 # Rasa 3.6's default pipeline (what `rasa init` writes, and what Rasa picks when none is given),
@@ -118,7 +119,8 @@ def measure(ports: dict[str, int], texts: list[str]) -> dict[str, list[float]]:
     return times
 
 
-def report(title: str, times: dict[str, list[float]]) -> None:
+def report(title: str, times: dict[str, list[float]], *, figure: str) -> None:
+    """Prints p50/p99 of both and their ratios, and keeps them for make bench's summary."""
     print(f"{title} (ms):")
     for name, values in times.items():
         print(f"  {name:8s} p50 {percentile(values, 0.5):7.2f}  p99 {percentile(values, 0.99):7.2f}"
@@ -126,6 +128,10 @@ def report(title: str, times: dict[str, list[float]]) -> None:
     p50 = percentile(times["renben"], 0.5) / percentile(times["default"], 0.5)
     p99 = percentile(times["renben"], 0.99) / percentile(times["default"], 0.99)
     print(f"ratio renben/default: p50 {p50:.2f} (target <= 1.5)  p99 {p99:.2f}")
+    for share, target in ((0.5, "ratio <= 1.5"), (0.99, None)):
+        figures.record("nlu_latency", f"{figure} p{share * 100:g}", percentile(times["renben"], share),
+                       "ms", baseline=percentile(times["default"], share), target=target,
+                       baseline_name="Rasa's default pipeline (DIET), same data")
 
 
 def serve(model: Path, port: int, log: Path) -> subprocess.Popen:
@@ -180,9 +186,10 @@ def main() -> None:
             server.terminate()
         for server in servers:
             server.wait(timeout=30)
-    report(f"/model/parse latency over {len(texts)} messages each", ordinary)
+    report(f"/model/parse latency over {len(texts)} messages each", ordinary, figure="/model/parse")
     if letters:
-        report(f"/model/parse latency over {args.long} letters of 2,000 characters each", letters)
+        report(f"/model/parse latency over {args.long} letters of 2,000 characters each", letters,
+               figure="/model/parse, 2,000-character letters")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 sys.path.insert(0, str(ROOT))
 
+from bench import figures  # noqa: E402
 from bot import model_store  # noqa: E402
 from bot.signals.detector import detector_for  # noqa: E402
 
@@ -109,7 +110,7 @@ async def measure(texts: List[str], agent=None) -> Dict[str, List[float]]:  # no
     return times
 
 
-def report(title: str, times: Dict[str, List[float]]) -> None:
+def report(title: str, times: Dict[str, List[float]], kind: str = "messages") -> None:
     print(f"{title} (ms, in-process NLU parse):")
     for name, label in (("detector", "detector alone"), ("with", "pipeline with it"),
                         ("without", "pipeline without it")):
@@ -119,6 +120,10 @@ def report(title: str, times: Dict[str, List[float]]) -> None:
     ratio = percentile(times["with"], 0.5) / max(1e-9, percentile(times["without"], 0.5))
     print(f"  added latency p50 {p50:.2f} ms (target < 3 ms)  p99 {p99:.2f} ms (target < 15 ms);"
           f"  ratio with/without p50 {ratio:.2f}")
+    figures.record("signal_latency", f"detector p50 ({kind})", p50, "ms", target="value < 3")
+    figures.record("signal_latency", f"detector p99 ({kind})", p99, "ms", target="value < 15")
+    figures.record("signal_latency", f"pipeline with it p50 ({kind})", percentile(times["with"], 0.5), "ms",
+                   baseline=percentile(times["without"], 0.5), baseline_name="the pipeline without the detector")
 
 
 def main() -> None:
@@ -135,7 +140,8 @@ def main() -> None:
     texts = messages(args.messages)
     report(f"Signal detector over {len(texts)} messages", asyncio.run(measure(texts, agent)))
     long_texts = letters(args.letters)
-    report(f"Signal detector over {len(long_texts)} letters of 2,000 characters", asyncio.run(measure(long_texts, agent)))
+    report(f"Signal detector over {len(long_texts)} letters of 2,000 characters", asyncio.run(measure(long_texts, agent)),
+           kind="letters")
 
 
 if __name__ == "__main__":

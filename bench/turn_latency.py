@@ -43,6 +43,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 sys.path.insert(0, str(ROOT))
 
+from bench import figures  # noqa: E402
 from bot.embedded_redis import free_port  # noqa: E402
 from bot.launch import Stack, http_status  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -219,11 +220,16 @@ def run(stack: Stack, starter: Starter, turns: int, conversation: int) -> int:
     print(f"\naction server (Renben), time inside the action: {len(action_calls) / max(1, turns):.2f} calls per turn")
     for name, values in sorted(per_action.items()):
         print(f"  {name:28s} calls {len(values):4d}  p50 {percentile(values, 0.5) * 1000:6.2f} ms")
+    figures.record("turn_latency", "turns failed", renben.failed + plain.failed, "count", target="value == 0")
     if not renben.latencies or not plain.latencies:
         return 1
     p50 = percentile(renben.latencies, 0.5) / percentile(plain.latencies, 0.5)
     p99 = percentile(renben.latencies, 0.99) / percentile(plain.latencies, 0.99)
     print(f"\nratio renben/starter: p50 {p50:.2f} (target <= {TARGET})  p99 {p99:.2f}")
+    for share, target in ((0.5, f"ratio <= {TARGET}"), (0.99, None)):
+        figures.record("turn_latency", f"REST turn p{share * 100:g}", percentile(renben.latencies, share) * 1000, "ms",
+                       baseline=percentile(plain.latencies, share) * 1000, target=target,
+                       baseline_name="Rasa's starter bot (rasa init)")
     return 0 if p50 <= TARGET and renben.failed == 0 and plain.failed == 0 else 1
 
 

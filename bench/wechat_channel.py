@@ -29,6 +29,7 @@ from typing import Dict, List, Optional, Tuple
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import figures  # noqa: E402
 from bot import embedded_redis, model_store  # noqa: E402
 from bot.channels.wechat.crypto import signature_of  # noqa: E402
 from bot.channels.wechat.messages import parse_xml  # noqa: E402
@@ -145,6 +146,14 @@ def main() -> int:
           f"(ratio to REST p50 {ans_p50 / base_p50:.2f}, p99 {ans_p99 / base_p99:.2f})")
     print(f"async path (success, then customer-service API): {measured['async']} of {args.n}; "
           f"HTTP errors {measured['errors']}; lost {measured['lost']}; token fetches {fake.token_fetches}")
+    rest = "the same messages on the REST channel"
+    for name, p50, p99 in (("HTTP response", resp_p50, resp_p99), ("answer in hand", ans_p50, ans_p99)):
+        figures.record("wechat_channel", f"{name} p50", p50, "s", baseline=base_p50, baseline_name=rest)
+        figures.record("wechat_channel", f"{name} p99", p99, "s", baseline=base_p99, baseline_name=rest)
+    figures.record("wechat_channel", "responses over WeChat's 5 s", measured["late"], "count", target="value == 0")
+    figures.record("wechat_channel", "async path share", measured["async"] / args.n, "share")
+    figures.record("wechat_channel", "lost or HTTP errors", measured["lost"] + measured["errors"], "count",
+                   target="value == 0")
     return 0 if measured["lost"] == 0 and measured["errors"] == 0 and measured["late"] == 0 else 1
 
 

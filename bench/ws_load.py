@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 # Every simulated claimant connects from 127.0.0.1: lift the per-address limit for this run.
 os.environ.setdefault("RENBEN_WEB_ADDRESS_PER_MINUTE", "1000000")
 
+from bench import figures  # noqa: E402
 from bot.embedded_redis import free_port  # noqa: E402
 from bot.launch import Stack  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -200,6 +201,7 @@ async def main_async(stack: Stack, sockets: int, messages: int, timeout: float) 
     lost = not_acked + not_once
     print(f"ws lost: {lost} ({not_acked} not acknowledged, {not_once} not exactly once in the tracker, "
           f"{failed_sockets} sockets failed)")
+    figures.record("ws_load", "widget messages lost", lost, "count", target="value == 0")
     if not ws_latencies or not rest_latencies:
         print("overhead ratio ws/rest: none (a channel answered nothing)")
         return 1
@@ -207,6 +209,12 @@ async def main_async(stack: Stack, sockets: int, messages: int, timeout: float) 
     p99 = percentile(ws_latencies, 0.99) / percentile(rest_latencies, 0.99)
     throughput = (len(ws_latencies) / seconds["ws"]) / (len(rest_latencies) / seconds["rest"])
     print(f"overhead ratio ws/rest: p50 {p50:.2f} (target <= 1.2)  p99 {p99:.2f}  throughput {throughput:.2f}")
+    for share, target in ((0.5, "ratio <= 1.2"), (0.99, None)):
+        figures.record("ws_load", f"widget socket p{share * 100:g}", percentile(ws_latencies, share) * 1000, "ms",
+                       baseline=percentile(rest_latencies, share) * 1000, target=target,
+                       baseline_name="the same load on the REST channel")
+    figures.record("ws_load", "widget socket throughput", len(ws_latencies) / seconds["ws"], "msg/s",
+                   baseline=len(rest_latencies) / seconds["rest"])
     return 0 if lost == 0 and p50 <= 1.2 else 1
 
 

@@ -158,10 +158,12 @@ class Stack:
                                                 env=env, start_new_session=True, umask=0o077)
 
     def child_environment(self) -> Dict[str, str]:
-        """What every child is told: one Redis, one var/, where Rasa and the desk listen."""
+        """What every child is told: one Redis, one var/, where Rasa and the desk listen, the
+        secrets they share (the metrics token: Prometheus reads /metrics with it)."""
         env = {"REDIS_URL": self.redis_url, "RENBEN_VAR_DIR": str(self.settings.var_dir),
                "RASA_URL": self.rasa_url, "RASA_AUTH_TOKEN": self.settings.token(),
                "RENBEN_ACTIONS_TOKEN": self.settings.actions_secret(), "RENBEN_HOST": self.settings.host,
+               "RENBEN_METRICS_TOKEN": self.settings.metrics_secret(),
                "DESK_HOST": self.settings.host, "DESK_PORT": str(self.settings.desk_port)}
         if self.settings.tracker_store_url:
             env["TRACKER_STORE_URL"] = self.settings.tracker_store_url
@@ -370,6 +372,8 @@ Renben is running. Ctrl-C stops everything.
   WeChat webhook:  {stack.wechat_url}/webhooks/wechat/webhook  (the gateway; needs WECHAT_TOKEN, docs/wechat.md)
   Rasa HTTP API:   {stack.rasa_url}  (token in {settings.var_dir / 'auth_token'} unless RASA_AUTH_TOKEN is set)
   Action server:   {stack.actions_url}
+  Metrics:         GET /metrics of Rasa, the gateway and the desk, header "Authorization: Bearer <token>"
+                   (token in {settings.var_dir / 'metrics_token'} unless RENBEN_METRICS_TOKEN is set)
   Redis:           {_without_password(stack.redis_url)} ({redis_note})
   Logs:            {stack.logs}
 """, flush=True)

@@ -13,6 +13,14 @@ within `lifetime_seconds`. A thread, not an asyncio task, so a turn that blocks 
 (NLU, a synchronous tracker store) keeps its ticket. A process stopped (SIGSTOP) for longer than
 the lifetime loses its tickets like a dead one; the turn it resumes may then overlap the next.
 
+Every change to a lock is one atomic script here (issue 21). Rasa's RedisLockStore issues a ticket,
+lets one go and tidies expired ones by reading the lock, changing it in the process and writing it
+back: two Rasa processes doing so at the same moment overwrite each other (RasaHQ/rasa#9213).
+Two turns then got the same ticket and ran at once, and the second save stored none of its events
+(bench/scale_out.py lost acknowledged messages that way), or a waiting turn's ticket vanished and
+it failed with LockError. Scripts change the lock in Rasa's own format (TicketLock), so Rasa's
+reads of it (`get_lock`, `_acquire_lock`) are unchanged.
+
 endpoints.yml (bot/settings.py writes it):
 
     lock_store:
@@ -30,13 +38,17 @@ from typing import Any, AsyncGenerator, Dict, Optional, Text, Tuple
 
 import redis
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import LOCK_LIFETIME, RedisLockStore
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 
 from bot import redis_clients
 
 logger = logging.getLogger(__name__)
 
 LIFETIME_SECONDS = 10.0
+#: How long a turn waiting for another turn of its conversation sleeps before it looks again.
+#: Rasa's 1 s made the second of two messages written at once start on average half a second
+#: after it could (bench/scale_out.py); each look is two Redis round trips.
+WAIT_SECONDS = 0.1
 
 # Sets one ticket's expiry in the lock's JSON (Rasa's TicketLock.dumps: each ticket is itself a
 # JSON text), in one step. KEYS[1]: the lock; ARGV: ticket number, new expiry (epoch seconds).
@@ -55,6 +67,52 @@ for i, text in ipairs(lock['tickets'] or {}) do
   end
 end
 return 0
+"""
+
+# The lock's JSON in Rasa's format, from a Lua list of ticket texts (written by hand: cjson
+# would write an empty list as an object).
+_LOCK_LIB = """
+local function tickets_alive(raw, now)
+  local kept = {}
+  if raw then
+    for _, text in ipairs(cjson.decode(raw)['tickets'] or {}) do
+      if cjson.decode(text)['expires'] >= now then table.insert(kept, text) end
+    end
+  end
+  return kept
+end
+local function save(key, conversation_id, tickets)
+  if #tickets == 0 then return redis.call('DEL', key) end
+  local texts = {}
+  for i, text in ipairs(tickets) do texts[i] = cjson.encode(text) end
+  return redis.call('SET', key, '{"conversation_id": ' .. cjson.encode(conversation_id) ..
+                    ', "tickets": [' .. table.concat(texts, ', ') .. ']}')
+end
+"""
+
+# Issues the next ticket (Rasa's TicketLock.issue_ticket): expired tickets dropped, number one
+# more than the last ticket's. KEYS[1]: the lock; ARGV: conversation id, now, expiry. Returns it.
+_ISSUE = _LOCK_LIB + """
+local tickets = tickets_alive(redis.call('GET', KEYS[1]), tonumber(ARGV[2]))
+local number = 0
+if #tickets > 0 then number = cjson.decode(tickets[#tickets])['number'] + 1 end
+table.insert(tickets, cjson.encode({number = number, expires = tonumber(ARGV[3])}))
+save(KEYS[1], ARGV[1], tickets)
+return number
+"""
+
+# Lets a ticket go (Rasa's LockStore.cleanup): drops it and the expired ones, deletes the lock
+# when no ticket is left. KEYS[1]: the lock; ARGV: conversation id, now, ticket ('' for none:
+# only the expired ones, Rasa's update_lock).
+_LET_GO = _LOCK_LIB + """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local kept = {}
+for _, text in ipairs(tickets_alive(raw, tonumber(ARGV[2]))) do
+  if ARGV[3] == '' or cjson.decode(text)['number'] ~= tonumber(ARGV[3]) then table.insert(kept, text) end
+end
+save(KEYS[1], ARGV[1], kept)
+return 1
 """
 
 
@@ -80,15 +138,18 @@ class RenewingLockStore(RedisLockStore):
             self._set_key_prefix(key_prefix)
         self.lifetime = lifetime_seconds
         self._renew = self.red.register_script(_RENEW)
+        self._issue = self.red.register_script(_ISSUE)
+        self._let_go = self.red.register_script(_LET_GO)
         self._held: Dict[Tuple[str, int], int] = {}  # (conversation, ticket) -> holders
         self._guard = threading.Lock()
         self._renewer: Optional[threading.Thread] = None
 
     @asynccontextmanager
     async def lock(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME,
-                   wait_time_in_seconds: float = 1) -> AsyncGenerator[TicketLock, None]:
+                   wait_time_in_seconds: float = WAIT_SECONDS) -> AsyncGenerator[TicketLock, None]:
         """Rasa's lock, with a ticket of `self.lifetime` renewed until the turn ends
-        (`lock_lifetime`, Rasa's 60 s default, is not used)."""
+        (`lock_lifetime`, Rasa's 60 s default, is not used), looked at every
+        `wait_time_in_seconds` while another turn holds it (Rasa calls it without: WAIT_SECONDS)."""
         ticket = self.issue_ticket(conversation_id, self.lifetime)
         key = (conversation_id, ticket)
         self._hold(key)
@@ -97,6 +158,24 @@ class RenewingLockStore(RedisLockStore):
         finally:
             self._release(key)
             self.cleanup(conversation_id, ticket)
+
+    def issue_ticket(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        """A new ticket for the conversation's lock, in one atomic step (see the module's text)."""
+        now = time.time()
+        try:
+            return int(self._issue(keys=[self.key_prefix + conversation_id],
+                                   args=[conversation_id, repr(now), repr(now + lock_lifetime)]))
+        except redis.RedisError as error:
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+
+    def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
+        """Lets the ticket go, and deletes the lock when no other ticket is left, in one step."""
+        self._let_go(keys=[self.key_prefix + conversation_id],
+                     args=[conversation_id, repr(time.time()), str(ticket_number)])
+
+    def update_lock(self, conversation_id: Text) -> None:
+        """Drops the lock's expired tickets (a waiting turn does this between tries), in one step."""
+        self._let_go(keys=[self.key_prefix + conversation_id], args=[conversation_id, repr(time.time()), ""])
 
     def renew(self, conversation_id: str, ticket: int) -> bool:
         """Moves the ticket's expiry to `lifetime` from now; False when the ticket is gone."""

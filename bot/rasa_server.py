@@ -1,5 +1,6 @@
 """`rasa run` with the HTTP API on, its token taken from the environment, not the command line,
-and an unauthenticated `GET /health` added to Rasa's app.
+and Renben's own routes added to Rasa's app: an unauthenticated `GET /health` and `GET /metrics`
+behind RENBEN_METRICS_TOKEN.
 
 `python -m bot.rasa_server --model M --endpoints E ...` runs `rasa run --enable-api` with those
 arguments and `--auth-token $RASA_AUTH_TOKEN` added inside this process, so the token never
@@ -8,6 +9,10 @@ appears in `ps` (a process's command line is readable by every user of the machi
 `/health` (bot/health.py) checks the model is loaded, Redis answers (the lock store's client)
 and the tracker store answers; 200 or 503, naming the checks and nothing else.
 
+`/metrics` (bot/monitoring/door.py) is the Prometheus exposition of this process: its turns,
+messages in and out, latency and errors, counted where Rasa handles a message
+(bot/monitoring/turns.py).
+
 A turn whose custom action failed is not saved (bot/turn_guard.py): the channel runs it again or
 asks the claimant to send it again, rather than acknowledging an unanswered message.
 """
@@ -15,9 +20,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from bot import health, turn_guard, turn_path
+from bot.monitoring import door, turns
 
 
 async def health_checks(agent: Any) -> Dict[str, bool]:
@@ -40,8 +46,22 @@ def add_health_route(app: Any) -> None:
     app.add_route(health_route, "/health", methods=["GET"], name="renben_health")
 
 
-def _with_health_route() -> None:
-    """Rasa builds its app in rasa.server.create_app (called by `rasa run`): add /health to it."""
+def add_metrics_route(app: Any, token: Optional[str]) -> None:
+    from sanic import response
+
+    registry = door.registry_for("rasa")
+
+    async def metrics_route(request: Any) -> Any:
+        answer = door.answer(registry, request.headers.get("authorization"), token)
+        return response.raw(answer.body, status=answer.status, content_type=answer.content_type,
+                            headers=answer.headers)
+
+    app.add_route(metrics_route, door.PATH, methods=["GET"], name="renben_metrics")
+
+
+def _with_renben_routes(metrics_token: Optional[str]) -> None:
+    """Rasa builds its app in rasa.server.create_app (called by `rasa run`, before the channels'
+    routes are added): add /health and /metrics to it."""
     import rasa.server
 
     build = rasa.server.create_app
@@ -49,6 +69,7 @@ def _with_health_route() -> None:
     def create_app(*args: Any, **kwargs: Any) -> Any:
         app = build(*args, **kwargs)
         add_health_route(app)
+        add_metrics_route(app, metrics_token)
         return app
 
     rasa.server.create_app = create_app
@@ -59,9 +80,10 @@ def main() -> None:
     if not token:
         sys.exit("rasa_server: set RASA_AUTH_TOKEN (the HTTP API is never started without a token)")
     sys.argv = ["rasa", "run", *sys.argv[1:], "--enable-api", "--auth-token", token]
-    _with_health_route()
+    _with_renben_routes(os.environ.get("RENBEN_METRICS_TOKEN") or None)
     turn_path.install()
     turn_guard.install()
+    turns.install()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -1,7 +1,8 @@
 """Run-time settings, read once from the environment by the launcher and passed down.
 
 Embedded defaults need no configuration: SQLite under var/, an embedded Redis, a generated auth
-token. Production sets REDIS_URL, TRACKER_STORE_URL (PostgreSQL) and RASA_AUTH_TOKEN.
+token. Production sets REDIS_URL, TRACKER_STORE_URL (PostgreSQL) and RASA_AUTH_TOKEN (and
+RENBEN_METRICS_TOKEN for Prometheus).
 """
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ class Settings:
     tracker_store_url: Optional[str] = None  # None: SQLite in var/
     auth_token: Optional[str] = None  # None: generated once and kept in var/auth_token
     actions_token: Optional[str] = None  # Rasa -> action server secret; None: kept in var/actions_token
+    #: The bearer token Prometheus reads /metrics with (bot/monitoring/door.py); None: kept in
+    #: var/metrics_token by the launcher. A deployment without it has its metrics off.
+    metrics_token: Optional[str] = None
     host: str = "127.0.0.1"
     rasa_port: int = 5005
     actions_port: int = 5055
@@ -51,6 +55,7 @@ class Settings:
             tracker_store_url=env.get("TRACKER_STORE_URL") or None,
             auth_token=env.get("RASA_AUTH_TOKEN") or None,
             actions_token=env.get("RENBEN_ACTIONS_TOKEN") or None,
+            metrics_token=env.get("RENBEN_METRICS_TOKEN") or None,
             host=env.get("RENBEN_HOST", "127.0.0.1"),
             rasa_port=_port(env, "RASA_PORT", 5005),
             actions_port=_port(env, "ACTIONS_PORT", 5055),
@@ -67,6 +72,10 @@ class Settings:
     def actions_secret(self) -> str:
         """The secret Rasa sends the action server: the configured one, else one kept in var/."""
         return self.actions_token or _kept_secret(self.var_dir / "actions_token")
+
+    def metrics_secret(self) -> str:
+        """The token /metrics is read with: the configured one, else one kept in var/."""
+        return self.metrics_token or _kept_secret(self.var_dir / "metrics_token")
 
     def embedded_redis_password(self) -> str:
         """The password of the embedded Redis (make run), kept in var/."""

@@ -89,6 +89,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--record", action="store_true", help="write the newest round's first-sight figures")
     parser.add_argument("--model", type=Path, help="a trained model (default: the one for today's data)")
     args = parser.parse_args(argv)
+    from bot.trainers.crossval import quiet_rasa
+
+    quiet_rasa()  # Rasa's debug lines would print every row of every round
     folders = rounds()
     if not folders:
         print(f"no challenge rounds under {CHALLENGE}")

@@ -39,6 +39,9 @@ AGENT_TICKETS = PREFIX + "agent-tickets:"
 #: without an entry has the desk's default (DESK_DEFAULT_CAPACITY, 3). Read by the claim's Lua script.
 AGENT_CAPACITY = PREFIX + "agent-capacity"
 
+#: Hash: "<reason kind>|<priority>" -> tickets queued so far (a ticket counted once, when it is
+#: made): the metric renben_handoffs (handoff/monitoring.py). Counts only: no id, no words.
+HANDOFF_COUNTS = PREFIX + "handoff-counts"
 #: List: recent handling times in seconds (claim to return/close), newest first.  renben:handling:<lang>
 HANDLING_TIMES = PREFIX + "handling:"
 #: List: JSON wait-time alerts for supervisors, newest first.

@@ -3,6 +3,8 @@
 The contract (fields, types, who reads) is docs/claimant-outbox.md; keep the two in step.
 `message(...)` builds an entry (pure); `Outbox.send` appends it to the stream of the
 conversation's channel and returns the entry id, or None for channels without push (`rest`).
+Everything the desk says to claimants passes here, so here it is counted: an entry with text is
+a message out (bot/monitoring/definitions.py), from an agent or from the desk itself.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any, Dict, List, Optional
 
 import redis
 
+from bot.monitoring import definitions as metrics
 from handoff import constants as k
 from handoff.exceptions import InvalidRequest, QueueUnavailable
 
@@ -55,7 +58,11 @@ class Outbox:
         if channel not in PUSH_CHANNELS:
             return None
         try:
-            return self.redis.xadd(k.OUTBOX + channel, {"data": json.dumps(entry, ensure_ascii=False)},
-                                   maxlen=self.maxlen, approximate=True)
+            entry_id = self.redis.xadd(k.OUTBOX + channel, {"data": json.dumps(entry, ensure_ascii=False)},
+                                       maxlen=self.maxlen, approximate=True)
         except redis.RedisError as error:
             raise QueueUnavailable(f"Redis: {error}") from error
+        if entry.get("text"):
+            metrics.sent(channel=channel, language=entry.get("language"),
+                         sender="agent" if entry.get("type") == "agent_message" else "desk")
+        return entry_id

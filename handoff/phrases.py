@@ -14,6 +14,8 @@ from typing import Any, Dict, List, Mapping, Optional
 import yaml
 
 DOMAIN_FILE = Path(__file__).resolve().parents[1] / "bot" / "domain" / "handoff.yml"
+#: The knowledge-base answers' words (source lines), for the agent's suggested reply (handoff/suggestion.py).
+TOPICS_FILE = DOMAIN_FILE.with_name("topics.yml")
 
 
 class _KeepMissing(dict):
@@ -38,7 +40,7 @@ class Phrases:
     def _variation(self, name: str, language: Optional[str]) -> Dict[str, Any]:
         variations = self.responses.get(name)
         if not variations:
-            raise KeyError(f"no response {name!r} in {DOMAIN_FILE.name}")
+            raise KeyError(f"no response {name!r} in the domain file these phrases were loaded from")
         chosen = next((v for v in variations if any(
             c.get("name") == "language" and c.get("value") == language for c in v.get("condition") or [])), None)
         return chosen or next(v for v in variations if not v.get("condition"))

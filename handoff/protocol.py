@@ -1,12 +1,14 @@
-"""The agent console protocol, version 2: JSON text frames, parsed and built here without I/O.
+"""The agent console protocol, version 3: JSON text frames, parsed and built here without I/O.
 
 Every frame is a JSON object with `type`; a console may add `ref` (a string or number) to a
-request and gets it back on the answer (`ok` or `error`). `v` is the protocol version (2; a
-version 1 request means the same and is accepted; frames without `v` are taken as the current
+request and gets it back on the answer (`ok` or `error`). `v` is the protocol version (3; a
+version 1 or 2 request means the same and is accepted; frames without `v` are taken as the current
 version). The first frame on a connection must be `auth`.
 
 Console -> desk (`REQUESTS`, with their fields; all ids are strings):
-    auth        token
+    auth        token, language?              `language`: the console's (zh | en), in which the
+                                              desk writes the brief's summary; another value or
+                                              none: the agent's first language, else en
     snapshot                                  the queues and the tickets the agent holds
     claim       ticket_id                     or `claim_next` without one
     claim_next
@@ -30,12 +32,18 @@ Console -> desk (`REQUESTS`, with their fields; all ids are strings):
                                               never shown to the claimant
     csat        by?, since?, until?           satisfaction surveys grouped by agent (default),
                                               topic, language or channel; supervisors only
+    suggest     ticket_id, topic?             the knowledge-base answer for the claimant's latest
+                                              question (or for `topic`), in the claimant's
+                                              language with its sources; the holder only
 
-Desk -> console (`EVENTS`): hello (with the agent's `capacity`), snapshot (with `capacity`), ticket (one
-ticket changed), claimed, brief, claimant_message, agent_message, alert, supervision, report, ok, error.
+Desk -> console (`EVENTS`): hello (with the agent's `capacity` and the console's `language`), snapshot
+(with `capacity`), ticket (one ticket changed), claimed and brief (with the `summary`, and for the
+holder the `suggestion`), claimant_message (with a `suggestion` when it asks a topic question),
+agent_message, alert, supervision, report, ok, error.
 
 Errors (`error.code`): bad_frame (not JSON / not an object), unknown_type, bad_request (a field
-missing or wrong), not_found, taken (claim lost: someone else holds it), not_holder,
+missing or wrong), not_found (also a `suggest` topic the knowledge base lacks), taken (claim lost:
+someone else holds it), not_holder (also a `suggest` by anyone but the holder),
 invalid_transition, at_capacity (a claim by an agent who holds as many tickets as they may),
 unavailable (Redis or Rasa down, or the audit log cannot be written: retry),
 forbidden (not your language, or your role may not: `supervision`, `report` and `csat` are for supervisors).
@@ -46,15 +54,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+
+from bot.language_codes import EN, LANGUAGES
 
 from handoff.exceptions import (AtCapacity, AuthenticationFailed, BriefError, DeskError, InvalidRequest,
                                 InvalidTransition, NotHolder, ProtocolError, QueueUnavailable,
                                 RasaUnavailable, TicketNotFound, UnknownAgent)
 
-VERSION = 2
-#: Versions whose requests this desk accepts (version 2 added `note`, `csat`, capacity and notes in frames).
-ACCEPTED_VERSIONS = (1, 2)
+VERSION = 3
+#: Versions whose requests this desk accepts (version 2 added `note`, `csat`, capacity and notes in
+#: frames; version 3 agent assist: `suggest`, `auth.language`, `summary` and `suggestion` in frames).
+ACCEPTED_VERSIONS = (1, 2, 3)
 CLOSE_AUTH_FAILED = 4001
 CLOSE_AUTH_TIMEOUT = 4002
 CLOSE_TOO_BIG = 1009
@@ -64,7 +75,7 @@ MAX_TEXT_CHARS = 4000
 _ID = (str,)
 #: type -> (required fields with their types, optional fields with their types)
 REQUESTS: Dict[str, Tuple[Dict[str, tuple], Dict[str, tuple]]] = {
-    "auth": ({"token": _ID}, {}),
+    "auth": ({"token": _ID}, {"language": _ID}),
     "snapshot": ({}, {}),
     "claim": ({"ticket_id": _ID}, {}),
     "claim_next": ({}, {}),
@@ -82,6 +93,7 @@ REQUESTS: Dict[str, Tuple[Dict[str, tuple], Dict[str, tuple]]] = {
     "report": ({"from": (int, float), "to": (int, float)}, {}),
     "note": ({"ticket_id": _ID, "text": _ID}, {}),
     "csat": ({}, {"by": _ID, "since": (int, float), "until": (int, float)}),
+    "suggest": ({"ticket_id": _ID}, {"topic": _ID}),
 }
 EVENTS = ("hello", "snapshot", "ticket", "claimed", "brief", "claimant_message", "agent_message",
           "alert", "supervision", "report", "ok", "error")
@@ -190,6 +202,14 @@ def auth_token(request: Request) -> str:
     if request.type != "auth":
         raise ProtocolError("bad_request", "the first frame must be auth", request.ref)
     return request["token"]
+
+
+def console_language(requested: Any, agent_languages: Sequence[str]) -> str:
+    """The language the desk writes a console's summaries in: the one the console asked for when
+    the desk has words for it, else the agent's first such language, else English."""
+    if requested in LANGUAGES:
+        return requested
+    return next((language for language in agent_languages if language in LANGUAGES), EN)
 
 
 def optional_text(value: Optional[str]) -> str:

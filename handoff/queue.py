@@ -494,6 +494,8 @@ class Queue:
             if not done:
                 return False
             pipe = self.redis.pipeline(transaction=False)
+            if old is None:  # a new ticket: one more handoff (handoff/monitoring.py reports them)
+                pipe.hincrby(k.HANDOFF_COUNTS, handoff_count_field(new), 1)
             if (old is not None and old.state is State.ASSIGNED and old.assigned_at is not None
                     and new.state in (State.RETURNED, State.CLOSED)):
                 pipe.lpush(k.HANDLING_TIMES + old.language, round(self.clock() - old.assigned_at, 3))
@@ -526,6 +528,11 @@ class _RedisErrors:
         if error is not None and isinstance(error, redis.RedisError):
             raise QueueUnavailable(f"Redis: {error}") from error
         return False
+
+
+def handoff_count_field(ticket: Ticket) -> str:
+    """The field of HANDOFF_COUNTS a new ticket is counted under: its reason's kind and priority."""
+    return f"{t.reason_kind(ticket.reason)}|{ticket.priority.value}"
 
 
 def update_message(ticket: Ticket) -> Dict[str, Any]:

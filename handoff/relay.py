@@ -31,6 +31,7 @@ class ClaimantMessage:
     distress: str = "none"
     evidence: List[Dict[str, str]] = field(default_factory=list)
     signals: Dict[str, Any] = field(default_factory=dict)
+    entities: List[Dict[str, Any]] = field(default_factory=list)
 
     @property
     def raised_priority(self) -> Optional[Priority]:
@@ -61,10 +62,12 @@ def decode(fields: Mapping[str, str]) -> Optional[ClaimantMessage]:
     signals = parse.get("signals") if isinstance(parse.get("signals"), dict) else {}
     distress = signals.get("distress") if isinstance(signals.get("distress"), dict) else {}
     evidence = [e for e in distress.get("evidence") or [] if isinstance(e, dict)]
+    entities = [e for e in parse.get("entities") or [] if isinstance(e, dict)] \
+        if isinstance(parse.get("entities"), list) else []
     at = data.get("timestamp")
     return ClaimantMessage(str(data["sender_id"]), str(data.get("text") or ""),
                            float(at) if isinstance(at, (int, float)) else None, intent,
-                           str(distress.get("level") or "none"), evidence, signals)
+                           str(distress.get("level") or "none"), evidence, signals, entities)
 
 
 def find_callback(text: str, *, language: str) -> Optional[CallbackRequest]:

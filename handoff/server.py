@@ -3,6 +3,9 @@ from the same port, and the background work every desk process shares through Re
 
     GET /            the console (handoff/console/, static files)
     GET /health      whether the desk reaches Redis (bot/health.py): 200 or 503, unauthenticated
+    GET /metrics     Prometheus, with the bearer token RENBEN_METRICS_TOKEN (bot/monitoring/door.py):
+                     messages to claimants and errors of this process, and the deployment's queue,
+                     agents and handoffs read from Redis at the scrape (handoff/monitoring.py)
     GET /reports/desk.csv?from=&to=   supervisors (Authorization: Bearer <token>): the period's
                      figures as CSV (handoff/reports.py); others get a typed JSON error
     WS  /agent       the agent protocol (handoff/protocol.py; first frame `auth`)
@@ -41,18 +44,21 @@ from websockets.legacy.server import WebSocketServerProtocol
 
 from bot import crisis_contacts
 from bot import health, redis_clients
+from bot.monitoring import definitions as metrics, door
 from bot.privacy import access
 from bot.privacy import exceptions as privacy_errors
 from bot.privacy.redaction import find_identifiers
 from bot.stream_consumer import StreamConsumer, consumer_name
-from handoff import agents, constants as k, csat, protocol, relay, report_sources, reports
+from handoff import agents, assist, constants as k, csat, kb, protocol, relay, report_sources, reports
+from handoff import suggestion as suggestions
 from handoff import tickets as t
 from handoff.brief import build_brief
 from handoff.csat_store import CsatStore
+from handoff.monitoring import QueueCollector
 from handoff.exceptions import (AuthenticationFailed, DeskError, InvalidRequest, NotHolder, ProtocolError,
                                 QueueUnavailable, RasaUnavailable, TicketNotFound)
 from handoff.outbox import Outbox, message as outbox_message
-from handoff.phrases import Phrases, load as load_phrases
+from handoff.phrases import TOPICS_FILE, Phrases, load as load_phrases
 from handoff.queue import Queue, connect
 from handoff.rasa_api import RasaAPI, agent_message_event, resume_events, survey_events
 from handoff.settings import DeskSettings
@@ -69,8 +75,9 @@ RECLAIM_MS = 30_000
 class Session:
     """One authenticated console connection."""
 
-    def __init__(self, account: agents.Account, socket: WebSocketServerProtocol):
+    def __init__(self, account: agents.Account, socket: WebSocketServerProtocol, language: str = "en"):
         self.account, self.socket = account, socket
+        self.language = language  # the console's: summaries are written in it
 
     @property
     def agent_id(self) -> str:
@@ -98,10 +105,15 @@ class _Asking:
 
 class Desk:
     def __init__(self, settings: DeskSettings, *, queue: Queue, outbox: Outbox, rasa: RasaAPI,
-                 phrases: Phrases, events: "aioredis.Redis[str]"):
+                 phrases: Phrases, events: "aioredis.Redis[str]", knowledge: Optional[kb.KnowledgeBase] = None,
+                 kb_words: Optional[Phrases] = None):
         self.settings, self.queue, self.outbox, self.rasa, self.phrases = settings, queue, outbox, rasa, phrases
+        self.knowledge = knowledge or kb.KnowledgeBase()  # agent assist: suggested answers, topic titles
+        self.kb_words = kb_words or load_phrases(TOPICS_FILE)
+        self.titles = self.knowledge.titles()
         self.events = events
         self.csat = CsatStore(queue.redis)
+        self.registry = door.registry_for("desk", QueueCollector(queue))
         self.name = f"desk-{os.getpid()}-{uuid.uuid4().hex[:6]}"  # for leadership; one per run
         self.consumer = consumer_name("desk")
         self.sessions: Dict[str, Set[Session]] = {}
@@ -115,7 +127,8 @@ class Desk:
         client = connect(settings.redis_url)
         return cls(settings, queue=Queue(client, settings), outbox=Outbox(client, maxlen=settings.stream_maxlen),
                    rasa=RasaAPI(settings.rasa_url, settings.rasa_token), phrases=load_phrases(),
-                   events=redis_clients.connect_async(settings.redis_url))
+                   events=redis_clients.connect_async(settings.redis_url), knowledge=kb.load(),
+                   kb_words=load_phrases(TOPICS_FILE))
 
     # ----- life cycle ---------------------------------------------------------------------------
 
@@ -162,6 +175,7 @@ class Desk:
                 raise
             except Exception:  # noqa: BLE001 - keep serving; the log says what broke
                 logger.exception("desk task %s failed; restarting it in 1 s", work.__name__)
+                metrics.error("desk_task_restarted")
                 await asyncio.sleep(1)
 
     async def _io(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -175,6 +189,11 @@ class Desk:
             return None
         if route == "/health":
             return await self._health()
+        if route == door.PATH:
+            answer = await self._io(door.answer, self.registry, headers.get("Authorization"),
+                                    self.settings.metrics_token)
+            return HTTPStatus(answer.status), [("Content-Type", answer.content_type), *answer.headers.items()], \
+                answer.body
         if route == "/reports/desk.csv":
             return await self._report_csv(path, headers)
         name = "index.html" if route in ("/", "/index.html") else route.lstrip("/")
@@ -243,7 +262,8 @@ class Desk:
         except ConnectionClosed:
             return
         try:
-            token = protocol.auth_token(protocol.parse(first))
+            request = protocol.parse(first)
+            token = protocol.auth_token(request)
             account = await self._io(agents.authenticate, self.queue.redis, token)
             await self._io(self.queue.agent_online, account.agent_id, languages=account.languages,
                            role=account.role)
@@ -255,13 +275,14 @@ class Desk:
             await socket.send(protocol.error("unavailable", "the desk cannot reach its store; try again shortly"))
             await socket.close(protocol.CLOSE_TRY_AGAIN, "unavailable")
             return
-        session = Session(account, socket)
+        session = Session(account, socket, protocol.console_language(request.get("language"), account.languages))
         self.sessions.setdefault(account.agent_id, set()).add(session)
         try:
             capacity = await self._io(self.queue.capacity, account.agent_id)
             await session.send(protocol.event("hello", agent_id=account.agent_id, role=account.role,
                                               name=account.name, languages=list(account.languages),
-                                              capacity=capacity, protocol=protocol.VERSION))
+                                              capacity=capacity, language=session.language,
+                                              protocol=protocol.VERSION))
             await self._snapshot(session, None)
             async for frame in socket:
                 await self._serve_frame(session, frame)
@@ -289,6 +310,7 @@ class Desk:
                                               getattr(failure, "ref", None) or ref))
         except Exception as failure:  # noqa: BLE001 - the connection stays open; the log has the bug
             logger.exception("error serving %s", session.agent_id)
+            metrics.error("desk_request_failed")
             await session.send(protocol.error("internal", f"the desk failed: {type(failure).__name__}", ref))
 
     # ----- requests -----------------------------------------------------------------------------
@@ -350,19 +372,49 @@ class Desk:
             raise ProtocolError("unavailable", f"the audit log cannot be written, so nothing is shown: {error}") from None
 
     async def _full(self, session: Session, ticket: Ticket) -> Dict[str, Any]:
-        """The ticket with its brief's transcript brought up to date from the tracker. Every call
-        is a transcript read, written to the audit log before anything is sent."""
+        """The ticket with its brief's transcript brought up to date from the tracker, the summary
+        in the console's language, and for the agent holding it the suggested answer to the
+        claimant's latest question (handoff/assist.py, handoff/suggestion.py). Every call is a
+        transcript read, written to the audit log before anything is sent."""
         await self._audited(access.open_transcript, session.account, ticket.conversation_id, ticket.language)
         data = ticket.as_dict()
+        data["summary"] = data["suggestion"] = None
         try:
             tracker = await self.rasa.tracker(ticket.conversation_id)
-            fresh = build_brief(tracker, waiting_since=ticket.waiting_since, reason=ticket.reason,
-                                priority=ticket.priority.value).as_dict()
+            brief = build_brief(tracker, waiting_since=ticket.waiting_since, reason=ticket.reason,
+                                priority=ticket.priority.value)
+            fresh = brief.as_dict()
             data["brief"] = {**data["brief"], "transcript": fresh["transcript"], "signals": fresh["signals"]}
+            data["summary"] = assist.summarise(brief, tracker, language=session.language,
+                                               titles=self.titles).as_dict()
+            if self._holds(session, ticket):
+                data["suggestion"] = self._suggestion(
+                    suggestions.latest_topic(tracker.get("events") or [], self.knowledge), ticket.language)
         except DeskError as error:
             logger.warning("showing the stored brief of %s: %s", ticket.id, error)
         data["notes"] = t.notes(ticket)
         return data
+
+    @staticmethod
+    def _holds(session: Session, ticket: Ticket) -> bool:
+        return ticket.state is State.ASSIGNED and ticket.agent == session.agent_id
+
+    def _suggestion(self, topic: Optional[str], language: str) -> Optional[Dict[str, Any]]:
+        """The knowledge-base entry `topic` as a reply in `language`; None without one."""
+        entry = self.knowledge.get(topic)
+        return suggestions.suggest(entry, language, self.kb_words).as_dict() if entry else None
+
+    async def _do_suggest(self, session: Session, request: protocol.Request) -> Dict[str, Any]:
+        """The suggested answer to the claimant's latest question (or to `topic`), for the agent
+        holding the ticket only. Knowledge-base words, no claimant's: not a transcript read."""
+        ticket = await self._held(session, request, "suggest")
+        topic = request.get("topic")
+        if topic is None:
+            tracker = await self.rasa.tracker(ticket.conversation_id)
+            topic = suggestions.latest_topic(tracker.get("events") or [], self.knowledge)
+        elif self.knowledge.get(topic) is None:
+            raise ProtocolError("not_found", f"the knowledge base has no topic {topic!r}", request.ref)
+        return {"ticket_id": ticket.id, "suggestion": self._suggestion(topic, ticket.language)}
 
     async def _do_brief(self, session: Session, request: protocol.Request) -> None:
         ticket = await self._visible(session, request["ticket_id"])
@@ -587,7 +639,9 @@ class Desk:
                     ticket = await self._io(self.queue.open_ticket, message.conversation_id)
                     if ticket is None or ticket.agent not in self.sessions:
                         continue
-                    frame = protocol.event("claimant_message", ticket_id=ticket.id, **message.as_dict())
+                    topic = suggestions.topic_of(message.intent, message.entities, self.knowledge)
+                    frame = protocol.event("claimant_message", ticket_id=ticket.id, **message.as_dict(),
+                                           suggestion=self._suggestion(topic, ticket.language))
                     await asyncio.gather(*(s.send(frame) for s in list(self.sessions.get(ticket.agent, ()))))
 
     async def _ensure_group(self) -> None:

@@ -13,6 +13,7 @@ Environment variables (all optional except where a process needs Redis):
     DESK_DEFAULT_HANDLING_SECONDS mean handling time before any is measured (300)
     DESK_DEFAULT_CAPACITY         tickets an agent may hold at once unless their account says (3)
     RENBEN_VAR_DIR                where the audit log's file mirror is kept (var/audit/audit.jsonl)
+    RENBEN_METRICS_TOKEN          the bearer token Prometheus reads /metrics with (none: metrics off)
 """
 from __future__ import annotations
 
@@ -95,6 +96,8 @@ class DeskSettings:
     stream_maxlen: int = 100_000
     #: The audit log's append-only file mirror (None: the Redis stream only).
     audit_mirror: Optional[Path] = None
+    #: The bearer token of GET /metrics (bot/monitoring/door.py); empty: the metrics are off.
+    metrics_token: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "DeskSettings":
@@ -119,6 +122,7 @@ class DeskSettings:
             default_capacity=check_capacity(int(_number(env, "DESK_DEFAULT_CAPACITY", cls.default_capacity))),
             hours=StaffedHours.parse(env.get("DESK_HOURS") or "", utc_offset_hours=offset),
             audit_mirror=mirror_path(Path(env.get("RENBEN_VAR_DIR") or ROOT / "var")),
+            metrics_token=env.get("RENBEN_METRICS_TOKEN") or "",
         )
 
 

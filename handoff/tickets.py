@@ -70,6 +70,14 @@ CLOSE_REASONS = (
     "duplicate",             # another ticket covers it
     "other",                 # say what in the note
 )
+#: What a ticket was handed over for, in a word (a metric's label: bounded). The actions write
+#: the reason as "<kind>: <evidence>" (actions/crisis.py, actions/privacy.py), or a phrase
+#: (actions/handoff.py, handoff/brief.py); the desk's callbacks "callback: <the ticket's reason>".
+REASON_KINDS = ("crisis", "urgent", "complex", "concern", "data_rights", "complaint_appeal",
+                "asked_for_person", "escalated", "callback", "other")
+_REASON_HEADS = {"crisis": "crisis", "urgent": "urgent", "complex": "complex", "concern": "concern",
+                 "data rights": "data_rights", "complaint or appeal": "complaint_appeal",
+                 "asked for a person": "asked_for_person", "callback": "callback"}
 MAX_NOTE_CHARS = 2000
 #: The most tickets one agent may be allowed to hold at once (an account's capacity is 1 to this).
 MAX_CAPACITY = 1000
@@ -89,6 +97,14 @@ _WECHAT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{5,19}$")
 _CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _CN_LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
 _INTERNATIONAL = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a ticket's reason (one of REASON_KINDS): the words before its first colon."""
+    head = reason.split(":", 1)[0].strip().lower()
+    if head.startswith("escalated after"):
+        return "escalated"
+    return _REASON_HEADS.get(head, "other")
 
 
 def check_language(language: Any) -> str:

@@ -1,8 +1,10 @@
 """The agent console in headless Chromium against a real desk process, Rasa and Redis:
-log in, see the ticket, claim, read a hostile claimant message as text, reply, return to bot."""
+log in, see the ticket, claim, read a hostile claimant message as text, reply, return to bot;
+and agent assist: the summary, and the suggested answer inserted, edited and sent."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,7 @@ from test_desk_server import start_desk_process
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(400)]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 HOSTILE = "<img src=x onerror=alert(1)>"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 def test_log_in_claim_reply_and_return_in_the_browser(desk_stack, redis_server):
@@ -86,3 +89,97 @@ def test_log_in_claim_reply_and_return_in_the_browser(desk_stack, redis_server):
     said = [(e.get("text"), (e.get("metadata") or {}).get("agent_id"))
             for e in client.tracker(sender)["events"] if e["event"] in ("user", "bot")]
     assert (HOSTILE, None) in said and ("您好,我来帮您。", "console-agent") in said
+
+
+def test_agent_assist_the_summary_and_the_suggested_answer_inserted_edited_and_sent(desk_stack, redis_server):
+    """Issue 16, item 5: a claimant on the widget asks about unemployment benefit, answers two
+    pre-check questions and asks for a person; the agent (console in English) claims, reads the
+    summary (topic, situation, what the bot answered), inserts the suggested answer (Chinese, with
+    its source), edits it and sends it; the claimant's widget shows the edited text."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    settings = DeskSettings(redis_url=redis_server.url, rasa_url=desk_stack.rasa_url,
+                            rasa_token=desk_stack.settings.token())
+    queue = Queue(connect(redis_server.url), settings)
+    token = agents.add_agent(queue.redis, "assist-agent", languages=["zh"], name="小王")
+    port = free_port()
+    desk = start_desk_process(settings, port)
+    queue.agent_online("assist-agent", languages=["zh"])
+    started = time.time()
+    dialogs = []
+    try:
+        with playwright_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            # the widget's test helpers wait with page functions: its CSP would refuse them
+            claimant = browser.new_context(locale="zh-CN", bypass_csp=True).new_page()
+            claimant.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            claimant.goto(f"{desk_stack.rasa_url}/webhooks/web/")
+            claimant.wait_for_function("document.querySelector('.rb-widget') && "
+                                       "!document.querySelector('.rb-status').textContent")
+            for text in ("失业金怎么领", "是", "十二年", "被辞退了", "我要转人工"):
+                widget_says(claimant, text)
+            ticket = next(t for t in queue.waiting(["zh"]) if t.created_at >= started - 1)
+
+            console = browser.new_context(locale="en-GB").new_page()
+            console.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            console.goto(f"http://127.0.0.1:{port}/")
+            console.select_option("#console-language", "en")
+            console.fill("#token", token)
+            console.keyboard.press("Enter")
+            row = console.locator(f'#queue li[data-ticket="{ticket.id}"]')
+            row.wait_for(timeout=15000)
+            row.get_by_role("button", name="Claim").click()
+
+            summary = console.locator("#summary-lines")
+            summary.wait_for(timeout=15000)
+            lines = summary.locator("li").all_inner_texts()
+            assert lines[0] == "Writes in Chinese, on the web widget."
+            assert lines[1] == "Handed over: asked for a person."
+            assert lines[2].startswith("Asked about, in order: Unemployment")
+            situation = summary.locator("li.situation")
+            assert "12 years of unemployment insurance contributions" in situation.inner_text()
+            assert "dismissed or not renewed" in situation.inner_text()
+            assert "十二年" in situation.get_attribute("title")  # the message it came from
+            assert lines[-1].startswith("The bot already answered: Unemployment")
+            # the summary is above the transcript, which is whole
+            assert console.locator("#brief > div").first.get_attribute("id") == "summary"
+            assert console.locator("#transcript li", has_text="十二年").count() == 1
+
+            suggestion = console.locator("#suggestion")
+            suggestion.wait_for(timeout=15000)
+            suggested = console.inner_text("#suggestion-text")
+            assert suggested.startswith("失业保险金") and "依据:" in suggested
+            assert console.locator("#suggestion-sources a").first.get_attribute("href").startswith("https://")
+            console.click("#insert-suggestion")
+            assert console.input_value("#text") == suggested
+            console.press("#text", "Control+Home")
+            console.keyboard.type("小王为您解答:")
+            edited = console.input_value("#text")
+            assert edited == "小王为您解答:" + suggested
+            console.press("#text", "Enter")
+            console.locator("#transcript li.agent", has_text="小王为您解答").wait_for(timeout=15000)
+            assert console.input_value("#text") == ""
+
+            received = claimant.locator(".rb-agent .rb-text", has_text="小王为您解答")
+            received.wait_for(timeout=15000)
+            assert received.inner_text() == edited
+            ARTIFACTS.mkdir(exist_ok=True)
+            console.screenshot(path=str(ARTIFACTS / "console-assist.png"), full_page=True)
+            browser.close()
+    finally:
+        desk.terminate()
+        desk.wait(timeout=15)
+        queue.agent_disconnected("assist-agent")
+    assert dialogs == []
+    sent = [e for e in Client(desk_stack.rasa_url, desk_stack.settings.token()).tracker(ticket.conversation_id)["events"]
+            if e["event"] == "bot" and (e.get("metadata") or {}).get("agent_id") == "assist-agent"]
+    assert [e["text"] for e in sent] == [edited]
+
+
+def widget_says(page, text: str, timeout: float = 90_000) -> None:
+    """Types into the widget and waits for the bot's answer (one more bot message, none pending)."""
+    before = page.locator(".rb-bot").count()
+    box = page.get_by_role("textbox")
+    box.fill(text)
+    box.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll('.rb-bot').length > {before} && "
+                           "!document.querySelector('.rb-pending')", timeout=timeout)

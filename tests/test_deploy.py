@@ -354,3 +354,142 @@ def test_rasa_does_not_start_without_the_model_built_into_the_image(tmp_path, ca
     env = {**PRODUCTION, "RENBEN_VAR_DIR": str(tmp_path / "var"), "RENBEN_MODELS_DIR": str(tmp_path)}
     assert serve.main(["rasa"], env) == 2
     assert "no model" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- metrics
+
+#: The processes that serve /metrics (bot/monitoring/door.py), with where compose names them.
+METRICS_SERVICES = ("rasa", "wechat", "desk")
+#: Series Prometheus makes itself, which an expression may name besides Renben's.
+PROMETHEUS_OWN = {"up"}
+PROMQL_WORDS = {"sum", "max", "min", "avg", "count", "rate", "increase", "histogram_quantile", "by", "without",
+                "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset"}
+
+
+def exposed_names() -> set:
+    """Every sample name a Renben process exposes: Renben's own and the process collectors'."""
+    from bot.monitoring import definitions, door
+
+    names = set(definitions.sample_names()) | PROMETHEUS_OWN
+    for component in definitions.COMPONENTS:
+        for family in door.registry_for(component).collect():
+            names |= {sample.name for sample in family.samples}
+    return names
+
+
+def metric_names(expression: str) -> List[str]:
+    """The series a PromQL expression reads: what is left once strings, label matchers, ranges,
+    grouping clauses and function names are taken out."""
+    text = re.sub(r'"[^"]*"', "", expression)
+    text = re.sub(r"\{[^}]*\}|\[[^\]]*\]", " ", text)
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    names = re.findall(r"(?<![\w.])([A-Za-z_:][\w:]*)\b(?!\s*\()", text)
+    return [name for name in names if name not in PROMQL_WORDS]
+
+
+def dashboard_expressions() -> List[str]:
+    import json
+
+    dashboard = json.loads((DEPLOY / "grafana" / "renben.json").read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+
+
+def alert_expressions() -> List[str]:
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    return [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+
+
+def test_the_expression_reader_finds_the_series_and_nothing_else():
+    assert metric_names('sum by (le, channel) (rate(renben_turn_seconds_bucket{channel="web"}[5m])) > 0.5') == \
+        ["renben_turn_seconds_bucket"]
+    assert metric_names('(a_total > 0) unless on (language) max by (language) (b{state=~"x|y"}) > 0') == \
+        ["a_total", "b"]
+
+
+@pytest.mark.parametrize("source", ["dashboard", "alerts"])
+def test_every_expression_names_only_metrics_that_exist(source):
+    expressions = dashboard_expressions() if source == "dashboard" else alert_expressions()
+    known = exposed_names()
+    assert len(expressions) >= 10
+    for expression in expressions:
+        names = metric_names(expression)
+        assert names, expression
+        for name in names:
+            assert name in known, f"{name} in {expression!r} is exposed by no Renben process"
+
+
+def test_the_dashboard_and_the_alerts_read_every_renben_metric():
+    from bot.monitoring import definitions
+
+    used = {name for expression in dashboard_expressions() + alert_expressions() for name in metric_names(expression)}
+    bases = {re.sub(r"_(bucket|count|sum|total)$", "", name) for name in used}
+    for name in definitions.sample_names():
+        assert re.sub(r"_(bucket|count|sum|total)$", "", name) in bases, f"nothing shows {name}"
+
+
+def test_prometheus_scrapes_every_process_with_metrics_at_its_port_with_the_token(compose):
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    prometheus = compose["services"]["prometheus"]
+    assert "monitoring" in prometheus["profiles"] and prometheus["secrets"] == ["metrics_token"]
+    assert compose["secrets"]["metrics_token"] == {"environment": "RENBEN_METRICS_TOKEN"}
+    assert all(port.startswith("127.0.0.1:") for port in prometheus["ports"])  # never on the public network
+    mounted = {volume.split(":")[1] for volume in prometheus["volumes"]}
+    assert "/etc/prometheus/prometheus.yml" in mounted and set(config["rule_files"]) <= mounted
+    services = renben_services(compose)
+    for name in METRICS_SERVICES:
+        job = jobs[f"renben-{name}"]
+        assert job["authorization"] == {"credentials_file": "/run/secrets/metrics_token"}
+        assert job.get("metrics_path", "/metrics") == "/metrics"
+        (target,) = job["dns_sd_configs"]
+        env = service_env(services[name])
+        assert target["names"] == [name] and target["port"] == PORTS[name][1](env)
+        assert services[name]["environment"]["RENBEN_METRICS_TOKEN"] == "${RENBEN_METRICS_TOKEN:-}"
+        assert Settings.from_env(env).metrics_token is None  # the example's empty token: metrics off
+    for name in set(services) - set(METRICS_SERVICES):
+        assert "RENBEN_METRICS_TOKEN" not in (services[name].get("environment") or {}), name
+
+
+def test_kubernetes_pods_with_metrics_are_annotated_for_prometheus_and_given_the_token(manifests):
+    for deployment in of_kind(manifests, "Deployment").values():
+        pod = deployment["spec"]["template"]
+        (container,) = pod["spec"]["containers"]
+        annotations = pod["metadata"].get("annotations") or {}
+        names = {item["name"]: item for item in container.get("env", [])}
+        if container["args"][0] not in METRICS_SERVICES:
+            assert "prometheus.io/scrape" not in annotations and "RENBEN_METRICS_TOKEN" not in names
+            continue
+        assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/path": "/metrics",
+                               "prometheus.io/port": str(container["ports"][0]["containerPort"])}
+        assert names["RENBEN_METRICS_TOKEN"]["valueFrom"]["secretKeyRef"] == \
+            {"name": "renben", "key": "RENBEN_METRICS_TOKEN", "optional": True}
+
+
+def test_no_public_door_of_nginx_leads_to_the_metrics():
+    text = (DEPLOY / "nginx.conf").read_text()
+    claimants = re.search(r"listen 80;(.*?)\n  \}", text, re.S)[1]
+    assert all(path.startswith("/webhooks/") for path in re.findall(r"location (/\S+)\s+\{ proxy_pass", claimants))
+    agents = re.search(r"listen 8077;(.*?)\n  \}", text, re.S)[1]
+    assert "location = /metrics { return 404; }" in agents
+
+
+@pytest.mark.skipif(not shutil.which("promtool"), reason="promtool is not installed")
+def test_promtool_accepts_the_scrape_configuration_the_alerts_and_the_dashboard_s_queries(tmp_path):
+    rules = subprocess.run(["promtool", "check", "rules", str(DEPLOY / "prometheus" / "alerts.yml")],
+                           capture_output=True, text=True)
+    assert rules.returncode == 0, rules.stdout + rules.stderr
+    queries = [{"record": f"renben:dashboard_{n}", "expr": expression}
+               for n, expression in enumerate(dashboard_expressions())]
+    (tmp_path / "dashboard.yml").write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": queries}]}))
+    parsed = subprocess.run(["promtool", "check", "rules", str(tmp_path / "dashboard.yml")],
+                            capture_output=True, text=True)
+    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
+    config = (DEPLOY / "prometheus" / "prometheus.yml").read_text()
+    (tmp_path / "token").write_text("a-token")
+    (tmp_path / "alerts.yml").write_text((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    config = config.replace("/run/secrets/metrics_token", str(tmp_path / "token")) \
+        .replace("/etc/prometheus/alerts.yml", str(tmp_path / "alerts.yml"))
+    (tmp_path / "prometheus.yml").write_text(config)
+    checked = subprocess.run(["promtool", "check", "config", str(tmp_path / "prometheus.yml")],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -34,7 +34,7 @@ def test_bytes_frames_are_accepted_as_utf8():
     ('{"type": "transfer", "ticket_id": "t"}', "bad_request"),
     ('{"type": "transfer", "ticket_id": "t", "to_agent": "a", "to_language": "en"}', "bad_request"),
     ('{"type": "presence", "status": "asleep"}', "bad_request"),
-    ('{"type": "snapshot", "v": 3}', "bad_request"),
+    ('{"type": "snapshot", "v": 4}', "bad_request"),
     ('{"type": "note", "ticket_id": "t", "text": " "}', "bad_request"),
     ('{"type": "note", "ticket_id": "t"}', "bad_request"),
     ('{"type": "snapshot", "ref": {"a": 1}}', "bad_request"),
@@ -50,7 +50,7 @@ def test_an_error_keeps_the_ref_of_the_frame_it_answers():
         protocol.parse('{"type": "claim", "ref": "r9"}')
     assert failure.value.ref == "r9"
     sent = json.loads(protocol.error(failure.value.code, str(failure.value), failure.value.ref))
-    assert sent == {"v": 2, "type": "error", "code": "bad_request", "message": "claim needs ticket_id", "ref": "r9"}
+    assert sent == {"v": 3, "type": "error", "code": "bad_request", "message": "claim needs ticket_id", "ref": "r9"}
 
 
 def test_over_long_text_is_refused():
@@ -74,7 +74,25 @@ def test_the_first_frame_must_be_auth():
         protocol.auth_token(protocol.parse('{"type": "snapshot"}'))
 
 
-def test_version_1_requests_are_still_accepted_and_answers_say_version_2():
+def test_version_1_and_2_requests_are_still_accepted_and_answers_say_version_3():
     assert protocol.parse('{"v": 1, "type": "snapshot"}').type == "snapshot"
     assert protocol.parse('{"v": 2, "type": "note", "ticket_id": "t", "text": "called back"}').get("text") == "called back"
-    assert json.loads(protocol.ok("r1"))["v"] == 2
+    assert json.loads(protocol.ok("r1"))["v"] == 3
+
+
+def test_suggest_takes_a_ticket_and_maybe_a_topic():
+    assert protocol.parse('{"v": 3, "type": "suggest", "ticket_id": "t"}').fields == {"ticket_id": "t"}
+    assert protocol.parse('{"type": "suggest", "ticket_id": "t", "topic": "ask_pension"}').get("topic") == "ask_pension"
+    for bad in ('{"type": "suggest"}', '{"type": "suggest", "ticket_id": "t", "topic": 7}',
+                '{"type": "suggest", "ticket_id": "t", "topic": " "}'):
+        with pytest.raises(ProtocolError) as failure:
+            protocol.parse(bad)
+        assert failure.value.code == "bad_request"
+
+
+@pytest.mark.parametrize("requested, languages, chosen", [
+    ("zh", ("en",), "zh"), ("en", ("zh",), "en"), (None, ("zh", "en"), "zh"), ("fr", ("en",), "en"),
+    (None, ("fr",), "en"), ("<script>", (), "en"),
+])
+def test_the_console_language_is_one_the_desk_has_words_for(requested, languages, chosen):
+    assert protocol.console_language(requested, languages) == chosen

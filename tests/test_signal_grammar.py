@@ -99,6 +99,10 @@ RULE_CASES = [
     ("I'm rationing my insulin", "urgent", "en.rule.no_treatment"),
     ("he threatened to kill me last night", "urgent", "en.rule.violence"),
     ("I feel like such a burden on my son", "concern", "en.rule.feeling_a_burden"),
+    ("she's going to drink the weedkiller", "crisis", "en.rule.intent_method"),
+    ("my father say he will drink the pesticide", "crisis", "en.rule.threat_method"),
+    ("I'm sitting on the railway track now", "crisis", "en.rule.at_the_edge"),
+    ("help i drank the bleach", "crisis", "en.rule.took_poison"),
     ("I'm at the end of my tether with all this", "concern", "en.rule.despair"),
 ]
 
@@ -136,6 +140,10 @@ HARD_NEGATIVES = [
     "once I'm done with the form I'll post it",
     "starving for info on the cost of living payment",
     "how do bailiffs work for an eviction",
+    "I drank the milk past its date, silly me",
+    "he will jump the queue if he calls early",
+    "the roof is leaking, who pays for the repair",
+    "我爸说他想跳槽去别的厂,社保怎么转",
 ]
 
 
@@ -152,9 +160,34 @@ def test_a_rule_needs_its_classes_in_order_in_one_sentence(rules_only):
 
 def test_a_negated_or_reported_rule_is_not_the_claimants_crisis(detector):
     assert detector.detect("我从没打算了结自己,只是想问低保")["distress"]["level"] != "crisis"
-    reported = detector.detect("我儿子说他想从楼上往下跳")
-    assert reported["distress"]["level"] == "concern"
-    assert any(r.endswith("@other") for r in rules_of(reported))
+    for wish in ("我妈说她活着没意思", "my mum keeps saying she'd be better off dead"):
+        reported = detector.detect(wish)  # someone else's wish: a person is offered, no crisis
+        assert reported["distress"]["level"] == "concern", reported
+        assert any(r.endswith("@other") for r in rules_of(reported))
+        assert "about" not in reported["distress"]
+
+
+@pytest.mark.parametrize("text", [
+    "我儿子说他想从楼上往下跳",
+    "我爸说要是这个月养老金再不发他就喝农药,药已经买好了",
+    "my husband is in the garage with the engine running and the door is shut",
+    "My brother is sitting on the railway track and won't listen to anyone",
+    "my mam says she has the tablets counted out",
+    "my dad say he will drink the pesticide if the pension office refuse him",
+])
+def test_someone_elses_plan_means_or_act_is_a_crisis_about_them(detector, text):
+    """A wish reported is a concern; a plan, a means at hand or an act under way is a life in
+    danger now, whoever's: crisis, marked as someone else's so the reply says who to call."""
+    signals = detector.detect(text)
+    assert signals["distress"]["level"] == "crisis", signals
+    assert signals["distress"].get("about") == "someone_else", signals
+    assert all(r.endswith("@other") for r in rules_of(signals) if "rule." in r or ".crisis." in r), signals
+
+
+def test_the_claimants_own_crisis_beside_someone_elses_is_theirs(detector):
+    signals = detector.detect("My son says he'll jump off the bridge and I want to die too")
+    assert signals["distress"]["level"] == "crisis"
+    assert "about" not in signals["distress"]
 
 
 # ------------------------------------------------------------------ spelling
@@ -191,6 +224,7 @@ def write(root: Path, name: str, text: str) -> None:
     ("rules:\n  - id: zh.rule.x\n    level: crisis\n    match: [intent]\n  - id: zh.rule.x\n    level: crisis\n"
      "    match: [intent]\n", "duplicate id"),
     ("rules:\n  - id: zh.rule.x\n    level: crisis\n    match: [intent]\n    colour: red\n", "unknown key 'colour'"),
+    ("rules:\n  - id: zh.rule.x\n    level: concern\n    match: [intent]\n    other: crisis\n", "`other` must be a level"),
     ("rules: [\n", "not valid YAML"),
 ])
 def test_a_rule_file_with_a_problem_names_file_line_and_problem(tmp_path, rules, problem):

@@ -162,6 +162,24 @@ def test_the_crisis_response_gives_the_contacts_stops_the_form_and_hands_off(lan
     assert "Question" not in text and "问题(共3个)" not in text
 
 
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_someone_elses_crisis_is_answered_with_who_to_call_for_them(language):
+    """"My father has bought the pesticide": the reply is about getting help for him now, not
+    about the claimant's own feelings; the same contacts and a crisis handoff."""
+    theirs = signals("crisis", [{"text": "农药,药都买好", "rule": "zh.rule.means_prepared@other"}])
+    theirs["distress"]["about"] = "someone_else"
+    text, _, events = run(ActionCrisisResponse(), sdk_tracker(theirs, language))
+    own, _, _ = run(ActionCrisisResponse(), sdk_tracker(CRISIS, language))
+    assert text.splitlines()[0] != own.splitlines()[0]
+    assert ("如果对方现在就有危险" in text) == (language == "zh")
+    assert ("If they are in danger right now" in text) == (language == "en")
+    assert "您的感受很重要" not in text and "What you are feeling matters" not in text
+    for number in ("12356", "110", "120"):
+        assert number in text
+    assert slot(events, "handoff_priority") == "crisis"
+    assert "@other" in slot(events, "handoff_reason")
+
+
 def test_the_contacts_come_from_configuration():
     numbers = [c["number"] for c in crisis_contacts.load()]
     assert numbers == ["12356", "120", "110"]

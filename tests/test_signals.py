@@ -123,6 +123,17 @@ def test_a_full_width_mark_ends_the_clause_of_a_negation(detector, mark):
     assert level(detector, f"我不想死{mark}只想把工伤的钱拿到") != "crisis"
 
 
+@pytest.mark.parametrize("text, wanted", [
+    ("If the tribunal doesn't approve my claim I'm going to take my own life", "crisis"),
+    ("要是不给我办我就去死", "crisis"),
+    ("如果不行的话我也不想死", "none"),
+    ("I'm not going to kill myself if they refuse", "none"),
+])
+def test_a_not_inside_the_condition_does_not_deny_the_threat(detector, text, wanted):
+    found = detector.detect(text)["distress"]["level"]
+    assert (found == "crisis") == (wanted == "crisis"), text
+
+
 def test_no_longer_is_not_a_denial(detector):
     assert level(detector, "I no longer want to live like this") == "crisis"
     assert level(detector, "我从没这么绝望过") == "concern"
@@ -182,6 +193,18 @@ def test_several_needs_in_one_message_are_counted_with_evidence(detector):
     assert complexity["level"] == "high"
     assert {"bereavement", "disability", "debt", "housing"} <= set(complexity["needs"])
     assert {e["rule"].split(".")[1] for e in complexity["evidence"]} >= {"disability", "debt"}
+
+
+def test_a_move_between_places_and_a_separation_count_as_needs(detector):
+    letter = detector.detect("我户口在老家,在苏州打工八年,今年被裁员了,我妈在老家要做手术,怎么办")
+    assert {"relocation", "employment", "health"} <= set(letter["complexity"]["needs"])
+    assert letter["complexity"]["level"] == "high"
+    assert "family_change" in detector.detect("separated last month, what happens to my claim")["complexity"]["needs"]
+    # a transfer question alone names the move, and that is all it is
+    assert detector.detect("我从上海调到成都工作,社保怎么转过去")["complexity"]["level"] != "high"
+    # a maternity question names the baby and the job by itself: a pregnancy is not a need
+    maternity = detector.detect("I'm pregnant with my second child and work part time, how long is maternity pay")
+    assert maternity["complexity"]["level"] != "high"
 
 
 def test_one_need_is_some(detector):

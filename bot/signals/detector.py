@@ -168,7 +168,7 @@ class SignalDetector:
         self._rules = RuleMatcher(self.grammar, {k: nlp.vocab for k, nlp in self._nlp.items()},
                                   {"zh": self._char_doc, "en": self._nlp["en"].make_doc})
         self._rule_entries = {rule.id: Entry(rule.id, rule.level, rule.language, needs=rule.needs,
-                                             source=rule.source) for rule in self.grammar.rules}
+                                             source=rule.source, other=rule.other) for rule in self.grammar.rules}
 
     # ---------------------------------------------------------------- matching
 
@@ -262,8 +262,11 @@ class SignalDetector:
             if hit.entry.is_distress:
                 level, rule = hit.entry.category, hit.entry.id
                 if level == "crisis" and is_about_someone_else(doc, hit.start, hit.end, language):
-                    level, rule = "concern", hit.entry.id + OTHER_SUFFIX
-                    settled.add("crisis")  # someone else's crisis: reported, not the claimant's
+                    # someone else's: a wish reported is a concern; a plan, a means at hand or an
+                    # act under way is a crisis (the claimant is told who to call now)
+                    level, rule = hit.entry.other, hit.entry.id + OTHER_SUFFIX
+                    if level != "crisis":
+                        settled.add("crisis")  # the model may not make a reported wish the claimant's
                 distress.append((level, hit, rule))
                 for need in hit.entry.needs:
                     needs.setdefault(need, []).append(hit)
@@ -286,6 +289,11 @@ class SignalDetector:
                 evidence.append((level, {"text": " / ".join(judged.evidence), "rule": judged.rule}))
         evidence.sort(key=lambda item: -LEVELS.index(item[0]))
         distress_evidence = _unique(e for _, e in evidence)
+        # a crisis that is only someone else's ("my father has bought the pesticide"): the response
+        # tells the claimant who to call for them, instead of speaking to the claimant's own feelings
+        crisis_rules = [rule for lvl, _, rule in distress if lvl == "crisis"]
+        someone_else = (level == "crisis" and bool(crisis_rules)
+                        and all(rule.endswith(OTHER_SUFFIX) for rule in crisis_rules))
 
         need_names = sorted(needs)
         # a long letter names more of a life: it takes one more need to count as compounded
@@ -309,8 +317,11 @@ class SignalDetector:
         if spread:
             need_evidence += [{"text": word, "rule": f"{language}.people.{role}"}
                               for (language, role), word in sorted(people.items())]
+        distress_part: Dict[str, Any] = {"level": level, "evidence": distress_evidence}
+        if someone_else:
+            distress_part["about"] = "someone_else"
         return {
-            "distress": {"level": level, "evidence": distress_evidence},
+            "distress": distress_part,
             "complexity": {"level": complexity, "needs": need_names, "evidence": need_evidence},
         }
 
@@ -372,9 +383,26 @@ def is_negated(doc: Doc, start: int, end: int, language: str) -> bool:
                 return False
             if any(w in _PSEUDO[language] for w in window[:i]):
                 return False  # "never been so", "从没这么"
+            if i >= 2 and _in_condition(before[i + 1:i + 8], language):
+                # "if they don't approve it I'm going to...": the "not" is the condition's (a "not"
+                # right before the words, "如果不行我也不想死", still denies them)
+                return False
             return True
         if language == "zh" and len(word) > 1 and word[-1] in "不没" and i == 0:
             return True  # jieba glued the cue to a word: "也不" + "想死"
+    return False
+
+
+_CONDITION = {"en": {"if", "unless", "when", "once"}, "zh": {"如果", "要是", "若是", "假如", "万一", "只要"}}
+
+
+def _in_condition(further: Sequence[str], language: str) -> bool:
+    """True when a condition word opens the clause the negation stands in ("if they don't...")."""
+    for word in further:
+        if word in _CONDITION[language]:
+            return True
+        if word in _CLAUSE_END[language] or word in _NEGATION[language]:
+            return False  # another clause, or the condition has its own "not" ("if they don't pay I'm not...")
     return False
 
 

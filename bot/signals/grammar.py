@@ -19,6 +19,8 @@ Trainers edit three files per language beside the phrase lexicons (`data/lexicon
                        match: [intent, death]    # classes, in this order (any_order: true for any)
                        within: 8                 # characters (zh) or words (en), first to last
                        needs: [health]           # optional, as in the distress lexicons
+                       other: crisis             # optional: the level when the act is someone else's
+                                                 # ("my dad has bought the pesticide"); default concern
     spelling.yml   spelling:                     # variant -> what it stands for, read before matching
                      紫砂: 自杀
                      kms: kill myself
@@ -39,7 +41,7 @@ from bot.signals.lexicon import (_ID, _NAME, DISTRESS_LEVELS, GRAMMAR_FILES, LAN
                                 read_mapping)
 
 __all__ = ["GRAMMAR_FILES", "AskedAbout", "Grammar", "Rule", "load_grammar"]
-_RULE_KEYS = {"id", "level", "match", "within", "any_order", "needs", "note"}
+_RULE_KEYS = {"id", "level", "match", "within", "any_order", "needs", "other", "note"}
 MAX_WITHIN = 60
 
 
@@ -53,6 +55,9 @@ class Rule:
     any_order: bool = False
     needs: Tuple[str, ...] = ()
     source: str = ""
+    #: The level when the act is someone else's: a plan, a means at hand or an act under way is a
+    #: crisis whoever it is about (the claimant is told who to call now); a wish, concern.
+    other: str = "concern"
 
 
 @dataclass(frozen=True)
@@ -221,8 +226,12 @@ def _rule(path: Path, language: str, classes: Dict[str, Tuple[str, ...]], raw: A
     needs = raw.get("needs") or []
     if not isinstance(needs, list) or not all(isinstance(n, str) and _NAME.match(n) for n in needs):
         raise LexiconError(path, _key_line(raw, "needs") or line, f"rule {rule_id!r}: `needs` must be a list of need names")
+    other = raw.get("other", "concern")
+    if other not in DISTRESS_LEVELS or DISTRESS_LEVELS.index(other) > DISTRESS_LEVELS.index(level):
+        raise LexiconError(path, _key_line(raw, "other") or line,
+                           f"rule {rule_id!r}: `other` must be a level no higher than `level` ({level})")
     return Rule(rule_id, language, level, tuple(match), within, bool(raw.get("any_order", False)),
-                tuple(needs), f"{path}:{line}")
+                tuple(needs), f"{path}:{line}", other)
 
 
 def _line(rule: Rule) -> Optional[int]:

@@ -54,6 +54,7 @@ class Entry:
     patterns: Tuple[Any, ...] = ()
     needs: Tuple[str, ...] = ()
     source: str = ""  # "file:line", for error messages from the matchers
+    other: str = "concern"  # the level when the crisis is someone else's (a rule's `other`)
 
     @property
     def is_distress(self) -> bool:

@@ -5,7 +5,8 @@
 const RANK = { crisis: 0, urgent: 1, complex: 2, requested: 3, callback: 4 };
 const $ = (id) => document.getElementById(id);
 const state = { socket: null, me: null, waiting: new Map(), held: new Map(), current: null,
-                canned: {}, refs: 0, lastTyping: 0, pending: new Map() };
+                canned: {}, refs: 0, lastTyping: 0, pending: new Map(), suggestion: null };
+const PROTOCOL = 3;
 
 function el(tag, text, className) {
   const node = document.createElement(tag);
@@ -23,23 +24,28 @@ function minutesSince(at) {
 
 function send(type, fields) {
   const ref = `c${++state.refs}`;
-  state.socket.send(JSON.stringify({ v: 2, type, ref, ...fields }));
+  state.socket.send(JSON.stringify({ v: PROTOCOL, type, ref, ...fields }));
   return new Promise((resolve) => state.pending.set(ref, resolve));
 }
 
 // ----- login and connection ------------------------------------------------------------------
 
+// The summary's language: the agent's last choice, else the browser's.
+$("console-language").value = localStorage.getItem("renben.console.language")
+  || ((navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en");
+
 $("login").addEventListener("submit", (event) => {
   event.preventDefault();
   state.token = $("token").value.trim();
-  connect(state.token);
+  localStorage.setItem("renben.console.language", $("console-language").value);
+  connect(state.token, $("console-language").value);
 });
 
-function connect(token) {
+function connect(token, language) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/agent`);
   state.socket = socket;
-  socket.addEventListener("open", () => socket.send(JSON.stringify({ v: 2, type: "auth", token })));
+  socket.addEventListener("open", () => socket.send(JSON.stringify({ v: PROTOCOL, type: "auth", token, language })));
   socket.addEventListener("message", (event) => receive(JSON.parse(event.data)));
   socket.addEventListener("close", (event) => {
     if (event.code === 4001) say("Login failed: the token is not known.");
@@ -77,6 +83,7 @@ function receive(frame) {
     case "claimant_message":
       if (state.current && state.current.id === frame.ticket_id) {
         addTurn({ speaker: "claimant", text: frame.text, at: frame.at }, frame.evidence || []);
+        if (frame.suggestion) showSuggestion(frame.suggestion);  // a new question: its answer
       } else say("A claimant you hold wrote a new message.");
       break;
     case "alert": showAlert(frame.alert); break;
@@ -167,6 +174,7 @@ function openTicket(ticket) {
   (brief.signals || []).forEach((s) => evidenceByTurn.set(s.turn, (evidenceByTurn.get(s.turn) || []).concat(s.evidence)));
   (brief.transcript || []).forEach((turn, index) => addTurn(turn, evidenceByTurn.get(index) || [], index));
   const canned = $("canned");
+  showSuggestion(ticket.suggestion);
   canned.replaceChildren(el("option", "—"));
   canned.firstChild.value = "";
   (state.canned[ticket.language] || []).forEach((line) => { const o = el("option", line); o.value = line; canned.append(o); });
@@ -175,6 +183,7 @@ function openTicket(ticket) {
 
 function closeConversation() {
   state.current = null;
+  showSuggestion(null);
   $("conversation").hidden = true;
 }
 
@@ -185,6 +194,19 @@ function section(title, lines) {
   lines.forEach((line) => list.append(line instanceof Node ? line : el("li", line)));
   box.append(list);
   return box;
+}
+
+function summaryLines(summary) {
+  // What the bot already knows, in the console's language (handoff/assist.py); evidence marked.
+  const facts = Object.values(summary.facts || {});
+  return (summary.lines || []).map((line) => {
+    const item = el("li", null, line.kind);
+    item.append(...highlighted(line.text, (line.marks || []).map((text) => ({ text }))));
+    if (line.kind === "situation") {
+      item.title = facts.filter((f) => f.quote).map((f) => `${f.name}: “${f.quote}”`).join("\n");
+    }
+    return item;
+  });
 }
 
 function renderBrief(ticket) {
@@ -202,6 +224,12 @@ function renderBrief(ticket) {
     section("Slots", Object.entries(brief.slots || {}).map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)),
     section("Bot already answered", (brief.answered || []).map((a) => `${a.action || "bot"}: ${a.summary}`)),
   ];
+  if (ticket.summary) {
+    const summary = section("Summary", summaryLines(ticket.summary));
+    summary.id = "summary";
+    summary.querySelector("ul").id = "summary-lines";
+    parts.unshift(summary);
+  }
   parts.push(section("Notes (staff only)", (ticket.notes || []).map(noteLine)));
   if (ticket.callback) parts.push(section("Callback", [`${ticket.callback.contact_kind} ${ticket.callback.contact}`, ticket.callback.preferred_time]));
   $("brief").replaceChildren(...parts);
@@ -255,6 +283,37 @@ function revealButton(turn, n, masked) {
   });
   return button;
 }
+
+// ----- the suggested answer (the knowledge base, in the claimant's language) ----------------------
+
+function showSuggestion(suggestion) {
+  state.suggestion = suggestion || null;
+  $("suggestion").hidden = !suggestion;
+  if (!suggestion) return;
+  $("suggestion-title").textContent = `Suggested answer: ${suggestion.title}`;
+  $("suggestion-meta").textContent = `Knowledge base, in the claimant's language (${suggestion.language}); checked ${suggestion.last_reviewed}. Edit before sending.`;
+  $("suggestion-text").textContent = suggestion.text;
+  $("suggestion-sources-title").textContent = `Sources (${(suggestion.sources || []).length}), with their addresses`;
+  $("suggestion-sources").replaceChildren(...(suggestion.sources || []).map((source) => {
+    const item = el("li", source.title);
+    if (/^https?:\/\//.test(source.url)) {
+      const link = el("a", source.url);
+      link.href = source.url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      item.append(" ", link);
+    }
+    return item;
+  }));
+}
+
+$("insert-suggestion").addEventListener("click", () => {
+  if (!state.suggestion) return;
+  const box = $("text");
+  box.value = box.value.trim() ? `${box.value.replace(/\s+$/, "")}\n${state.suggestion.text}` : state.suggestion.text;
+  box.focus();
+  box.setSelectionRange(box.value.length, box.value.length);
+});
 
 // ----- replying and the controls ---------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from bot.channels.web.config import WebSettings
 from bot.channels.web.delivery import Store, client_from_url, client_like
 from bot.channels.web.exceptions import FrameRejected
 from bot.language_codes import LANGUAGES
+from bot.monitoring import definitions as metrics
 from bot.privacy import period
 from bot.turn_guard import RetrySchedule, TurnNotFinished
 
@@ -386,6 +387,7 @@ class Connection:
                     logger.error("web channel: message %s of %s not answered within %.0f s (%s); "
                                  "the claimant is asked to send it again", message.id, conversation_id,
                                  retry.within, error)
+                    metrics.error("not_answered")
                     await self.send(p.notice_frame("not_answered", message.language or self.language))
                     await self.send(p.error_frame("not_answered", "the message could not be answered; "
                                                   "ask the claimant to send it again", message_id=message.id))

@@ -40,6 +40,7 @@ from bot.channels.wechat.outbox import OutboxReader
 from bot.channels.wechat.render import Options, render, split_text
 from bot.channels.wechat.webhook import Reply, Webhook
 from bot.language_codes import LANGUAGES
+from bot.monitoring import definitions as metrics
 from bot.stream_consumer import consumer_name
 
 logger = logging.getLogger(__name__)
@@ -205,6 +206,7 @@ class Turns:
                                                  input_channel="wechat", metadata=metadata))
         except Exception:
             logger.exception("wechat: handling %s failed", job.key)
+            metrics.error("not_answered")
             language = await hub.tracker_language(job.openid)
             return split_text(phrases.say("failed", language))
         rendered = render(collector.messages)

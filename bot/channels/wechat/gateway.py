@@ -7,11 +7,15 @@ event loop). It never runs the bot: messages for the bot go to Rasa through Redi
     GET  /                         {"status": "ok" | "unavailable" | "not configured"}
     GET  /health                   whether it reaches Redis (bot/health.py): 200 or 503; without
                                    WECHAT_TOKEN it needs nothing and says 200, "configured": false
+    GET  /metrics                  Prometheus, with the bearer token RENBEN_METRICS_TOKEN
+                                   (bot/monitoring/door.py): replies by path, response times,
+                                   answers after WeChat's 5 s, refusals
     GET  /webhooks/wechat/webhook  WeChat's URL check
     POST /webhooks/wechat/webhook  messages
 
 Settings: the WECHAT_* variables (config.py; the channel's entry in bot/credentials.yml gives
-defaults, as for Rasa) and REDIS_URL (required). `make run` starts it (bot/launch.py).
+defaults, as for Rasa), REDIS_URL (required) and RENBEN_METRICS_TOKEN (bot/settings.py). `make run`
+starts it (bot/launch.py).
 """
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.constants import MAX_BODY_BYTES
 from bot.channels.wechat.exceptions import ConfigError
 from bot.channels.wechat.webhook import Reply, Webhook
+from bot.monitoring import door
+from bot.settings import Settings, SettingsError
 
 logger = logging.getLogger("bot.channels.wechat.gateway")  # not __main__ under -m
 
@@ -52,8 +58,9 @@ def _response(reply: Reply) -> web.Response:
                         charset="utf-8")
 
 
-def make_app(settings: WeChatSettings) -> web.Application:
+def make_app(settings: WeChatSettings, *, metrics_token: Optional[str] = None) -> web.Application:
     hook = Webhook(settings)
+    registry = door.registry_for("wechat")
     # A body over the limit is refused before it is read (413); parse_xml checks it again.
     app = web.Application(client_max_size=2 * MAX_BODY_BYTES)
 
@@ -83,6 +90,11 @@ def make_app(settings: WeChatSettings) -> web.Application:
             status, body = health.report(checks, configured=True)
         return web.json_response(body, status=status)
 
+    async def metrics(request: web.Request) -> web.Response:
+        answer = door.answer(registry, request.headers.get("Authorization"), metrics_token)
+        return web.Response(status=answer.status, body=answer.body, headers={
+            "Content-Type": answer.content_type, **answer.headers})
+
     async def verify(request: web.Request) -> web.Response:
         return _response(hook.verify(request.query))
 
@@ -93,6 +105,7 @@ def make_app(settings: WeChatSettings) -> web.Application:
     app.on_cleanup.append(stop)
     app.router.add_get("/", summary)
     app.router.add_get("/health", checked)
+    app.router.add_get(door.PATH, metrics)
     app.router.add_get(PATH, verify)
     app.router.add_post(PATH, receive)
     return app
@@ -106,10 +119,12 @@ def main(argv: Optional[list] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = WeChatSettings.build(credentials())
-    except ConfigError as error:
+        metrics_token = Settings.from_env().metrics_token
+    except (ConfigError, SettingsError) as error:
         print(f"wechat gateway: {error}", file=sys.stderr)
         return 2
-    web.run_app(make_app(settings), host=args.host, port=args.port, access_log=None, print=None)
+    web.run_app(make_app(settings, metrics_token=metrics_token), host=args.host, port=args.port,
+                access_log=None, print=None)
     return 0
 
 

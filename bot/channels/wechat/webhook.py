@@ -14,6 +14,8 @@ processes (dedupe.py) and answered:
 
 Framework-free: `verify` and `receive` take the query, body and client address and return a
 `Reply`; the gateway (aiohttp) and Rasa's old route (sanic) turn it into their response.
+`receive` is where every message passes: it counts how each was answered and how long after
+WeChat sent it, and the refusals (bot/monitoring/definitions.py).
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Set
+from typing import Any, Mapping, Optional, Set, Tuple
 
 from bot.channels import rate_limits
 from bot.channels.wechat import constants as keys, phrases
@@ -35,6 +37,7 @@ from bot.channels.wechat.inbox import Inbox, Job
 from bot.channels.wechat.languages import ClaimantLanguages
 from bot.channels.wechat.messages import MEDIA_KINDS, Inbound, parse_message, parse_xml, text_reply
 from bot.channels.wechat.render import Options
+from bot.monitoring import definitions as metrics
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,20 @@ class Reply:
     status: int
     body: str
     content_type: str = "text/plain; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The passive reply's text (None: answer `success`) and how the message was answered (one
+    of definitions.WECHAT_PATHS)."""
+
+    text: Optional[str]
+    path: str
+
+
+#: The error counted for each refusal's HTTP status.
+REFUSALS = {403: "wechat_refused", 400: "wechat_refused", 413: "wechat_refused", 429: "wechat_rate_limited",
+            503: "wechat_unavailable"}
 
 
 class Webhook:
@@ -97,11 +114,21 @@ class Webhook:
 
     async def receive(self, query: Mapping[str, str], body: bytes, address: Optional[str]) -> Reply:
         """One POST from WeChat's servers."""
-        if not self.ready:
-            return Reply(503, "wechat channel not available")
-        if await self.address_limit.wait_for(address):
-            return Reply(429, "too many requests")
         arrived = arrival(query.get("timestamp", ""), self.settings.passive_timeout)
+        reply, path = await self._receive(query, body, address, arrived)
+        if path is not None:
+            metrics.wechat_answered(path, time.monotonic() - arrived)
+        elif reply.status in REFUSALS:
+            metrics.error(REFUSALS[reply.status])
+        return reply
+
+    async def _receive(self, query: Mapping[str, str], body: bytes, address: Optional[str],
+                       arrived: float) -> Tuple[Reply, Optional[str]]:
+        """The reply, and how the message was answered (None when it was refused)."""
+        if not self.ready:
+            return Reply(503, "wechat channel not available"), None
+        if await self.address_limit.wait_for(address):
+            return Reply(429, "too many requests"), None
         safe = (query.get("encrypt_type") or "raw").lower() == "aes"
         key_index = 0
         try:
@@ -119,54 +146,54 @@ class Webhook:
                 inbound = parse_message(body or b"")
         except RequestRejected as error:
             logger.warning("wechat: request refused (%s): %s", error.status, error)
-            return Reply(error.status, "forbidden" if error.status == 403 else "bad request")
+            return Reply(error.status, "forbidden" if error.status == 403 else "bad request"), None
         try:
-            text = await self.answer(inbound, arrived=arrived)
+            answered = await self.answer(inbound, arrived=arrived)
         except Exception:  # Redis away: WeChat retries, and the claimant's message is not lost
             logger.exception("wechat: %s could not be handled", inbound.dedupe_key)
-            return Reply(503, "unavailable")
+            return Reply(503, "unavailable"), None
         took = time.monotonic() - arrived
         if took > self.settings.passive_timeout + LATE_MARGIN:
             logger.warning("wechat: %s answered %.2f s after it arrived (WeChat waits 5 s): this process "
                            "lacks CPU", inbound.dedupe_key, took)
-        if not text:
-            return Reply(200, SUCCESS)
-        reply = text_reply(inbound, text)
+        if not answered.text:
+            return Reply(200, SUCCESS), answered.path
+        reply = text_reply(inbound, answered.text)
         if safe and self.crypto is not None:
             reply = self.crypto.encrypt_reply(reply, nonce=query.get("nonce", ""),
                                               timestamp=str(int(time.time())), key_index=key_index)
-        return Reply(200, reply, XML)
+        return Reply(200, reply, XML), answered.path
 
     # --- one inbound message ---
 
-    async def answer(self, inbound: Inbound, *, arrived: Optional[float] = None) -> Optional[str]:
-        """The passive reply text for `inbound`, or None to answer `success`. Handles each
-        message once: a retry gets the first answer again, or `success`. `arrived` is the
+    async def answer(self, inbound: Inbound, *, arrived: Optional[float] = None) -> Answered:
+        """The passive reply text for `inbound` (None to answer `success`) and its path. Handles
+        each message once: a retry gets the first answer again, or `success`. `arrived` is the
         request's time.monotonic(): the passive window counts from it."""
         key = inbound.dedupe_key
         seen = await self.dedupe.claim(key)
         if seen is not None:
             logger.info("wechat: %s seen before (%s); not handled again", key, seen.state)
             if seen.state == "reply":
-                return seen.texts[0] if seen.texts else None
+                return Answered(seen.texts[0] if seen.texts else None, "repeat")
             if seen.state == PENDING:  # the request that took it may have died holding the answer
                 turn = await self.handshake.turn(key)
                 if turn is not None and turn.state == "passive" and turn.texts:
-                    return turn.texts[0]
-            return None
+                    return Answered(turn.texts[0], "repeat")
+            return Answered(None, "repeat")
         try:
             return await self._answer(inbound, time.monotonic() if arrived is None else arrived)
         except Exception:
             await self.dedupe.release(key)  # WeChat's retry handles it again
             raise
 
-    async def _answer(self, inbound: Inbound, arrived: float) -> Optional[str]:
+    async def _answer(self, inbound: Inbound, arrived: float) -> Answered:
         openid, key = inbound.from_user, inbound.dedupe_key
         if await self.user_limit.wait_for(openid):
             # Not silent: the claimant is told, in their language, to send it again in a minute.
             text = phrases.say("slow_down", await self.languages.of(openid))
             await self.dedupe.replied(key, [text])
-            return text
+            return Answered(text, "gateway")
         if inbound.kind in ("text", "voice") and inbound.text and inbound.text.strip():
             return await self.converse(inbound, inbound.text, deadline=arrived + self.settings.passive_timeout)
         if inbound.kind == "subscribe":
@@ -180,11 +207,11 @@ class Webhook:
         else:  # empty text, unsubscribe, menu clicks, scans ...: nothing to say
             text = None
         await self.dedupe.replied(key, [text] if text else [])
-        return text
+        return Answered(text, "gateway")
 
-    async def converse(self, inbound: Inbound, text: str, *, deadline: float) -> Optional[str]:
+    async def converse(self, inbound: Inbound, text: str, *, deadline: float) -> Answered:
         """Hands the message to the bot; the passive reply if the answer is handed back before
-        `deadline` (time.monotonic()), else None (the Rasa side sends it through the API)."""
+        `deadline` (time.monotonic()), else `async` (the Rasa side sends it through the API)."""
         key = inbound.dedupe_key
         epoch_deadline = time.time() + (deadline - time.monotonic())
         await self.inbox.put(Job(key=key, openid=inbound.from_user, text=text, msg_type=inbound.msg_type,
@@ -195,7 +222,7 @@ class Webhook:
         # Recorded for WeChat's retries after the answer leaves: it is late already. Should it be
         # lost, a retry still finds the answer in the handshake (`answer`).
         self._spawn(self.dedupe.went_async(key) if texts is None else self.dedupe.replied(key, [first] if first else []))
-        return first
+        return Answered(first, "async" if texts is None else "passive")
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
