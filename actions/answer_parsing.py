@@ -10,47 +10,18 @@ import re
 import unicodedata
 from typing import Optional, Tuple
 
+from bot.situation.numbers import chinese_number, to_arabic
+from bot.situation.work import EMPLOYER_FAULT_EN, EMPLOYER_FAULT_ZH, FAULT_DENIED
 from bot.textnorm import to_simplified
 
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_ZH_NUMBER = re.compile(r"[零〇一二两三四五六七八九十]+")
-_EN_NUMBERS = {
-    "zero": 0, "none": 0, "one": 1, "a": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-    "twenty": 20, "thirty": 30, "forty": 40,
-}
+__all__ = ["chinese_number", "parse_birth", "parse_group", "parse_leaving", "parse_years", "parse_yes_no"]
+
 _MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 
 
 def _clean(text: str) -> str:
     return to_simplified(unicodedata.normalize("NFKC", text or "")).strip().lower()
-
-
-def chinese_number(numeral: str) -> Optional[int]:
-    """'十五' -> 15, '二十' -> 20, '三' -> 3, '一九六六' -> 1966 (digit by digit)."""
-    if not numeral:
-        return None
-    if "十" not in numeral:
-        value = 0
-        for ch in numeral:
-            value = value * 10 + _DIGITS[ch]
-        return value
-    tens, _, ones = numeral.partition("十")
-    if len(tens) > 1 or len(ones) > 1:
-        return None
-    return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[ones] if ones else 0)
-
-
-def _arabic(text: str) -> str:
-    """Replaces Chinese numerals with digits and English number words with digits."""
-    text = _ZH_NUMBER.sub(lambda m: str(chinese_number(m.group()) or m.group()), text)
-    return re.sub(
-        r"\b(" + "|".join(sorted(_EN_NUMBERS, key=len, reverse=True)) + r")\b",
-        lambda m: str(_EN_NUMBERS[m.group()]),
-        text,
-    )
 
 
 def parse_years(text: str) -> Optional[float]:
@@ -60,7 +31,7 @@ def parse_years(text: str) -> Optional[float]:
         return 0.0
     # Halves first: "a" is also the number word for one.
     t = t.replace("half a year", "0.5 years").replace("and a half", "and-half")
-    t = _arabic(t)
+    t = to_arabic(t)
     t = re.sub(r"(\d+)\s*and-half", lambda m: f"{int(m.group(1)) + 0.5}", t)
     t = t.replace("半年", "0.5年")
     months = re.search(r"(\d+(?:\.\d+)?)\s*(个多月|个月|月|months?|mos?\b)", t)
@@ -110,23 +81,9 @@ def parse_yes_no(text: str) -> Optional[bool]:
 
 
 # The employer did not pay wages or social insurance: a resignation for that reason counts as
-# involuntary (Labour Contract Law art. 38), so it is recognised before any yes/no reading.
-_EMPLOYER_FAULT_ZH = re.compile(
-    r"欠薪|欠工资|欠我工资|欠缴|欠保|拖欠|克扣|拖(了)?.{0,6}(工资|薪水|薪资)|"
-    r"(不|没|没有|未|停)(按时|足额|及时)?(发|给|付|支付)(我)?(工资|薪水|薪资|钱)|"
-    r"(工资|薪水|薪资).{0,6}(不|没|没有|未|停)(按时|足额)?(发|给|付)|(工资|薪水|薪资).{0,4}发不出|"
-    r"(不|没|没有|未|停)(给|帮|为)?(我)?(缴|交|买|上|办)(纳)?(社保|社会保险|保险|五险)|"
-    r"(社保|社会保险|五险).{0,6}(不|没|没有|未|断)(给我)?(缴|交|买|上)")
-_EMPLOYER_FAULT_EN = re.compile(
-    r"\b(unpaid|owed|withheld|stopped paying|didn't pay|did not pay|never paid|wasn't paying|"
-    r"weren't paying|not paying|failed to pay|no)\b.{0,40}\b(wages?|salary|pay|social insurance|"
-    r"contributions?|insurance)\b|"
-    r"\b(wages?|salary|pay|social insurance|contributions?)\b.{0,30}\b(unpaid|not paid|wasn't paid|"
-    r"weren't paid|never paid|not being paid|owed|withheld|stopped)\b|"
-    r"\b(stopped|never|didn't|did not|wasn't|weren't) (paying|pay) (me|us)\b")
+# involuntary (Labour Contract Law art. 38), so it is recognised before any yes/no reading. The
+# patterns are shared with the situation entities (bot/situation/work.py).
 _UNSURE = re.compile(r"不知道|不清楚|不确定|说不清|\b(not sure|don't know|do not know|no idea)\b")
-# "单位没有欠薪" / "they did pay my wages": the fault is denied, not claimed.
-_FAULT_DENIED = re.compile(r"(没有|没|并没|不是因为|并非)(欠薪|拖欠|克扣)|\b(did|always) pay\b|\bpaid (me )?on time\b")
 # "我自己想换工作辞的职" / "by my own choice", unless a dismissal is named too ("不是我自己辞的,是被辞退的").
 _OWN_CHOICE = re.compile(r"自己.{0,8}(辞|走|离职)|主动(辞|离)|辞的职|跳槽|"
                          r"\b(own (choice|reasons?|accord)|by choice|voluntar(y|ily))\b")
@@ -144,7 +101,7 @@ def parse_leaving(text: str) -> Optional[str]:
     """How the job ended: EMPLOYER_FAULT ('单位欠薪我才辞职', 'I quit because my wages were
     unpaid'), DISMISSED ('是', '被辞退了', 'contract not renewed') or RESIGNED ('不是', 'I quit')."""
     t = _clean(text)
-    if not _FAULT_DENIED.search(t) and (_EMPLOYER_FAULT_ZH.search(t) or _EMPLOYER_FAULT_EN.search(t)):
+    if not FAULT_DENIED.search(t) and (EMPLOYER_FAULT_ZH.search(t) or EMPLOYER_FAULT_EN.search(t)):
         return EMPLOYER_FAULT
     if _UNSURE.search(t):
         return None
@@ -158,7 +115,7 @@ def parse_leaving(text: str) -> Optional[str]:
 
 def parse_birth(text: str) -> Optional[Tuple[int, int]]:
     """(year, month) of birth: '1966年3月', '1966-03', '66年3月', 'March 1966', '3/1966'."""
-    t = _arabic(_clean(text))
+    t = to_arabic(_clean(text))
     m = re.search(r"((?:19|20)?\d{2})\s*(?:年|[-/.])\s*(\d{1,2})\s*(?:月|$|\b)", t)
     if m:
         year, month = int(m.group(1)), int(m.group(2))

@@ -7,10 +7,11 @@ buttons, each answered on its own by `part_message`.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from actions.knowledge import WHERE_KEYS, Entry
 from actions.phrasebook import Phrasebook
+from core.language_codes import EN
 
 # Topics where foreign employees in China get the foreign_employees entry instead.
 FOREIGN_TOPICS = {"ask_pension", "ask_contribution", "ask_transfer", "ask_medical", "ask_documents"}
@@ -104,18 +105,21 @@ def part_buttons(entry: Entry, phrases: Phrasebook, *, leave_out: Optional[str] 
 
 # ------------------------------------------------------------------------------ the answers
 
-def answer_messages(entry: Entry, phrases: Phrasebook, *, city: Optional[str] = None) -> List[str]:
-    """The full answer: the answer itself (with steps), then the practical details and the source."""
+def answer_messages(entry: Entry, phrases: Phrasebook, *, city: Optional[str] = None,
+                    fitted: Sequence[str] = ()) -> List[str]:
+    """The full answer: the answer itself (with steps), then the practical details and the source.
+    `fitted`: lines fitted to what the claimant said (actions/tailoring.py), said first."""
     t = entry.text(phrases.language)
-    first = [t["title"], str(t["answer"]).strip()] + _steps(t, phrases)
+    first = [t["title"], *_fitted(fitted, phrases), str(t["answer"]).strip()] + _steps(t, phrases)
     second = _documents(t, phrases) + _where(t, phrases) + _local(entry, t, phrases, city)
     second.append(_source_line(entry, phrases))
     return ["\n".join(first), "\n".join(second)]
 
 
-def brief_message(entry: Entry, phrases: Phrasebook) -> str:
+def brief_message(entry: Entry, phrases: Phrasebook, *, fitted: Sequence[str] = ()) -> str:
     """The short answer, its first source (and how many more), that it is not a decision, and the
-    line that leads to the part buttons."""
+    line that leads to the part buttons. `fitted`: lines fitted to what the claimant said
+    (actions/tailoring.py), which answer their own case before the general answer."""
     t = entry.text(phrases.language)
     titles = entry.source_titles(phrases.language)
     if len(titles) > 1:
@@ -123,7 +127,14 @@ def brief_message(entry: Entry, phrases: Phrasebook) -> str:
                              count=len(titles), date=entry.last_reviewed)
     else:
         source = phrases.say("utter_kb_source_brief", source=titles[0] if titles else "", date=entry.last_reviewed)
-    return "\n".join([t["title"], str(t.get("short") or t["answer"]).strip(), source, phrases.say("utter_kb_more")])
+    return "\n".join([t["title"], *_fitted(fitted, phrases), str(t.get("short") or t["answer"]).strip(), source,
+                      phrases.say("utter_kb_more")])
+
+
+def _fitted(lines: Sequence[str], phrases: Phrasebook) -> List[str]:
+    """The fitted lines as one paragraph, or nothing."""
+    text = (" " if phrases.language == EN else "").join(line for line in lines if line)
+    return [text] if text else []
 
 
 def onward_buttons(

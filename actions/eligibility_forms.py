@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from abc import abstractmethod
 from typing import Any, Callable, Dict, List, Mapping, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -16,7 +17,9 @@ from rasa_sdk.types import DomainDict
 from actions import eligibility, knowledge
 from actions.answer_parsing import (DISMISSED, EMPLOYER_FAULT, RESIGNED, parse_birth, parse_group, parse_leaving,
                                     parse_years, parse_yes_no)
+from actions.claimant_facts import facts_from_events, known_answers
 from actions.phrasebook import Phrasebook
+from core.language_codes import ZH
 
 FORM_SLOTS = {
     # uf_birth and uf_group only when they can change the months (unemployment_extra_slots).
@@ -93,7 +96,68 @@ def unemployment_extra_slots(slots: Mapping[str, Any], *, claim: Tuple[int, int]
     return ["uf_birth"]
 
 
-class ValidateUnemploymentForm(FormValidationAction):
+class PreCheckValidation(FormValidationAction):
+    """A pre-check's validation that starts from what the claimant already said.
+
+    When the pre-check starts afresh (every answer blank: the topic answer clears them), the
+    answers the claimant gave earlier in the conversation (actions/claimant_facts.py) fill their
+    questions, and the first message says what was taken, so that the claimant can correct it
+    ("I made a mistake"); the form then asks only what is missing. A pre-check re-opened to
+    correct one answer, or already running, takes nothing.
+    """
+
+    @abstractmethod
+    def name(self) -> Text:
+        """validate_<form>; abstract, so that the action server does not register this class."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[Text, Any]]:
+        taken = self.answers_already_given(tracker)
+        events: List[Dict[Text, Any]] = [SlotSet(slot, value) for slot, value in taken.items()]
+        if taken:
+            phrases = Phrasebook.from_domain(domain, tracker.get_slot("language"))
+            dispatcher.utter_message(text=phrases.say("utter_check_prefilled", facts=_taken_text(phrases, taken)))
+            tracker.add_slots(events)  # validated below like any answer, and counted as given
+        return events + await super().run(dispatcher, tracker, domain)
+
+    def answers_already_given(self, tracker: Tracker) -> Dict[str, Any]:
+        form = self.form_name()
+        if not starting(tracker, form) or any(tracker.get_slot(slot) is not None for slot in FORM_SLOTS[form]):
+            return {}
+        return known_answers(form, facts_from_events(tracker.events))
+
+
+def starting(tracker: Tracker, form: str) -> bool:
+    """Whether the form is being started by this turn. Rasa calls the validation action as it
+    starts the form with the form already marked active (the activation after the claimant's
+    last message), and sometimes once more with the tracker from before (no active form)."""
+    if (tracker.active_loop or {}).get("name") != form:
+        return True
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "active_loop" and event.get("name") == form:
+            return True
+    return False
+
+
+def _taken_text(phrases: Phrasebook, taken: Mapping[str, Any]) -> str:
+    """"6 years of contributions, dismissed, laid off or not renewed": the answers taken, in the
+    order the form asks them."""
+    said = []
+    for slot, value in taken.items():
+        if slot.endswith("contribution_years"):
+            said.append(phrases.say("utter_prefill_years", years=_years(float(value))))
+        elif slot == "uf_involuntary":
+            said.append(phrases.say(f"utter_answer_leaving_{value}"))
+        elif slot.endswith("_birth"):
+            said.append(phrases.say("utter_prefill_birth", birth=value))
+        elif slot.endswith("_group"):
+            said.append(phrases.say(f"utter_group_{value}"))
+    return ("、" if phrases.language == ZH else ", ").join(said)
+
+
+class ValidateUnemploymentForm(PreCheckValidation):
     def name(self) -> Text:
         return "validate_unemployment_form"
 
@@ -129,7 +193,7 @@ class ValidateUnemploymentForm(FormValidationAction):
         return _validated("uf_group", value, parse_group, "utter_invalid_group", dispatcher)
 
 
-class ValidatePensionForm(FormValidationAction):
+class ValidatePensionForm(PreCheckValidation):
     def name(self) -> Text:
         return "validate_pension_form"
 

@@ -11,8 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import knowledge
 from actions.answer_text import (FOREIGN_TOPICS, PART_ENTITY, TOPIC_ENTITY, answer_messages, brief_message,
                                  mentions_foreign_employee, onward_buttons, part_buttons, part_message)
-from actions.eligibility_forms import FORM_SLOTS
+from actions.claimant_facts import facts_from_events
+from actions.eligibility_forms import FORM_SLOTS, this_month
 from actions.phrasebook import Phrasebook
+from actions.tailoring import fitted_lines, render
 from actions.turns import notices_for
 from core.settings import Settings
 
@@ -52,11 +54,16 @@ class ActionAnswerTopic(Action):
             dispatcher.utter_message(response="utter_default")
             return [SlotSet("pending_offer", None)]
 
+        # What the claimant already said (years paid, birth, how the job ended) answers their case first.
+        facts = facts_from_events(tracker.events)
+        figures = knowledge.load_yaml("kb/eligibility.yml")
+        fitted = [render(line, phrases) for line in fitted_lines(entry_id, facts, figures, today=this_month())]
         if (self._settings or Settings.from_env()).answer_style == "full":
-            for text in answer_messages(entry, phrases, city=tracker.get_slot("city")):
+            for text in answer_messages(entry, phrases, city=tracker.get_slot("city"), fitted=fitted):
                 dispatcher.utter_message(text=text)
         else:
-            dispatcher.utter_message(text=brief_message(entry, phrases), buttons=part_buttons(entry, phrases))
+            dispatcher.utter_message(text=brief_message(entry, phrases, fitted=fitted),
+                                     buttons=part_buttons(entry, phrases))
 
         offer = CHECK_OFFERS.get(intent)
         if offer:

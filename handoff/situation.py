@@ -65,7 +65,7 @@ def situation(events: Iterable[Any], slots: Optional[Mapping[str, Any]] = None, 
             entities = parse.get("entities") if isinstance(parse, Mapping) else None
             for entity in entities if isinstance(entities, list) else []:
                 if isinstance(entity, Mapping):
-                    for fact in _from_entity(entity.get("entity"), entity.get("value"), said, mask):
+                    for fact in _from_entity(entity, said, mask):
                         facts[fact.name] = fact
         elif kind == "slot":
             for fact in _from_slot(event.get("name"), event.get("value"), said or (None, None), mask):
@@ -76,7 +76,11 @@ def situation(events: Iterable[Any], slots: Optional[Mapping[str, Any]] = None, 
     return {name: facts[name] for name in FACTS if name in facts}
 
 
-def _from_entity(name: Any, value: Any, said: tuple, mask: Callable[[str], str]) -> List[Fact]:
+def _from_entity(entity: Mapping[str, Any], said: tuple, mask: Callable[[str], str]) -> List[Fact]:
+    """A fact from one entity (docs/entities.md): its value, the `month` beside a birth year, and
+    the `role` employer_fault of a resignation over unpaid wages or insurance."""
+    name, value = entity.get("entity"), entity.get("value")
+
     def fact(fact_name: str, fact_value: Any, detail: Optional[str] = None) -> List[Fact]:
         return [Fact(fact_name, fact_value, "message", said[0], said[1], detail)]
 
@@ -88,11 +92,13 @@ def _from_entity(name: Any, value: Any, said: tuple, mask: Callable[[str], str])
         return fact(name, age) if age is not None else []
     if name == "birth_year":
         year = _number(value, 1900, 2030, whole=True)
-        return fact(name, year) if year is not None else []
+        month = entity.get("month")
+        known = isinstance(month, int) and not isinstance(month, bool) and 1 <= month <= 12
+        return fact(name, year, f"{month:02d}" if known else None) if year is not None else []
     if name == "gender" and value in ("male", "female"):
         return fact(name, value)
     if name == "job_end" and value in ("dismissed", "resigned"):
-        return fact(name, value)
+        return fact(name, "employer_fault" if value == "resigned" and entity.get("role") == "employer_fault" else value)
     if name in ("city", "province", "benefit"):
         text = _name(value, mask)
         return fact(name, text) if text else []

@@ -160,6 +160,16 @@ def test_every_fact_the_claimant_can_give_and_values_that_are_not_facts():
                                "省份广东省、提到养老金。")
 
 
+def test_a_birth_month_and_a_resignation_over_unpaid_wages_from_the_entities():
+    events = [user("1966年3月出生,公司拖欠工资我只好辞职了", "ask_unemployment", 1, entities=[
+        ("birth_year", 1966), ("job_end", "resigned")])]
+    entities = events[0]["parse_data"]["entities"]
+    entities[0]["month"], entities[1]["role"] = 3, "employer_fault"  # as bot/situation gives them
+    facts = situation(events)
+    assert (facts["birth_year"].value, facts["birth_year"].detail) == (1966, "03")
+    assert facts["job_end"].value == "employer_fault"
+
+
 def test_identifiers_in_the_claimants_words_are_masked_in_facts():
     events = [user("我在杭州,电话13812345678", "inform", 1, entities=[("city", "杭州 13812345678")])]
     city = situation(events, mask=lambda text: text.replace("13812345678", "138****5678"))["city"]

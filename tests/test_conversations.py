@@ -136,3 +136,43 @@ def test_a_part_pressed_inside_the_pre_check_then_its_question_again(client, sen
     assert tracker["slots"]["uf_contribution_years"] is None  # the payload was not taken as an answer
     client.say(sender, "三年")
     assert client.tracker(sender)["slots"]["uf_contribution_years"] == 3.0
+
+
+# ------------------------------------------------------- issue 20: use what the claimant already said
+
+def test_the_facts_in_an_english_question_fit_the_answer_and_fill_the_pre_check(client, sender):
+    replies = client.say(sender, "I've paid in for 6 years and I was laid off last month. "
+                                 "How long can I get unemployment benefit?")
+    first = brief(replies)["text"]
+    assert "With 6 years of contributions, you can get unemployment benefit for up to 18 months" in first
+    assert "not a decision" in first and "local rules vary" in first
+    entities = {e["entity"]: e["value"] for e in client.tracker(sender)["latest_message"]["entities"]}
+    assert entities == {"contribution_years": 6, "job_end": "dismissed", "benefit": "unemployment benefit"}
+    opened = client.texts(sender, "yes")
+    assert "From your message: 6 years of contributions, dismissed, laid off or not renewed" in opened
+    assert "Question 3 of 3" in opened and "Question 1" not in opened  # only what is missing
+    assert "born" in client.texts(sender, "yes").lower()
+    result = client.texts(sender, "May 1990")
+    assert "18 months" in result and "not a decision" in result.lower()
+
+
+def test_the_facts_in_a_chinese_question_fill_the_pre_check_and_can_be_corrected(client, sender):
+    first = brief(client.say(sender, "我交了6年社保,上个月被辞退了,失业金能领多久?"))["text"]
+    assert "缴费满6年,最长可领18个月" in first and "不是正式决定" in first
+    opened = client.texts(sender, "好的")
+    assert "根据您前面说的:缴费6年、被辞退、裁员或合同到期不续签" in opened and "第3个问题" in opened
+    asks_again = client.texts(sender, "我说错了,不是6年")
+    assert "第1个问题" in asks_again  # the years, asked again
+    assert "第3个问题" in client.texts(sender, "七年")
+    client.say(sender, "是")
+    result = client.texts(sender, "1990年5月")
+    assert "按缴费7年计算,最长可以领18个月" in result
+
+
+def test_a_pension_question_with_every_answer_gets_the_result_at_once(client, sender):
+    first = brief(client.say(sender, "我是男的,1966年3月出生,养老保险交了20年,什么时候能退休?"))["text"]
+    assert "男职工,1966-03出生:法定退休年龄60岁4个月,2026-07到龄" in first
+    result = client.texts(sender, "好的")
+    assert "根据您前面说的:男职工、1966-03出生、缴费20年" in result
+    assert "60岁4个月" in result and "不是正式决定" in result and "问题" not in result
+    assert not (client.tracker(sender)["active_loop"] or {}).get("name")

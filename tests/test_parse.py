@@ -34,3 +34,17 @@ def test_no_words_is_a_fallback_with_full_confidence(client):
 def test_a_city_is_extracted(client):
     result = client.parse("广州的失业金怎么领")
     assert {"entity": "city", "value": "广州"}.items() <= result["entities"][0].items()
+
+
+def test_the_situation_entities_keep_their_span_and_text(client):
+    result = client.parse("我今年58岁，交了二十多年社保，上个月被辞退了，在廣州")
+    found = {e["entity"]: e for e in result["entities"]}
+    assert {k: e["value"] for k, e in found.items()} == {"age": 58, "contribution_years": 20, "job_end": "dismissed",
+                                                         "city": "广州"}
+    for entity in found.values():  # offsets into the normalised text, the parse result's `text`
+        assert result["text"][entity["start"]:entity["end"]] == entity["text"]
+
+
+def test_someone_elses_age_and_a_date_are_not_the_claimants(client):
+    result = client.parse("my son is 18 and I started paying in 2015")
+    assert result["entities"] == []

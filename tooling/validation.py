@@ -164,6 +164,23 @@ def topic_cue_problems(root: Path, intents: Iterable[str]) -> List[Problem]:
     return problems
 
 
+SITUATION_NAME_DIR = "data/lexicons/situation"
+
+
+def situation_name_problems(root: Path) -> List[Problem]:
+    """The place and benefit lists of the situation entities load (bot/situation/names.py)."""
+    from bot.situation.names import NameLexiconError, load_names
+
+    if not (root / SITUATION_NAME_DIR).is_dir():
+        return []  # a project without them (config.yml then has no SituationEntityExtractor)
+    try:
+        load_names(root / SITUATION_NAME_DIR)
+    except NameLexiconError as error:
+        return [Problem(error.path, error.line or 1, f"the place and benefit names do not load: {error.problem}",
+                        "fix that line as the comment at the top of the file describes (docs/entities.md)")]
+    return []
+
+
 def project_problems(root: Path = ROOT, *, today: Optional[dt.date] = None) -> List[Problem]:
     """Every project check over the data under `root`, in the order a trainer would fix them."""
     problems: List[Problem] = []
@@ -185,6 +202,7 @@ def project_problems(root: Path = ROOT, *, today: Optional[dt.date] = None) -> L
                                 today=today, kb_dir=root / project.KB_DIR)
     problems += checks.check_canned(root / CANNED_REPLIES)
     problems += topic_cue_problems(root, domain.intents)
+    problems += situation_name_problems(root)
     return problems
 
 

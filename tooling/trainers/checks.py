@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from core.language_codes import LANGUAGES
+from bot.situation.fact import ENTITIES as SITUATION_ENTITIES
 from tooling.trainers.project import Domain, Example, NluData
 from tooling.trainers.yamldoc import YamlDoc
 
@@ -33,6 +34,9 @@ KB_FIGURE_FILES = ("eligibility.yml",)
 #: actions/answer_text.py): never written by claimants, so no examples are needed or wanted.
 BUTTON_INTENTS = frozenset({"show_answer_part"})
 BUTTON_ENTITIES = frozenset({"answer_topic", "answer_part"})
+#: Found by rules and the lists in data/lexicons/situation (bot/situation/), not learned from
+#: examples: none are needed, and annotations (`[Shenzhen](city)`) are kept only as documentation.
+RULE_ENTITIES = frozenset(SITUATION_ENTITIES)
 
 
 @dataclass(frozen=True)
@@ -510,7 +514,7 @@ def check_names(domain: Domain, nlu: NluData, rules: Sequence[YamlDoc]) -> List[
             problems.append(Problem(path, line, f"lookup table '{name}' is not a domain entity",
                                     f"name it after an entity: {', '.join(sorted(entities)) or '(none)'}"))
     for entity, doc in sorted(domain.entities.items()):
-        if entity in BUTTON_ENTITIES:
+        if entity in BUTTON_ENTITIES or entity in RULE_ENTITIES:
             continue
         for lang in LANGUAGES:
             taught = any(entity in e.entities for e in nlu.examples if e.lang == lang) or any(
