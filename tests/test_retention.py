@@ -26,6 +26,18 @@ from handoff.queue import Queue
 from handoff.settings import DeskSettings
 from handoff.tickets import CallbackRequest
 from core.privacy import identity
+from tooling import embedded_redis
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    """A Redis of this module's own: a stack another module left running on the shared one copies
+    desk messages out of its outbox, and a copy made while a purge runs would read as data the
+    purge left behind (seen once in a full run)."""
+    server = embedded_redis.start(tmp_path_factory.mktemp("retention-redis"), persist=False)
+    yield server
+    server.stop()
+
 
 DAY = 86400.0
 NOW = time.time()
