@@ -308,6 +308,14 @@ class Queue:
         return self._apply(ticket_id, lambda x: t.raise_priority(
             x, priority=priority, by=by, at=self.clock(), evidence=evidence))
 
+    def update_brief(self, ticket_id: str, change: Callable[[Mapping[str, Any]], Optional[Mapping[str, Any]]]) -> Ticket:
+        """The ticket with `change(its brief)` stored as its brief (None: unchanged). Not a change
+        consoles hear of: nothing is published on the updates channel."""
+        def brought_up_to_date(ticket: Ticket) -> Ticket:
+            brief = change(ticket.brief)
+            return ticket if brief is None else t.with_brief(ticket, brief)
+        return self._apply(ticket_id, brought_up_to_date, announce=False)
+
     def capacity(self, agent_id: str) -> int:
         """The most tickets the agent may hold at once (their account's, else the default)."""
         with self._redis_errors():
@@ -454,19 +462,19 @@ class Queue:
     # ----- the commit ---------------------------------------------------------------------------
 
     def _apply(self, ticket_id: str, change: Callable[[Ticket], Ticket], *,
-               capacity_of: Optional[str] = None) -> Ticket:
+               capacity_of: Optional[str] = None, announce: bool = True) -> Ticket:
         for _ in range(MAX_RETRIES):
             old, version = self._load(ticket_id)
             new = change(old)
             if new is old:
                 return old
             if self._store(old, version, new, open_pointer=new.state.is_open and new.callback is None,
-                           capacity_of=capacity_of):
+                           capacity_of=capacity_of, announce=announce):
                 return new
         raise QueueUnavailable(f"ticket {ticket_id!r} kept changing; try again")
 
     def _store(self, old: Optional[Ticket], version: str, new: Ticket, *, open_pointer: bool,
-               capacity_of: Optional[str] = None) -> bool:
+               capacity_of: Optional[str] = None, announce: bool = True) -> bool:
         """True when stored; False when the ticket moved since `version` (re-read and retry).
         With `capacity_of`, raises AtCapacity when that agent holds as many tickets as they may."""
         data = new.as_dict()
@@ -500,7 +508,8 @@ class Queue:
                     and new.state in (State.RETURNED, State.CLOSED)):
                 pipe.lpush(k.HANDLING_TIMES + old.language, round(self.clock() - old.assigned_at, 3))
                 pipe.ltrim(k.HANDLING_TIMES + old.language, 0, self.settings.handling_samples - 1)
-            pipe.publish(k.UPDATES_CHANNEL, json.dumps(update_message(new)))
+            if announce:
+                pipe.publish(k.UPDATES_CHANNEL, json.dumps(update_message(new)))
             pipe.execute()
         return True
 

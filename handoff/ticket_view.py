@@ -1,16 +1,20 @@
-"""A ticket as a console is shown it (`claimed`, `brief`): its brief with the transcript brought up
-to date, the summary in the console's language (handoff/assist.py), for the agent holding it the
+"""A ticket as a console is shown it (`claimed`, `brief`): its brief as stored with the ticket and
+kept up to date by the stream worker (handoff/brief_record.py), the summary in the console's language (handoff/assist.py), for the agent holding it the
 suggested answer to the claimant's latest question (handoff/suggestion.py), and its private notes.
 Every view is a transcript read, written to the audit log before anything is sent.
+
+No tracker is read for a ticket made with its conversation (by the handoff action). A ticket
+stored without one (made by hand, or before the desk kept it) has it made from the tracker at its
+first view and stored: every later view reads the stored one.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Mapping
 
 from core.privacy import access
 from core.privacy import exceptions as privacy_errors
-from handoff import assist
+from handoff import assist, brief_record
 from handoff import suggestion as suggestions
 from handoff import tickets as t
 from handoff.brief import build_brief
@@ -42,19 +46,33 @@ async def full(desk: DeskContext, session: Session, ticket: Ticket) -> Dict[str,
     """The ticket as `session`'s console is shown it (see the module's docstring)."""
     await audited(desk, access.open_transcript, session.account, ticket.conversation_id, ticket.language)
     data = ticket.as_dict()
+    data["brief"] = brief_record.shown(ticket.brief)
     data["summary"] = data["suggestion"] = None
     try:
-        tracker = await desk.rasa.tracker(ticket.conversation_id)
-        brief = build_brief(tracker, waiting_since=ticket.waiting_since, reason=ticket.reason,
+        conversation = await stored_conversation(desk, ticket)
+        brief = build_brief(conversation, waiting_since=ticket.waiting_since, reason=ticket.reason,
                             priority=ticket.priority.value)
         fresh = brief.as_dict()
         data["brief"] = {**data["brief"], "transcript": fresh["transcript"], "signals": fresh["signals"]}
-        data["summary"] = assist.summarise(brief, tracker, language=session.language,
+        data["summary"] = assist.summarise(brief, conversation, language=session.language,
                                            titles=desk.titles).as_dict()
         if holds(session, ticket):
             data["suggestion"] = desk.suggestion(
-                suggestions.latest_topic(tracker.get("events") or [], desk.knowledge), ticket.language)
+                suggestions.latest_topic(conversation.get("events") or [], desk.knowledge), ticket.language)
     except DeskError as error:
-        logger.warning("showing the stored brief of %s: %s", ticket.id, error)
+        logger.warning("showing the brief of %s as stored: %s", ticket.id, error)
     data["notes"] = t.notes(ticket)
     return data
+
+
+async def stored_conversation(desk: DeskContext, ticket: Ticket) -> Mapping[str, Any]:
+    """The conversation stored with the ticket (masked, shaped like a tracker); for a ticket stored
+    without one, made from the tracker now and stored. Raises RasaUnavailable (no tracker read)."""
+    conversation = brief_record.as_tracker(ticket.brief)
+    if conversation is not None:
+        return conversation
+    made = brief_record.make(await desk.rasa.tracker(ticket.conversation_id), waiting_since=ticket.waiting_since,
+                             reason=ticket.reason, priority=ticket.priority.value)
+    stored = await desk.io(desk.queue.update_brief, ticket.id,
+                           lambda brief: None if brief_record.as_tracker(brief) else {**brief, **made})
+    return brief_record.as_tracker(stored.brief) or made[brief_record.KEY]

@@ -5,7 +5,8 @@
   held conversations to the holder's sockets on this process (every desk process needs every
   message; nothing to acknowledge);
 - `act_on_stream`: the same stream in the consumer group `desk` (core/stream_consumer.py), to act
-  once per message across desk processes, with the desk's policy for a claimant message of an open
+  once per event across desk processes: the brief stored with an open ticket gets each new
+  message of its conversation (handoff/brief_record.py; the claimant's, an agent's), and the desk's policy for a claimant message of an open
   ticket (`act_on`): cancel the wait on "never mind", raise the priority on distress (and give the
   crisis lines at once to a claimant still waiting), take a callback number when nobody is there.
   Acknowledged after acting; a message a desk process read and did not act on (it died, Redis or
@@ -23,7 +24,7 @@ import redis
 from core import crisis_contacts
 from core import redis_keys as k
 from core.stream_consumer import StreamConsumer
-from handoff import endings, protocol, relay
+from handoff import brief_record, endings, protocol, relay
 from handoff import suggestion as suggestions
 from handoff.desk_context import DeskContext
 from handoff.exceptions import DeskError, QueueUnavailable, RasaUnavailable, TicketNotFound
@@ -98,18 +99,34 @@ async def ensure_group(desk: DeskContext) -> None:
 async def act_on_stream(desk: DeskContext, consumer: str) -> None:
     """Acts once (across desk processes) on each claimant message of an open ticket, in order."""
     async def handle(entry_id: str, fields: Dict[str, str], again: bool) -> None:
-        message = relay.decode(fields)
-        if message is None:
-            return
         try:
-            await act_on(desk, message, request_id=entry_id)
+            await keep_brief(desk, fields)
+            message = relay.decode(fields)
+            if message is not None:
+                await act_on(desk, message, request_id=entry_id)
         except (RasaUnavailable, QueueUnavailable):
             raise  # not acted on: left pending, acted on again after RECLAIM_MS
         except DeskError as error:  # the change itself is refused (no such ticket ...): again would not help
-            logger.error("could not act on a message of %s: %s", message.conversation_id, error)
+            logger.error("could not act on an event of %s: %s", fields.get("sender_id"), error)
 
     await StreamConsumer(desk.events, k.EVENTS_STREAM, k.EVENTS_GROUP, consumer, handle,
                          claim_idle_ms=RECLAIM_MS, create_from="$", block_ms=1000, count=100).run()
+
+
+async def keep_brief(desk: DeskContext, fields: Dict[str, str]) -> None:
+    """Adds a message of a conversation with an open ticket to the brief stored with it (an entry
+    read again adds nothing: brief_record.with_event)."""
+    if fields.get("event") not in ("user", "bot"):
+        return
+    try:
+        event = json.loads(fields.get("data") or "")
+    except ValueError:
+        return
+    if not isinstance(event, dict) or not event.get("sender_id"):
+        return
+    ticket = await desk.io(desk.queue.open_ticket, str(event["sender_id"]))
+    if ticket is not None and brief_record.as_tracker(ticket.brief) is not None:
+        await desk.io(desk.queue.update_brief, ticket.id, lambda brief: brief_record.with_event(brief, event))
 
 
 async def act_on(desk: DeskContext, message: relay.ClaimantMessage, *, request_id: Optional[str] = None) -> None:

@@ -14,7 +14,7 @@ from handoff.desk_context import DeskContext
 from handoff.exceptions import NotHolder, ProtocolError
 from handoff.handlers.tickets import held, visible
 from handoff.session import Session
-from handoff.ticket_view import audited, full
+from handoff.ticket_view import audited, full, stored_conversation
 from handoff.tickets import State
 
 
@@ -46,8 +46,8 @@ async def suggest(desk: DeskContext, session: Session, request: protocol.Request
     ticket = await held(desk, session, request, "suggest")
     topic = request.get("topic")
     if topic is None:
-        tracker = await desk.rasa.tracker(ticket.conversation_id)
-        topic = suggestions.latest_topic(tracker.get("events") or [], desk.knowledge)
+        conversation = await stored_conversation(desk, ticket)
+        topic = suggestions.latest_topic(conversation.get("events") or [], desk.knowledge)
     elif desk.knowledge.get(topic) is None:
         raise ProtocolError("not_found", f"the knowledge base has no topic {topic!r}", request.ref)
     return {"ticket_id": ticket.id, "suggestion": desk.suggestion(topic, ticket.language)}
