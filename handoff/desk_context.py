@@ -21,6 +21,7 @@ from handoff.outbox import Outbox, message as outbox_message
 from handoff.phrases import Phrases
 from handoff.queue import Queue
 from handoff.rasa_api import RasaAPI
+from handoff.rasa_writes import RasaWrites
 from handoff.session import Session
 from handoff.settings import DeskSettings
 from handoff.tickets import Ticket
@@ -42,6 +43,7 @@ class DeskContext:
     def __post_init__(self) -> None:
         self.titles = self.knowledge.titles()
         self.csat = CsatStore(self.queue.redis)
+        self.rasa_writes = RasaWrites(self.queue.redis, self.rasa, self.outbox)
 
     async def io(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(function, *args, **kwargs)

@@ -4,7 +4,8 @@ Every process, every `sweep_interval_seconds`: a heartbeat for the agents connec
 The leader (held with SET NX and a short expiry on DESK_LEADER, renewed by its holder, so another
 process takes over within a few sweeps when it dies) also: puts back in the queue the tickets of
 agents gone past the grace period, raises wait-time alerts, and tells each waiting claimant their
-new place in the queue when it changed.
+new place in the queue when it changed, and tries again to tell the bot of each ended ticket it
+was not yet told of (handoff/rasa_writes.py).
 """
 from __future__ import annotations
 
@@ -28,7 +29,15 @@ class Leader:
                     await desk.back_in_queue(ticket, None)
                 await desk.io(desk.queue.check_waits)
                 await desk.io(announce_positions, desk)
+                await self.retry_rasa_writes()
             await asyncio.sleep(desk.settings.sweep_interval_seconds)
+
+    async def retry_rasa_writes(self) -> None:
+        """Tries again each due write of an ended ticket's resume to Rasa (handoff/rasa_writes.py)."""
+        writes = self.desk.rasa_writes
+        for ticket_id in await self.desk.io(writes.due):
+            if await self.desk.io(writes.lease, ticket_id):
+                await writes.complete(ticket_id, again=True)
 
     async def lead(self) -> bool:
         """Whether this process leads now (taking or renewing the lead)."""

@@ -80,12 +80,12 @@ async def transfer(desk: DeskContext, session: Session, request: protocol.Reques
         await desk.back_in_queue(ticket, previous, phrase="utter_handoff_transferred_language")
 
 
-async def return_(desk: DeskContext, session: Session, request: protocol.Request) -> None:
-    await endings.return_to_bot(desk, request["ticket_id"], by=session.agent_id, holder=session.holder())
+async def return_(desk: DeskContext, session: Session, request: protocol.Request) -> Dict[str, Any]:
+    return await endings.return_to_bot(desk, request["ticket_id"], by=session.agent_id, holder=session.holder())
 
 
-async def close(desk: DeskContext, session: Session, request: protocol.Request) -> None:
-    await endings.close(desk, request["ticket_id"], by=session.agent_id, reason_code=request["reason_code"],
+async def close(desk: DeskContext, session: Session, request: protocol.Request) -> Dict[str, Any]:
+    return await endings.close(desk, request["ticket_id"], by=session.agent_id, reason_code=request["reason_code"],
                         note=protocol.optional_text(request.get("note")), holder=session.holder())
 
 
