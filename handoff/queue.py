@@ -13,6 +13,7 @@ Storage (keys in core/redis_keys.py):
     renben:open:<conversation>  the conversation's open (waiting or assigned) ticket
     renben:agent-tickets:<id>   the tickets an agent holds
     renben:agent-capacity       agent -> the most tickets they may hold (else settings.default_capacity)
+    renben:rasa-write:<id>      a return's or close's ending, written with it (handoff/rasa_writes.py)
 
 The client must be a `redis.Redis(..., decode_responses=True)`; use `connect(url)`.
 """
