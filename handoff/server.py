@@ -171,7 +171,7 @@ class Desk:
         The desk reads trackers through Rasa's API, not the tracker store: Rasa's /health has it."""
         async def redis() -> None:
             await health.redis_probe(self.queue.redis)()
-            await health.redis_probe(self.events)()
+            await health.redis_probe(self.context.events)()
 
         status, body = health.report(await health.check({"redis": redis}))
         return HTTPStatus(status), [("Content-Type", "application/json"), ("Cache-Control", "no-store")], \

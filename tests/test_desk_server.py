@@ -283,6 +283,7 @@ def test_the_console_page_is_served_and_nothing_outside_it(settings):
             assert headers["Content-Security-Policy"].startswith("default-src 'self'")
             assert (await asyncio.to_thread(get, "/../server.py"))[0] == 404
             assert (await asyncio.to_thread(get, "/console.js"))[0] == 200
+            assert (await asyncio.to_thread(get, "/health"))[0] == 200  # both Redis clients answer
         finally:
             await desk.stop()
 
