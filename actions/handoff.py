@@ -25,7 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import knowledge, turns
 from actions.phrasebook import Phrasebook
 from core import crisis_contacts
-from handoff.brief import build_brief
+from handoff import brief_record
 from handoff.exceptions import DeskError
 from handoff.phrases import Phrases, load as load_phrases
 from handoff.queue import Queue, connect
@@ -64,10 +64,10 @@ def enqueue(queue: Queue, tracker_state: Dict[str, Any], *, language: str, prior
             reason: str) -> Tuple[Ticket, Optional[WaitEstimate], bool]:
     """The ticket, its wait estimate and whether we are within staffed hours (blocking I/O).
     One ticket per claimant message: the same message's turn run again gets the same ticket."""
-    brief = build_brief(tracker_state, waiting_since=time.time(), reason=reason, priority=priority.value)
+    brief = brief_record.make(tracker_state, waiting_since=time.time(), reason=reason, priority=priority.value)
     ticket = queue.enqueue(conversation_id=tracker_state["sender_id"],
-                           channel=brief.channel, language=language, priority=priority,
-                           reason=reason, brief=brief.as_dict(),
+                           channel=brief["channel"], language=language, priority=priority,
+                           reason=reason, brief=brief,
                            request_id=turns.request_id(tracker_state.get("events") or []))
     return ticket, queue.estimate(ticket.id), queue.staffed()
 

@@ -1,6 +1,6 @@
 """The crisis lines (data/crisis_contacts.yml, under RENBEN_DATA_DIR when set), read here only, for
 every process that gives them: the crisis response and the handoff action (actions/), and the desk
-when a claimant in the queue writes in crisis (handoff/server.py).
+when a claimant in the queue writes in crisis (handoff/workers.py).
 
 `load()` reads and checks the file (cached per file; a missing or broken file raises OSError,
 ValueError or yaml.YAMLError, and no caller may swallow it silently: a crisis response must not go

@@ -73,6 +73,13 @@ REVIEW_FLAGS = PREFIX + "review-flags"
 #: String: the desk process that currently sweeps presence, checks waits and announces queue
 #: positions (SET NX with a short expiry, renewed by its holder).
 DESK_LEADER = PREFIX + "desk-leader"
+#: Hash: the end of one handoff as the desk recorded it with the ticket's change (handoff/rasa_writes.py):
+#: `rasa_write` pending|done|failed, `attempts`, `error`, and `record` (JSON: the conversation, the
+#: tracker events that resume the bot, what the claimant is then told, the survey). Written in the
+#: same Lua step as the ticket's return or close; kept RASA_WRITE_DAYS once done.  renben:rasa-write:<id>
+RASA_WRITE = PREFIX + "rasa-write:"
+#: Sorted set: ticket id -> when its Rasa write is next tried (a pending or failed RASA_WRITE).
+RASA_WRITES_DUE = PREFIX + "rasa-writes-due"
 #: Hash: ticket id -> the last queue position announced to the claimant.
 ANNOUNCED_POSITIONS = PREFIX + "announced-positions"
 #: Consumer group of desk processes on EVENTS_STREAM that act on claimant messages (each once).

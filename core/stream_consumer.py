@@ -1,5 +1,5 @@
 """One way to read a Redis stream in a consumer group, for every reader of Renben (issue 17, item 5):
-the desk acting on claimant messages (handoff/server.py), the web channel copying the desk's
+the desk acting on claimant messages (handoff/workers.py), the web channel copying the desk's
 outbox (bot/channels/web/delivery.py), the Rasa side reading the WeChat inbox and the WeChat
 outbox (bot/channels/wechat/inbox.py, outbox.py).
 

@@ -31,12 +31,17 @@ class CsatStore:
         """Records that the question was asked (a second ask for the same ticket replaces it)."""
         try:
             pipe = self.redis.pipeline(transaction=True)
-            pipe.delete(k.CSAT + survey.ticket_id)
-            pipe.hset(k.CSAT + survey.ticket_id, mapping=survey.as_fields())
-            pipe.zadd(k.CSAT_ASKED, {survey.ticket_id: survey.asked_at})
+            self.ask_in(pipe, survey)
             pipe.execute()
         except redis.RedisError as error:
             raise QueueUnavailable(f"Redis: {error}") from error
+
+    @staticmethod
+    def ask_in(pipe: "redis.client.Pipeline", survey: Survey) -> None:
+        """Queues `ask` in a transaction (`pipe`)."""
+        pipe.delete(k.CSAT + survey.ticket_id)
+        pipe.hset(k.CSAT + survey.ticket_id, mapping=survey.as_fields())
+        pipe.zadd(k.CSAT_ASKED, {survey.ticket_id: survey.asked_at})
 
     def rate(self, ticket_id: str, *, conversation_id: str, score: int, at: float) -> bool:
         """Records (or changes) the rating; False when there is no such survey for that conversation."""

@@ -62,7 +62,18 @@ class Outbox:
                                        maxlen=self.maxlen, approximate=True)
         except redis.RedisError as error:
             raise QueueUnavailable(f"Redis: {error}") from error
-        if entry.get("text"):
-            metrics.sent(channel=channel, language=entry.get("language"),
-                         sender="agent" if entry.get("type") == "agent_message" else "desk")
+        _count(channel, entry)
         return entry_id
+
+    def send_in(self, pipe: "redis.client.Pipeline", channel: str, entry: Dict[str, Any]) -> None:
+        """Queues `send` in a transaction (`pipe`): the entry is appended when it executes."""
+        if channel in PUSH_CHANNELS:
+            pipe.xadd(k.OUTBOX + channel, {"data": json.dumps(entry, ensure_ascii=False)},
+                      maxlen=self.maxlen, approximate=True)
+            _count(channel, entry)
+
+
+def _count(channel: str, entry: Dict[str, Any]) -> None:
+    if entry.get("text"):
+        metrics.sent(channel=channel, language=entry.get("language"),
+                     sender="agent" if entry.get("type") == "agent_message" else "desk")

@@ -13,6 +13,7 @@ Storage (keys in core/redis_keys.py):
     renben:open:<conversation>  the conversation's open (waiting or assigned) ticket
     renben:agent-tickets:<id>   the tickets an agent holds
     renben:agent-capacity       agent -> the most tickets they may hold (else settings.default_capacity)
+    renben:rasa-write:<id>      a return's or close's ending, written with it (handoff/rasa_writes.py)
 
 The client must be a `redis.Redis(..., decode_responses=True)`; use `connect(url)`.
 """
@@ -40,12 +41,15 @@ REQUEST_DAYS = 7
 AGENT_STATUSES = ("available", "away", "offline")
 
 # KEYS: 1 ticket, 2 history, 3 old queue, 4 new queue, 5 open pointer, 6 old agent's tickets,
-#       7 new agent's tickets, 8 conversation's tickets, 9 languages set, 10 agents' capacities
+#       7 new agent's tickets, 8 conversation's tickets, 9 languages set, 10 agents' capacities,
+#       11 the ending's Rasa write record, 12 the due Rasa writes (handoff/rasa_writes.py)
 # ARGV: 1 expected version ("0": create; fails if the conversation has an open ticket and the
 #       new one would be it: a callback ticket is queued beside a live one),
 #       2 ticket JSON, 3 ticket id, 4 queue score ("" unless waiting), 5 "1" if open else "0",
 #       6 language, 7 "1" if held by an agent, 8 the agent whose capacity this change must respect
-#       ("" for none: only a claim checks), 9 the default capacity, 10.. new history entries
+#       ("" for none: only a claim checks), 9 the default capacity, 10 the ending's record JSON
+#       ("" for none: a return or close writes it with the change, state pending), 11 when it is
+#       first due, 12.. new history entries
 # Returns {1, new version}, {0, the current version or, on create, the open ticket's id}, or
 # {-1, tickets held, capacity} when the agent of ARGV[8] already holds as many as they may.
 # The capacity check and the SADD below are one script: two claims cannot both pass it.
@@ -78,7 +82,11 @@ elseif redis.call('GET', KEYS[5]) == ARGV[3] then
   redis.call('DEL', KEYS[5])
 end
 redis.call('SADD', KEYS[8], ARGV[3])
-for i = 10, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+if ARGV[10] ~= '' then
+  redis.call('HSET', KEYS[11], 'record', ARGV[10], 'rasa_write', 'pending', 'attempts', 0, 'error', '')
+  redis.call('ZADD', KEYS[12], ARGV[11], ARGV[3])
+end
+for i = 12, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
 return {1, tostring(version)}
 """
 
@@ -287,14 +295,20 @@ class Queue:
         return self._apply(ticket_id, lambda x: t.transfer_to_language(
             x, language=language, by=by, at=self.clock(), holder=holder))
 
-    def return_to_bot(self, ticket_id: str, *, by: str, holder: Optional[str] = None) -> Ticket:
-        """Returned: the caller must resume the bot for the conversation and tell the claimant."""
-        return self._apply(ticket_id, lambda x: t.return_to_bot(x, by=by, at=self.clock(), holder=holder))
+    def return_to_bot(self, ticket_id: str, *, by: str, holder: Optional[str] = None,
+                      ending: Optional[Callable[[Ticket], Tuple[Mapping[str, Any], float]]] = None) -> Ticket:
+        """Returned: the caller must resume the bot for the conversation and tell the claimant.
+        `ending(the returned ticket)`: the record of that (handoff/rasa_writes.py) and when it is
+        first due, stored in the same Lua step as the change."""
+        return self._apply(ticket_id, lambda x: t.return_to_bot(x, by=by, at=self.clock(), holder=holder),
+                           ending=ending)
 
     def close(self, ticket_id: str, *, by: str, reason_code: str, note: str = "",
-              holder: Optional[str] = None) -> Ticket:
+              holder: Optional[str] = None,
+              ending: Optional[Callable[[Ticket], Tuple[Mapping[str, Any], float]]] = None) -> Ticket:
+        """Closed; `ending` as for `return_to_bot`."""
         return self._apply(ticket_id, lambda x: t.close(
-            x, by=by, at=self.clock(), reason_code=reason_code, note=note, holder=holder))
+            x, by=by, at=self.clock(), reason_code=reason_code, note=note, holder=holder), ending=ending)
 
     def add_note(self, ticket_id: str, *, by: str, text: str, holder: Optional[str] = None) -> Ticket:
         """A private note in the ticket's history (tickets.add_note). With `holder`, only while
@@ -307,6 +321,14 @@ class Queue:
         the new band at once, keeping its arrival order."""
         return self._apply(ticket_id, lambda x: t.raise_priority(
             x, priority=priority, by=by, at=self.clock(), evidence=evidence))
+
+    def update_brief(self, ticket_id: str, change: Callable[[Mapping[str, Any]], Optional[Mapping[str, Any]]]) -> Ticket:
+        """The ticket with `change(its brief)` stored as its brief (None: unchanged). Not a change
+        consoles hear of: nothing is published on the updates channel."""
+        def brought_up_to_date(ticket: Ticket) -> Ticket:
+            brief = change(ticket.brief)
+            return ticket if brief is None else t.with_brief(ticket, brief)
+        return self._apply(ticket_id, brought_up_to_date, announce=False)
 
     def capacity(self, agent_id: str) -> int:
         """The most tickets the agent may hold at once (their account's, else the default)."""
@@ -454,19 +476,22 @@ class Queue:
     # ----- the commit ---------------------------------------------------------------------------
 
     def _apply(self, ticket_id: str, change: Callable[[Ticket], Ticket], *,
-               capacity_of: Optional[str] = None) -> Ticket:
+               capacity_of: Optional[str] = None, announce: bool = True,
+               ending: Optional[Callable[[Ticket], Tuple[Mapping[str, Any], float]]] = None) -> Ticket:
         for _ in range(MAX_RETRIES):
             old, version = self._load(ticket_id)
             new = change(old)
             if new is old:
                 return old
             if self._store(old, version, new, open_pointer=new.state.is_open and new.callback is None,
-                           capacity_of=capacity_of):
+                           capacity_of=capacity_of, announce=announce,
+                           ending=ending(new) if ending is not None else None):
                 return new
         raise QueueUnavailable(f"ticket {ticket_id!r} kept changing; try again")
 
     def _store(self, old: Optional[Ticket], version: str, new: Ticket, *, open_pointer: bool,
-               capacity_of: Optional[str] = None) -> bool:
+               capacity_of: Optional[str] = None, announce: bool = True,
+               ending: Optional[Tuple[Mapping[str, Any], float]] = None) -> bool:
         """True when stored; False when the ticket moved since `version` (re-read and retry).
         With `capacity_of`, raises AtCapacity when that agent holds as many tickets as they may."""
         data = new.as_dict()
@@ -480,12 +505,14 @@ class Queue:
             k.AGENT_TICKETS + ((old.agent if old else None) or "-"),
             k.AGENT_TICKETS + (new.agent or "-"),
             k.CONVERSATION_TICKETS + new.conversation_id, k.LANGUAGES, k.AGENT_CAPACITY,
+            k.RASA_WRITE + new.id, k.RASA_WRITES_DUE,
         ]
         args = [version, json.dumps(data, ensure_ascii=False), new.id,
                 str(t.queue_score(new.priority, new.seq)) if waiting else "",
                 "1" if open_pointer else "0", new.language,
                 "1" if new.state is State.ASSIGNED and new.agent else "0",
-                capacity_of or "", str(self.settings.default_capacity)]
+                capacity_of or "", str(self.settings.default_capacity),
+                json.dumps(ending[0], ensure_ascii=False) if ending else "", str(ending[1]) if ending else "0"]
         args += [json.dumps(entry.as_dict(), ensure_ascii=False) for entry in added]
         with self._redis_errors():
             done, *found = self._commit(keys=keys, args=args)
@@ -500,7 +527,8 @@ class Queue:
                     and new.state in (State.RETURNED, State.CLOSED)):
                 pipe.lpush(k.HANDLING_TIMES + old.language, round(self.clock() - old.assigned_at, 3))
                 pipe.ltrim(k.HANDLING_TIMES + old.language, 0, self.settings.handling_samples - 1)
-            pipe.publish(k.UPDATES_CHANNEL, json.dumps(update_message(new)))
+            if announce:
+                pipe.publish(k.UPDATES_CHANNEL, json.dumps(update_message(new)))
             pipe.execute()
         return True
 

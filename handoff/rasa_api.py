@@ -52,13 +52,23 @@ class RasaAPI:
             raise RasaUnavailable(f"Rasa: {error}") from error
 
 
+#: The metadata field of a `resume` event naming the ticket whose ending wrote it.
+MARKER = "desk_write"
+
+
+def written(tracker: Dict[str, Any], marker: str) -> bool:
+    """Whether the tracker has the `resume` event of `marker`'s ending."""
+    return any(isinstance(e, dict) and e.get("event") == "resume" and (e.get("metadata") or {}).get(MARKER) == marker
+               for e in tracker.get("events") or [])
+
+
 def agent_message_event(text: str, agent_id: str, at: Optional[float] = None) -> Dict[str, Any]:
     return {"event": "bot", "text": text, "timestamp": time.time() if at is None else at,
             "metadata": {"agent_id": agent_id}}
 
 
 def resume_events(text: Optional[str], at: Optional[float] = None, *,
-                  then: Sequence[Dict[str, Any]] = ()) -> List[Dict[str, Any]]:
+                  then: Sequence[Dict[str, Any]] = (), marker: Optional[str] = None) -> List[Dict[str, Any]]:
     """`resume`, the bot's line to the claimant if any, the events `then` (a survey's slot and
     question), then `action_listen`.
 
@@ -67,6 +77,8 @@ def resume_events(text: Optional[str], at: Optional[float] = None, *,
     next question with the core fallback (which hands off again)."""
     now = time.time() if at is None else at
     events: List[Dict[str, Any]] = [{"event": "resume", "timestamp": now}]
+    if marker:
+        events[0]["metadata"] = {MARKER: marker}
     if text:
         events.append({"event": "bot", "text": text, "timestamp": now, "metadata": {"desk": True}})
     events.extend(then)

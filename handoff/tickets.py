@@ -400,6 +400,14 @@ def notes(ticket: Ticket) -> List[Dict[str, Any]]:
             for entry in ticket.history if entry.event == "noted"]
 
 
+def with_brief(ticket: Ticket, brief: Mapping[str, Any]) -> Ticket:
+    """The ticket with its brief brought up to date (handoff/brief_record.py): no history entry,
+    the ticket's state is not changed."""
+    if not isinstance(brief, Mapping):
+        raise InvalidRequest("brief must be a mapping (Brief.as_dict())")
+    return dataclasses.replace(ticket, brief=dict(brief))
+
+
 def raise_priority(ticket: Ticket, *, priority: Any, by: str, at: float,
                    evidence: Optional[Mapping[str, Any]] = None) -> Ticket:
     """An open ticket at a higher priority; the same ticket object if it is already as high

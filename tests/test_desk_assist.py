@@ -34,7 +34,7 @@ class TrackerRasa:
     """Rasa's HTTP API as far as the desk uses it: GET a tracker, POST events to it."""
 
     def __init__(self, trackers: Dict[str, Dict[str, Any]]) -> None:
-        self.trackers, self.appended = trackers, []
+        self.trackers, self.appended, self.fetches = trackers, [], 0
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -42,6 +42,7 @@ class TrackerRasa:
                 return unquote(urlparse(self.path).path.split("/")[2])
 
             def do_GET(self) -> None:  # noqa: N802
+                fake.fetches += 1
                 tracker = fake.trackers.get(self._conversation(), {"sender_id": self._conversation(), "events": []})
                 self._answer(json.dumps(tracker).encode())
 

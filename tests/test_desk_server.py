@@ -181,6 +181,9 @@ def test_disconnect_puts_the_ticket_back_after_the_grace_period(settings, queue)
             deadline = time.monotonic() + 5
             while queue.get(first.id).state is not State.WAITING and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
+            # the claimant is told just after the requeue: wait for it before stopping the desk
+            while queue.redis.xlen(k.OUTBOX + "web") < 3 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
         finally:
             await desk.stop()
 
@@ -280,6 +283,7 @@ def test_the_console_page_is_served_and_nothing_outside_it(settings):
             assert headers["Content-Security-Policy"].startswith("default-src 'self'")
             assert (await asyncio.to_thread(get, "/../server.py"))[0] == 404
             assert (await asyncio.to_thread(get, "/console.js"))[0] == 200
+            assert (await asyncio.to_thread(get, "/health"))[0] == 200  # both Redis clients answer
         finally:
             await desk.stop()
 
@@ -332,26 +336,41 @@ def test_two_desk_processes_100_concurrent_claims_exactly_one_wins(settings, que
 
 
 class FakeRasa:
-    """Rasa's HTTP API as far as the desk uses it: answers 200 to every call, or holds each call
-    unanswered while `hold` is set (a Rasa stuck mid-turn)."""
+    """Rasa's HTTP API as far as the desk uses it: POST events to a tracker (kept as soon as they
+    are read), GET it back; each call held unanswered while `hold` is set (a Rasa stuck mid-turn),
+    or answered 503 while `down` is set."""
 
     def __init__(self) -> None:
         import http.server
         import threading
+        from urllib.parse import unquote, urlparse
 
-        self.hold, self.calls = threading.Event(), 0
+        self.hold, self.down, self.calls = threading.Event(), threading.Event(), 0
+        self.trackers: Dict[str, List[Dict[str, Any]]] = {}
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            def _conversation(self) -> str:
+                return unquote(urlparse(self.path).path.split("/")[2])
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._answer(json.dumps({"sender_id": self._conversation(),
+                                         "events": fake.trackers.get(self._conversation(), [])}).encode())
+
             def do_POST(self) -> None:  # noqa: N802
                 fake.calls += 1
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                events = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"[]")
+                if not fake.down.is_set():
+                    fake.trackers.setdefault(self._conversation(), []).extend(events)
+                self._answer(b"{}")
+
+            def _answer(self, body: bytes) -> None:
                 while fake.hold.is_set():
                     time.sleep(0.05)
-                self.send_response(200)
+                self.send_response(503 if fake.down.is_set() else 200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
-                self.wfile.write(b"{}")
+                self.wfile.write(body)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -359,6 +378,9 @@ class FakeRasa:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def resumed(self, conversation: str) -> List[Dict[str, Any]]:
+        return [e for e in self.trackers.get(conversation, []) if e["event"] == "resume"]
 
     def close(self) -> None:
         self.hold.clear()
@@ -385,22 +407,71 @@ def test_a_message_a_killed_desk_read_but_never_acted_on_is_acted_on_after_its_r
         while rasa.calls == 0:
             assert time.monotonic() < deadline, "the desk never acted"
             time.sleep(0.05)
-        os.killpg(desk.pid, signal.SIGKILL)  # read, acting, not acknowledged
+        os.killpg(desk.pid, signal.SIGKILL)  # read, acted on, the bot not yet told, not acknowledged
         desk.wait()
         rasa.hold.clear()
-        assert queue.get(ticket.id).state is State.WAITING
+        # the ticket's change and its ending's record were one step: returned, the bot's write pending
+        assert queue.get(ticket.id).state is State.RETURNED
+        assert queue.redis.hget(k.RASA_WRITE + ticket.id, "rasa_write") == "pending"
+        assert "bot_resumed" not in outbox_types(queue, "c1")  # not told the bot is back before it is
         assert queue.redis.xpending(k.EVENTS_STREAM, k.EVENTS_GROUP)["pending"] == 1
         desk = start_desk_process(settings, port)
-        deadline = time.monotonic() + 20
-        while queue.get(ticket.id).state is State.WAITING:
-            assert time.monotonic() < deadline, "the restarted desk did not act on what it had read"
+        deadline = time.monotonic() + 60
+        while queue.redis.hget(k.RASA_WRITE + ticket.id, "rasa_write") != "done":
+            assert time.monotonic() < deadline, "the restarted desk never finished telling the bot"
             time.sleep(0.1)
-        assert queue.get(ticket.id).state is State.RETURNED
-        # acknowledged after the effect: the ack follows the state change by a moment
+        # the killed desk's write had reached Rasa: tried again, it is found there, not made twice
+        assert [e["metadata"]["desk_write"] for e in rasa.resumed("c1")] == [ticket.id]
+        assert outbox_types(queue, "c1") == ["bot_resumed"]
+        # the message it had read is taken over and acknowledged
         while queue.redis.xpending(k.EVENTS_STREAM, k.EVENTS_GROUP)["pending"] != 0:
-            assert time.monotonic() < deadline, "the restarted desk acted but never acknowledged"
+            assert time.monotonic() < deadline, "the restarted desk never acknowledged"
             time.sleep(0.05)
     finally:
         os.killpg(desk.pid, signal.SIGKILL)
         desk.wait()
         rasa.close()
+
+
+def outbox_types(queue: Queue, conversation: str) -> List[str]:
+    return [m["type"] for m in (json.loads(f["data"]) for _, f in queue.redis.xrange(k.OUTBOX + "web"))
+            if m["conversation_id"] == conversation]
+
+
+def test_rasa_down_at_return_the_ticket_is_returned_and_the_bot_told_when_rasa_is_back(settings, queue):
+    """Issue 18: return is one atomic step with a recorded outcome; a Rasa failure leaves the ticket
+    returned with `rasa_write: failed`, and the write is tried again until the bot is told."""
+    import dataclasses
+
+    rasa = FakeRasa()
+    settings = dataclasses.replace(settings, rasa_url=rasa.url)
+    ticket = enqueue(queue, "c1")
+    token = agents.add_agent(queue.redis, "li", languages=["zh"])
+
+    async def scenario():
+        desk = await started(settings)
+        try:
+            console = await Console.login(desk.port, token)
+            assert (await console.ask("claim", ticket_id=ticket.id))["type"] == "ok"
+            rasa.down.set()
+            answer = await console.ask("return", ticket_id=ticket.id)
+            assert (answer["type"], answer["rasa_write"]) == ("ok", "failed"), answer
+            assert queue.get(ticket.id).state is State.RETURNED
+            assert queue.redis.hget(k.RASA_WRITE + ticket.id, "rasa_write") == "failed"
+            assert outbox_types(queue, "c1") == ["agent_joined"]  # not told the bot is back: it is not
+            await asyncio.sleep(2.5)  # still down: tried again, still failed
+            assert int(queue.redis.hget(k.RASA_WRITE + ticket.id, "attempts")) >= 2
+            rasa.down.clear()
+            deadline = time.monotonic() + 30
+            while queue.redis.hget(k.RASA_WRITE + ticket.id, "rasa_write") != "done":
+                assert time.monotonic() < deadline, "the write was never tried again"
+                await asyncio.sleep(0.1)
+        finally:
+            await desk.stop()
+            rasa.close()
+
+    asyncio.run(scenario())
+    assert [e["metadata"]["desk_write"] for e in rasa.resumed("c1")] == [ticket.id]
+    assert outbox_types(queue, "c1") == ["agent_joined", "bot_resumed", "question"]
+    assert queue.redis.exists(k.CSAT + ticket.id)  # the survey recorded with the claimant's question
+    assert queue.redis.zscore(k.RASA_WRITES_DUE, ticket.id) is None

@@ -96,3 +96,8 @@ def test_suggest_takes_a_ticket_and_maybe_a_topic():
 ])
 def test_the_console_language_is_one_the_desk_has_words_for(requested, languages, chosen):
     assert protocol.console_language(requested, languages) == chosen
+
+
+def test_every_request_type_has_a_handler_and_no_handler_is_for_an_unknown_type():
+    from handoff.handlers import HANDLERS
+    assert set(HANDLERS) == set(protocol.REQUESTS)

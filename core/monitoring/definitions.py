@@ -179,7 +179,7 @@ def turn_finished(*, channel: Optional[str], language: Optional[str], replies: i
 
 
 def sent(*, channel: Optional[str], language: Optional[str], sender: str) -> None:
-    """A message the desk sent a claimant (handoff/server.py)."""
+    """A message the desk sent a claimant (handoff/outbox.py)."""
     if sender not in SENDERS:
         raise ValueError(f"unknown sender {sender!r}")
     MESSAGES_OUT.labels(channel_label(channel), language_label(language), sender).inc()
