@@ -22,6 +22,7 @@ from core import redis_keys as keys
 from handoff.csat import Survey
 from handoff.csat_store import CsatStore
 from handoff.outbox import Outbox, message
+from handoff import rasa_writes
 from handoff.queue import Queue
 from handoff.settings import DeskSettings
 from handoff.tickets import CallbackRequest
@@ -88,6 +89,10 @@ def fill_redis(client: "redis.Redis[str]", redis_url: str, conversation_id: str,
     queue.agent_online("agent-1", languages=["zh"])
     queue.claim(old.id, agent="agent-1")
     queue.add_note(old.id, by="agent-1", text=f"private note: {words}", holder="agent-1")
+    # the end of the handoff as the desk records it, its write to Rasa still due
+    queue.return_to_bot(old.id, by="agent-1", holder="agent-1", ending=lambda ticket: (rasa_writes.record(
+        conversation_id=conversation_id, events=[{"event": "resume", "ticket": ticket.id}], channel="web",
+        then=[{"text": f"the bot is back {words}"}], survey=None), at + 40))
     surveys = CsatStore(client)
     surveys.ask(Survey(ticket_id=old.id, conversation_id=conversation_id, agent="agent-1", topic="none",
                        language="zh", channel="web", ending="closed", asked_at=at + 30))

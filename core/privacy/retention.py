@@ -282,8 +282,9 @@ def delete_redis_keys(client: "redis.Redis[str]", ids: Iterable[str]) -> int:
         pipe = client.pipeline(transaction=False)
         for ticket_id in tickets:
             pipe.delete(keys.TICKET + ticket_id, keys.TICKET_HISTORY + ticket_id,
-                        keys.CSAT + ticket_id)
+                        keys.CSAT + ticket_id, keys.RASA_WRITE + ticket_id)
             pipe.zrem(keys.CSAT_ASKED, ticket_id)
+            pipe.zrem(keys.RASA_WRITES_DUE, ticket_id)
             for language in languages:
                 pipe.zrem(keys.QUEUE + language, ticket_id)
             for agent_set in agent_sets:
