@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
@@ -10,13 +9,14 @@ from typing import Any, Dict, List, Mapping, Optional
 import yaml
 
 from core.language_codes import LANGUAGES
+from core.settings import current
 
 WHERE_KEYS = ("online", "office", "wechat", "phone")
 
 
 def data_dir() -> Path:
-    """`RENBEN_DATA_DIR`, or the repository's data/ folder."""
-    return Path(os.environ.get("RENBEN_DATA_DIR") or Path(__file__).resolve().parents[1] / "data")
+    """`RENBEN_DATA_DIR`, or the repository's data/ folder (the process's settings)."""
+    return current().data_dir
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ out without numbers unnoticed); `in_one_line()` renders them for a sentence.
 """
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 import yaml
+
+from core.settings import current
 
 FILE_NAME = "crisis_contacts.yml"
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data"
@@ -21,7 +22,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data"
 
 def load(directory: Optional[Union[str, Path]] = None) -> List[Dict[str, Any]]:
     """The configured crisis contacts, each with `number`, `name` and `when` per language."""
-    folder = Path(directory or os.environ.get("RENBEN_DATA_DIR") or DEFAULT_DATA)
+    folder = Path(directory) if directory else current().data_dir
     return _read(folder / FILE_NAME)
 
 

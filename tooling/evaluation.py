@@ -27,9 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-from core.settings import ROOT
+from core.settings import ROOT, current
 
-DEV_SLICE = Path(os.environ.get("RENBEN_EVAL_DIR") or ROOT.parent / "shared" / "eval") / "real_questions_dev.tsv"
+DEV_SLICE_NAME = "real_questions_dev.tsv"
+
+
+def dev_slice() -> Path:
+    """The development slice: real_questions_dev.tsv in RENBEN_EVAL_DIR (default ../shared/eval)."""
+    return current().eval_dir / DEV_SLICE_NAME
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,8 @@ class Outcome:
         return self.predicted in self.row.accept
 
 
-def read_rows(path: Path = DEV_SLICE) -> List[Row]:
-    with path.open(encoding="utf-8", newline="") as handle:
+def read_rows(path: Optional[Path] = None) -> List[Row]:
+    with (path or dev_slice()).open(encoding="utf-8", newline="") as handle:
         return [Row(r["lang"], r["kind"], tuple(r["accept"].split()), r["text"])
                 for r in csv.DictReader(handle, delimiter="\t")]
 
@@ -218,12 +223,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               "what it reports, and run `make eval` again.")
         return 1
     dev: List[Outcome] = []
-    if DEV_SLICE.exists():
-        rows = [r for r in read_rows() if r.kind == "topic"]
-        print(f"[1/3] dev slice: {len(rows)} topic rows of {DEV_SLICE.name} with {model.name} ...", flush=True)
+    slice_path = dev_slice()
+    if slice_path.exists():
+        rows = [r for r in read_rows(slice_path) if r.kind == "topic"]
+        print(f"[1/3] dev slice: {len(rows)} topic rows of {slice_path.name} with {model.name} ...", flush=True)
         dev = asyncio.run(predict(model, rows))
     else:
-        print(f"[1/3] no development slice at {DEV_SLICE}: set RENBEN_EVAL_DIR to the folder that holds it.")
+        print(f"[1/3] no development slice at {slice_path}: set RENBEN_EVAL_DIR to the folder that holds it.")
     cv: List[Any] = []
     if not args.no_cv:
         print(f"[2/3] cross-validation, {args.folds} folds (about a minute each) ...", flush=True)

@@ -26,7 +26,7 @@ import yaml
 from tooling import embedded_redis, model_store
 from core.language_codes import LANGUAGES
 from tooling.supervision import HealthWatch, RestartPolicy
-from core.settings import ROOT, Settings
+from core.settings import ROOT, Settings, install
 from bot.settings import endpoints
 
 
@@ -341,7 +341,7 @@ def _check_health(stack: Stack, watch: HealthWatch, *, skip: set, say) -> None: 
 
 
 def main() -> int:
-    settings = Settings.from_env()
+    settings = install(Settings.from_env())
     model = model_store.ensure_trained(settings.models_dir)
     stack = Stack(settings, model)
     print("Starting Redis, the action server, the Rasa server, the WeChat gateway, the agent desk and the "

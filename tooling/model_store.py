@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence
 
-from core.settings import ROOT
+from core.settings import DEFAULT_MODELS_KEEP as DEFAULT_KEEP, ROOT, current
 
 TRAINING_INPUTS = ("config.yml", "bot/domain", "data/nlu", "data/rules", "data/lexicons",
                    "bot/components", "bot/topic_lexicon.py", "bot/textnorm.py", "bot/langdetect.py",
@@ -38,7 +38,6 @@ TRAINING_INPUTS = ("config.yml", "bot/domain", "data/nlu", "data/rules", "data/l
 TRAINING_DATA = ("data/nlu", "data/rules")
 PREFIX, SUFFIX = "renben-", ".tar.gz"
 POINTER = "current"
-DEFAULT_KEEP = 5
 
 
 class ModelStoreError(Exception):
@@ -71,11 +70,8 @@ def model_path(models_dir: Path, print_: Optional[str] = None) -> Path:
 
 
 def keep_count() -> int:
-    """How many models to keep (RENBEN_MODELS_KEEP, at least 1)."""
-    try:
-        return max(1, int(os.environ.get("RENBEN_MODELS_KEEP") or DEFAULT_KEEP))
-    except ValueError:
-        return DEFAULT_KEEP
+    """How many models to keep (RENBEN_MODELS_KEEP, at least 1; the process's settings)."""
+    return current().models_keep
 
 
 @dataclass(frozen=True)

@@ -28,16 +28,21 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from bot.signals.detector import SignalDetector, detector_for
+from core.settings import current
 
 ROOT = Path(__file__).resolve().parents[1]
 LEXICONS = ROOT / "data" / "lexicons" / "signals"
 CHALLENGE = ROOT / "tests" / "signals" / "challenge"
-DEV_SLICE = Path(os.environ.get("RENBEN_EVAL_DIR") or ROOT.parent / "shared" / "eval") / "real_questions_dev.tsv"
 _ESCALATING = ("urgent", "crisis")
 
 
-def read_rows(path: Path = DEV_SLICE) -> List[Dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
+def dev_slice() -> Path:
+    """The development slice: real_questions_dev.tsv in RENBEN_EVAL_DIR (default ../shared/eval)."""
+    return current().eval_dir / "real_questions_dev.tsv"
+
+
+def read_rows(path: Optional[Path] = None) -> List[Dict[str, str]]:
+    with (path or dev_slice()).open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
@@ -144,10 +149,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         _print_table(f"{newest.name}, today:", today, languages)
         all_rows = [row for folder in found for row in read_round(folder)]
         _print_table(f"all rounds ({', '.join(f.name for f in found)}), today:", evaluate(all_rows, detector), languages)
-    if DEV_SLICE.exists():
+    if dev_slice().exists():
         _print_table("development slice (../shared/eval), today:", evaluate(read_rows(), detector), languages)
     else:
-        print(f"development slice: not found at {DEV_SLICE} (set RENBEN_EVAL_DIR)")
+        print(f"development slice: not found at {dev_slice()} (set RENBEN_EVAL_DIR)")
     if found and args.misses:
         print(f"misses on {found[-1].name} (at most {args.misses} per language):")
         for lang in languages:

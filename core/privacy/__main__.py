@@ -26,6 +26,7 @@ from typing import List, Optional
 
 from core.privacy import access, audit, retention
 from core.privacy.exceptions import PrivacyError
+from core.settings import Settings, SettingsError, install
 
 logger = logging.getLogger("core.privacy")
 
@@ -34,11 +35,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = retention.RetentionSettings.from_env()
+        settings = retention.RetentionSettings.from_settings(install(Settings.from_env()))
         if getattr(args, "days", None) is not None:
             settings = dataclasses.replace(settings, retention_days=args.days)
         return COMMANDS[args.command](settings, args)
-    except PrivacyError as error:
+    except (PrivacyError, SettingsError) as error:
         print(f"core.privacy: {error}", file=sys.stderr)
         return 2
 

@@ -41,7 +41,7 @@ from core.privacy import audit, disk, period
 from core.privacy import constants as k
 from core.privacy.exceptions import InvalidRequest, StoreUnavailable
 from core.privacy.identity import conversation_ref, openid_of
-from core.settings import ROOT, running_redis_url
+from core.settings import ROOT, Settings, running_redis_url
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ SCAN_BATCH = 500
 
 @dataclass(frozen=True)
 class RetentionSettings:
-    """Where conversations are kept and for how long. Build once with `from_env` in main."""
+    """Where conversations are kept and for how long, from the process's `Settings`."""
 
     retention_days: float = period.DEFAULT_RETENTION_DAYS
     tracker_url: str = f"sqlite:///{ROOT / 'var' / 'tracker.db'}"  # an SQLAlchemy URL
@@ -59,19 +59,22 @@ class RetentionSettings:
     review_dirs: Tuple[Path, ...] = (ROOT / "var" / "review",)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "RetentionSettings":
-        """RETENTION_DAYS (90; read by core/privacy/period.py), TRACKER_STORE_URL (else
+    def from_settings(cls, settings: Settings) -> "RetentionSettings":
+        """From the process's settings: RETENTION_DAYS (90), TRACKER_STORE_URL (else
         var/tracker.db), REDIS_URL (else the embedded Redis of var/endpoints.yml), RENBEN_VAR_DIR,
         RENBEN_REVIEW_DIRS (os.pathsep-separated; default var/review)."""
-        var_dir = Path(env.get("RENBEN_VAR_DIR") or ROOT / "var")
-        tracker = env.get("TRACKER_STORE_URL") or f"sqlite:///{var_dir / 'tracker.db'}"
-        reviews = env.get("RENBEN_REVIEW_DIRS")
-        return cls(retention_days=period.retention_days(env),
+        var_dir = settings.var_dir
+        tracker = settings.tracker_store_url or f"sqlite:///{var_dir / 'tracker.db'}"
+        return cls(retention_days=settings.retention_days,
                    tracker_url=tracker.replace("postgres://", "postgresql://", 1),
-                   redis_url=env.get("REDIS_URL") or running_redis_url(var_dir),
+                   redis_url=settings.redis_url or running_redis_url(var_dir),
                    var_dir=var_dir,
-                   review_dirs=tuple(Path(p) for p in reviews.split(os.pathsep) if p) if reviews
-                   else (var_dir / "review",))
+                   review_dirs=settings.review_folders)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "RetentionSettings":
+        """`from_settings` of the settings `env` gives; raises SettingsError."""
+        return cls.from_settings(Settings.from_env(env))
 
     @property
     def audit_mirror(self) -> Path:

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from core.settings import ROOT
+from core.settings import ROOT, Settings, install
 
 
-def _export(args: argparse.Namespace) -> int:
+def _export(args: argparse.Namespace, settings: Settings) -> int:
     from tooling.trainers import review_sources as sources
 
     try:
@@ -20,10 +19,10 @@ def _export(args: argparse.Namespace) -> int:
         return 2
     out_dir: Path = args.out
     since = sources.since_default(out_dir, args.days)
-    events = list(sources.read_events(sources.tracker_url(ROOT, os.environ.get("TRACKER_STORE_URL")),
+    events = list(sources.read_events(sources.tracker_url(ROOT, settings.tracker_store_url),
                                       since=since))
     flags: List = []
-    url = sources.redis_url(ROOT, os.environ.get("REDIS_URL"))
+    url = sources.redis_url(ROOT, settings.redis_url)
     if url is None:
         print("note: agent flags not read (set REDIS_URL, or export while `make run` is running).")
     else:
@@ -77,7 +76,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     apply = inbox.add_parser("apply", help="add the kept rows of a reviewed file to data/nlu")
     apply.add_argument("file", type=Path)
     args = parser.parse_args(argv)
-    return _export(args) if args.command == "export" else _apply(args)
+    settings = install(Settings.from_env())
+    return _export(args, settings) if args.command == "export" else _apply(args)
 
 
 if __name__ == "__main__":
