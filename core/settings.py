@@ -24,7 +24,9 @@ from types import MappingProxyType
 from typing import Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import unquote, urlparse
 
-ROOT = Path(__file__).resolve().parents[1]
+from core import paths
+
+ROOT = paths.ROOT  # the one ROOT (core/paths.py); much of the project takes it from here
 logger = logging.getLogger(__name__)
 
 #: How a topic answer is given (RENBEN_ANSWER_STYLE): `brief` leads with a short answer and offers

@@ -1,7 +1,9 @@
 """Trained models, named by the fingerprint of what they were trained on; keeping and rolling back.
 
 A model is `models/renben-<fingerprint>.tar.gz`, where the fingerprint is a hash of config.yml,
-the domain, the training data and the code of the custom NLU components. Which model
+the domain, the training data, the lexicons and the code the pipeline runs: the modules of the
+project's own components and policies in config.yml and every project module they import
+(`pipeline_code`, found from the imports, not listed by hand). Which model
 `ensure_trained()` (so `make run`, `make eval`, the tests) uses:
 
 1. If `models/current` exists (written by `rollback`) and the data, domain and configuration
@@ -19,6 +21,7 @@ Commands (docs/trainers.md, "Rolling back a model"):
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as dt
 import hashlib
 import json
@@ -28,13 +31,13 @@ import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 from core.settings import DEFAULT_MODELS_KEEP as DEFAULT_KEEP, ROOT, current
 
-TRAINING_INPUTS = ("config.yml", "bot/domain", "data/nlu", "data/rules", "data/lexicons",
-                   "bot/components", "bot/topic_lexicon.py", "bot/textnorm.py", "bot/langdetect.py",
-                   "core/language_codes.py", "bot/segment.py", "bot/situation")
+#: What a model is trained from besides code: the configuration, the domain, the training data and
+#: the lexicon files the components read.
+TRAINING_INPUTS = ("config.yml", "bot/domain", "data/nlu", "data/rules", "data/lexicons")
 TRAINING_DATA = ("data/nlu", "data/rules")
 PREFIX, SUFFIX = "renben-", ".tar.gz"
 POINTER = "current"
@@ -56,13 +59,75 @@ def _files(root: Path, inputs: Iterable[str]) -> List[Path]:
 
 
 def fingerprint(root: Path = ROOT) -> str:
+    """A hash of the training inputs and of the code the pipeline runs (`pipeline_code`)."""
     digest = hashlib.sha256()
-    for path in _files(root, TRAINING_INPUTS):
+    for path in sorted(set(_files(root, TRAINING_INPUTS)) | set(pipeline_code(root))):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()[:16]
+
+
+def pipeline_code(root: Path = ROOT) -> List[Path]:
+    """The project's Python files a training runs: the modules of config.yml's own components and
+    policies (`name: package.module.Class`) and everything of the project they import, directly or
+    not (package __init__ files included). Found, not listed: a module a component starts to
+    import is in the fingerprint from then on."""
+    return imported_files(root, component_modules(root))
+
+
+def component_modules(root: Path = ROOT) -> List[str]:
+    """The modules of config.yml's components and policies that are the project's own."""
+    import yaml
+
+    config = yaml.safe_load((root / "config.yml").read_text(encoding="utf-8")) or {}
+    names = [str(entry.get("name", "")) for part in ("pipeline", "policies")
+             for entry in config.get(part) or [] if isinstance(entry, dict)]
+    return sorted({name.rpartition(".")[0] for name in names if "." in name})
+
+
+def imported_files(root: Path, modules: Iterable[str]) -> List[Path]:
+    """The files of `modules` and of every module of the project they import, transitively."""
+    found: Dict[Path, None] = {}
+    waiting = [m for m in modules]
+    while waiting:
+        for path in _module_files(root, waiting.pop()):
+            if path not in found:
+                found[path] = None
+                waiting.extend(_imports(root, path))
+    return sorted(found)
+
+
+def _module_files(root: Path, module: str) -> List[Path]:
+    """The project's files importing `module` runs: each package's __init__.py on the way, and
+    the module itself (a file or a package); none for a module from outside the project."""
+    files = []
+    parts = module.split(".")
+    for n in range(1, len(parts) + 1):
+        base = root.joinpath(*parts[:n])
+        for path in (base.with_suffix(".py"), base / "__init__.py"):
+            if path.is_file():
+                files.append(path)
+    return files
+
+
+def _imports(root: Path, path: Path) -> List[str]:
+    """Every module `path` imports (anywhere in it, a function's imports too), absolute or
+    relative; `from package import name` also names `package.name`, in case it is a module."""
+    package = path.parent.relative_to(root).parts
+    names: List[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package[:len(package) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            names.append(base)
+            names.extend(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+    return [name for name in names if name]
 
 
 def model_path(models_dir: Path, print_: Optional[str] = None) -> Path:
