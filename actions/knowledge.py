@@ -44,7 +44,7 @@ class Entry:
 
 def parse_entry(raw: Mapping[str, Any]) -> Entry:
     sources = [
-        Source(ref=str(s.get("ref", "")), title={l: s.get(l, "") for l in LANGUAGES}, url=s.get("url", ""))
+        Source(ref=str(s.get("ref", "")), title={lang: s.get(lang, "") for lang in LANGUAGES}, url=s.get("url", ""))
         for s in raw.get("sources") or []
     ]
     return Entry(
@@ -53,7 +53,7 @@ def parse_entry(raw: Mapping[str, Any]) -> Entry:
         varies_by_place=bool(raw.get("varies_by_place", False)),
         related=list(raw.get("related") or []),
         sources=sources,
-        texts={l: raw[l] for l in LANGUAGES if isinstance(raw.get(l), Mapping)},
+        texts={lang: raw[lang] for lang in LANGUAGES if isinstance(raw.get(lang), Mapping)},
     )
 
 

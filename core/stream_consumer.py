@@ -159,7 +159,7 @@ class StreamConsumer:
             if not fields:  # deleted after it was read: nothing to do
                 await self.redis.xack(self.stream, self.group, entry_id)
                 continue
-            await self._slots.acquire()
+            await self._running_slots().acquire()
             self.in_flight.add(entry_id)
             task = asyncio.ensure_future(self._one(entry_id, fields, again))
             self._tasks.add(task)
@@ -180,7 +180,13 @@ class StreamConsumer:
                              entry_id, self.claim_idle_ms)
         finally:
             self.in_flight.discard(entry_id)
-            self._slots.release()
+            self._running_slots().release()
+
+    def _running_slots(self) -> asyncio.Semaphore:
+        """The semaphore bounding entries in hand; made by `run` (in its event loop)."""
+        if self._slots is None:
+            raise RuntimeError("StreamConsumer: entries handled before run()")
+        return self._slots
 
     async def _keep_fresh(self) -> None:
         """Resets the idle time of entries being handled, so no other consumer takes them over."""

@@ -23,11 +23,11 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-from tooling import embedded_redis, model_store
-from core.language_codes import LANGUAGES
-from tooling.supervision import HealthWatch, RestartPolicy
-from core.settings import ROOT, Settings, install
 from bot.settings import endpoints
+from core.language_codes import LANGUAGES
+from core.settings import ROOT, Settings, install
+from tooling import embedded_redis, model_store
+from tooling.supervision import HealthWatch, RestartPolicy
 
 
 class StartupError(RuntimeError):

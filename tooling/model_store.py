@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from core.settings import DEFAULT_MODELS_KEEP as DEFAULT_KEEP, ROOT, current
+from core.settings import ROOT, current
 
 #: What a model is trained from besides code: the configuration, the domain, the training data and
 #: the lexicon files the components read.

@@ -20,10 +20,10 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
+from bot.settings import endpoints
+from core.settings import ROOT, Settings, SettingsError
 from tooling import model_store
 from tooling.launch import SERVICES, make_private, service_commands, write_private
-from core.settings import ROOT, Settings, SettingsError
-from bot.settings import endpoints
 
 #: What each service cannot run without in a deployment of many processes: one Redis, one
 #: tracker store, and the secrets every process of a kind must share.

@@ -19,9 +19,9 @@ import subprocess
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-from tooling.evaluation import Outcome, Row, predict, read_rows
 from core.language_codes import LANGUAGES
 from core.settings import ROOT
+from tooling.evaluation import Outcome, Row, predict, read_rows
 
 CHALLENGE = ROOT / "tests" / "nlu" / "challenge"
 #: A long message, where the question tends to come after a story. Chinese says in one character

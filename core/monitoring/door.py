@@ -17,8 +17,15 @@ import hmac
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from prometheus_client import (CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, GCCollector, PlatformCollector,
-                               ProcessCollector, disable_created_metrics, generate_latest)
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 
 from core.monitoring.definitions import COMPONENTS, ERRORS
 

@@ -32,9 +32,9 @@ from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import redis
 
+from core import redis_keys
 from core.privacy import audit
 from core.privacy.exceptions import AuthenticationFailed, Forbidden, InvalidRequest, StoreUnavailable
-from core import redis_keys
 
 ROLES = ("agent", "supervisor", "trainer")
 PERMISSIONS: Dict[str, FrozenSet[str]] = {

@@ -31,9 +31,9 @@ from typing import Any, Dict, Iterator, List, Optional
 import redis
 
 from core.privacy.constants import AUDIT_FILE
-from core.redis_keys import AUDIT_STREAM
 from core.privacy.exceptions import InvalidRequest, StoreUnavailable
 from core.privacy.redaction import redact
+from core.redis_keys import AUDIT_STREAM
 
 ACTIONS = (
     "reveal",            # an agent unmasked one identifier of a brief (field says which)

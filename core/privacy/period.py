@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Union
 
-from core.settings import DEFAULT_RETENTION_DAYS, RETENTION_ENV as ENV_NAME
+from core.settings import DEFAULT_RETENTION_DAYS
+from core.settings import RETENTION_ENV as ENV_NAME
 
 __all__ = ["DEFAULT_RETENTION_DAYS", "ENV_NAME", "as_number"]
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 KINDS = ("ID_NUMBER", "HK_ID", "MACAU_ID", "TW_ID", "PASSPORT", "PHONE", "BANK_CARD", "EMAIL")
 
@@ -338,7 +338,7 @@ def mask(text: str) -> str:
     return _replace(text, lambda found, value: mask_value(found.kind, value))
 
 
-def _replace(text: str, render) -> str:
+def _replace(text: str, render: Callable[[Identifier, str], str]) -> str:
     pieces, last = [], 0
     for found in find_identifiers(text):
         pieces.append(text[last:found.start])

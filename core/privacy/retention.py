@@ -23,11 +23,10 @@ does not know (a ticket whose conversation is gone) are aged by their newest tic
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import datetime as dt
+import hashlib
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, 
 import redis
 import yaml
 
-from core import redis_clients, redis_keys as keys
+from core import redis_clients
+from core import redis_keys as keys
 from core.privacy import audit, disk, period
 from core.privacy import constants as k
 from core.privacy.exceptions import InvalidRequest, StoreUnavailable

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from core.language_codes import LANGUAGES
 from bot.situation.fact import ENTITIES as SITUATION_ENTITIES
+from core.language_codes import LANGUAGES
 from tooling.trainers.project import Domain, Example, NluData
 from tooling.trainers.yamldoc import YamlDoc
 

@@ -76,8 +76,8 @@ def compare(previous: Optional[Mapping[str, Any]], current: Mapping[str, Any], *
             old = old_rows.get(row["id"])
             if old is None or bool(old["hit"]) == bool(row["hit"]):
                 continue
-            change = RowChange(lang, row["text"], list(row["accept"]), old["predicted"], row["predicted"])
-            (result.rows_fixed if row["hit"] else result.rows_broken).append(change)
+            row_change = RowChange(lang, row["text"], list(row["accept"]), old["predicted"], row["predicted"])
+            (result.rows_fixed if row["hit"] else result.rows_broken).append(row_change)
         for name in ("cv_macro_f1", "cv_accuracy", "dev_accuracy"):
             if name in now and name in then:
                 result.figures.setdefault(lang, {})[name] = float(now[name]) - float(then[name])

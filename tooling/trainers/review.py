@@ -21,8 +21,8 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence, Set, 
 
 import yaml
 
-from core.language_codes import LANGUAGES
 from bot.textnorm import cjk_count
+from core.language_codes import LANGUAGES
 from core.privacy.identity import conversation_ref
 
 LOW_CONFIDENCE = 0.5

@@ -16,12 +16,11 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import yaml
 
+from core.redis_keys import REVIEW_FLAGS
 from core.settings import running_redis_url
 from tooling.trainers import review
 from tooling.trainers.checks import normalise_example
 from tooling.trainers.project import NLU_DIR, read_nlu
-
-from core.redis_keys import REVIEW_FLAGS
 
 STATE_FILE = "last-export.json"
 
@@ -40,7 +39,7 @@ def load_redactor() -> review.Redactor:
 
     def redactor(text: str) -> str:
         result = redact(text)
-        return result if isinstance(result, str) else str(getattr(result, "text"))
+        return result if isinstance(result, str) else str(result.text)
 
     return redactor
 
