@@ -6,6 +6,7 @@ when a claimant in the queue writes in crisis (handoff/server.py).
 ValueError or yaml.YAMLError, and no caller may swallow it silently: a crisis response must not go
 out without numbers unnoticed); `in_one_line()` renders them for a sentence.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -41,5 +42,4 @@ def _read(path: Path) -> List[Dict[str, Any]]:
 def in_one_line(language: str, directory: Optional[Union[str, Path]] = None) -> str:
     """The lines in one line, e.g. "12356 (全国统一心理援助热线)；120 (急救电话)；110 (报警电话)"."""
     separator = "；" if language == "zh" else "; "
-    return separator.join(f"{c['number']} ({c['name'].get(language) or c['name']['zh']})"
-                          for c in load(directory))
+    return separator.join(f"{c['number']} ({c['name'].get(language) or c['name']['zh']})" for c in load(directory))

@@ -12,6 +12,7 @@ Embedded defaults need no configuration: SQLite under var/, an embedded Redis, a
 token. Production sets REDIS_URL, TRACKER_STORE_URL (PostgreSQL) and RASA_AUTH_TOKEN (and
 RENBEN_METRICS_TOKEN for Prometheus).
 """
+
 from __future__ import annotations
 
 import logging
@@ -168,8 +169,10 @@ def retention_days(env: Mapping[str, str]) -> float:
     name = RETENTION_ENV
     if not env.get(RETENTION_ENV) and env.get(OLD_RETENTION_ENV):
         name = OLD_RETENTION_ENV
-        note = (f"{OLD_RETENTION_ENV} is deprecated: set {RETENTION_ENV}, the one retention period "
-                "(the purge job applies it and the privacy notices promise it)")
+        note = (
+            f"{OLD_RETENTION_ENV} is deprecated: set {RETENTION_ENV}, the one retention period "
+            "(the purge job applies it and the privacy notices promise it)"
+        )
         logger.warning(note)  # seen in the service's log; the warning is for tests and tools
         warnings.warn(note, DeprecationWarning, stacklevel=2)
     text = env.get(name) or str(DEFAULT_RETENTION_DAYS)

@@ -18,6 +18,7 @@ Commands (docs/trainers.md, "Rolling back a model"):
     python -m tooling.model_store rollback <print>   use an earlier model until the data changes
     python -m tooling.model_store release            undo a rollback: back to the current data's model
 """
+
 from __future__ import annotations
 
 import argparse
@@ -82,8 +83,12 @@ def component_modules(root: Path = ROOT) -> List[str]:
     import yaml
 
     config = yaml.safe_load((root / "config.yml").read_text(encoding="utf-8")) or {}
-    names = [str(entry.get("name", "")) for part in ("pipeline", "policies")
-             for entry in config.get(part) or [] if isinstance(entry, dict)]
+    names = [
+        str(entry.get("name", ""))
+        for part in ("pipeline", "policies")
+        for entry in config.get(part) or []
+        if isinstance(entry, dict)
+    ]
     return sorted({name.rpartition(".")[0] for name in names if "." in name})
 
 
@@ -123,7 +128,7 @@ def _imports(root: Path, path: Path) -> List[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                anchor = package[:len(package) - node.level + 1]
+                anchor = package[: len(package) - node.level + 1]
                 base = ".".join([*anchor, *([base] if base else [])])
             names.append(base)
             names.extend(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
@@ -152,14 +157,18 @@ def stored_models(models_dir: Path) -> List[StoredModel]:
     found = []
     for path in models_dir.glob(f"{PREFIX}*{SUFFIX}"):
         stat = path.stat()
-        found.append(StoredModel(path.name[len(PREFIX):-len(SUFFIX)], path,
-                                 dt.datetime.fromtimestamp(stat.st_mtime), stat.st_size))
+        found.append(
+            StoredModel(
+                path.name[len(PREFIX) : -len(SUFFIX)], path, dt.datetime.fromtimestamp(stat.st_mtime), stat.st_size
+            )
+        )
     return sorted(found, key=lambda m: (m.trained, m.print), reverse=True)
 
 
 @dataclass(frozen=True)
 class Pin:
     """`models/current`: the rolled-back model, and the fingerprint the data had at the rollback."""
+
     model: str
     pinned_for: str
     at: str
@@ -204,8 +213,12 @@ def broken_parts(model: Path) -> List[str]:
     wrong = []
     for name in names:
         parts = Path(name.lstrip("/")).parts
-        if len(parts) == 3 and parts[0] == "components" and parts[2].endswith(".skops") \
-                and parts[2] != f"{parts[1]}.skops":
+        if (
+            len(parts) == 3
+            and parts[0] == "components"
+            and parts[2].endswith(".skops")
+            and parts[2] != f"{parts[1]}.skops"
+        ):
             wrong.append(name)
     return wrong
 
@@ -216,8 +229,20 @@ def train(models_dir: Path, *, root: Path = ROOT) -> Path:
     If the result is broken by the cache (see `broken_parts`), trains again without the cache."""
     target = model_path(models_dir, fingerprint(root))
     command = [
-        sys.executable, "-m", "rasa", "train", "--config", "config.yml", "--domain", "bot/domain",
-        "--data", *TRAINING_DATA, "--out", str(models_dir), "--fixed-model-name", target.name[: -len(SUFFIX)],
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "--config",
+        "config.yml",
+        "--domain",
+        "bot/domain",
+        "--data",
+        *TRAINING_DATA,
+        "--out",
+        str(models_dir),
+        "--fixed-model-name",
+        target.name[: -len(SUFFIX)],
     ]
     subprocess.run(command, cwd=root, check=True)
     if broken_parts(target):
@@ -248,11 +273,12 @@ def ensure_trained(models_dir: Path, *, root: Path = ROOT) -> Path:
     if pin is not None:
         pinned = model_path(models_dir, pin.model)
         if pin.pinned_for == current and pinned.exists():
-            print(f"Rolled back: using {_shown(pinned, root)} (since {pin.at}); it stays in use until "
-                  "the data, domain or configuration change.")
+            print(
+                f"Rolled back: using {_shown(pinned, root)} (since {pin.at}); it stays in use until "
+                "the data, domain or configuration change."
+            )
             return pinned
-        reason = "the data changed since the rollback" if pin.pinned_for != current else \
-            f"{pinned.name} is gone"
+        reason = "the data changed since the rollback" if pin.pinned_for != current else f"{pinned.name} is gone"
         print(f"Rollback to {pin.model} ended: {reason}.")
         (models_dir / POINTER).unlink(missing_ok=True)
     target = model_path(models_dir, current)
@@ -275,8 +301,7 @@ def rollback(models_dir: Path, wanted: str, *, root: Path = ROOT) -> Path:
     Raises ModelStoreError when no kept model, or more than one, matches."""
     matches = [m for m in stored_models(models_dir) if m.print.startswith(wanted.strip())]
     if not wanted.strip() or not matches:
-        raise ModelStoreError(f"no kept model starts with '{wanted}'. "
-                              "See `python -m tooling.model_store list`.")
+        raise ModelStoreError(f"no kept model starts with '{wanted}'. See `python -m tooling.model_store list`.")
     if len(matches) > 1:
         raise ModelStoreError(f"'{wanted}' matches {len(matches)} models; give more characters.")
     chosen = matches[0]
@@ -309,16 +334,18 @@ def list_lines(models_dir: Path, *, root: Path = ROOT) -> List[str]:
             marks.append("trained on the current data")
         if pin and stored.print == pin.model:
             marks.append(f"rolled back to on {pin.at}")
-        lines.append(f"  {stored.print}  {stored.trained:%Y-%m-%d %H:%M}  {stored.size / 1e6:5.1f} MB  "
-                     + ", ".join(marks))
+        lines.append(
+            f"  {stored.print}  {stored.trained:%Y-%m-%d %H:%M}  {stored.size / 1e6:5.1f} MB  " + ", ".join(marks)
+        )
     if not in_use.exists():
         lines.append(f"  (no model for the current data yet: the next `make run` trains {in_use.name})")
     return lines
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tooling.model_store",
-                                     description="Trained models: list, roll back, release.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tooling.model_store", description="Trained models: list, roll back, release."
+    )
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("list", help="the kept models and which one is in use")
     back = commands.add_parser("rollback", help="use an earlier model until the data changes")
@@ -340,17 +367,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("\n".join(list_lines(models_dir, root=root)))
         return 0
     if args.command == "release":
-        print("Rollback ended: the next start uses the model for the current data (training it if "
-              "needed)." if release(models_dir) else "There was no rollback.")
+        print(
+            "Rollback ended: the next start uses the model for the current data (training it if needed)."
+            if release(models_dir)
+            else "There was no rollback."
+        )
         return 0
     try:
         path = rollback(models_dir, args.fingerprint, root=root)
     except ModelStoreError as error:
         print(f"Cannot roll back: {error}")
         return 2
-    print(f"Rolled back to {path.name}. Restart (`make run`) to use it. It stays in use until the "
-          "data, domain or configuration change; then the next start trains a new model. "
-          "`python -m tooling.model_store release` ends the rollback now.")
+    print(
+        f"Rolled back to {path.name}. Restart (`make run`) to use it. It stays in use until the "
+        "data, domain or configuration change; then the next start trains a new model. "
+        "`python -m tooling.model_store release` ends the rollback now."
+    )
     return 0
 
 

@@ -5,6 +5,7 @@ the purge job applies it (`retention.RetentionSettings`) and both privacy notice
 bot's, in `actions/privacy.py`, and the widget's, sent in the web channel's session frame), so the
 period a claimant is told is the period the purge applies.
 """
+
 from __future__ import annotations
 
 from typing import Union

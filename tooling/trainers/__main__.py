@@ -1,4 +1,5 @@
 """`python -m tooling.trainers review export|apply` (docs/trainers.md, "The review inbox")."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     out_dir: Path = args.out
     since = sources.since_default(out_dir, args.days)
-    events = list(sources.read_events(sources.tracker_url(ROOT, settings.tracker_store_url),
-                                      since=since))
+    events = list(sources.read_events(sources.tracker_url(ROOT, settings.tracker_store_url), since=since))
     flags: List = []
     url = sources.redis_url(ROOT, settings.redis_url)
     if url is None:
@@ -34,7 +34,8 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     if not written:
         print("The inbox is empty: nothing new since the last export.")
     for item in written:
-        print(f"{item.lang}: {item.rows} message(s) to review in {item.path.relative_to(ROOT) if item.path.is_relative_to(ROOT) else item.path}")
+        shown = item.path.relative_to(ROOT) if item.path.is_relative_to(ROOT) else item.path
+        print(f"{item.lang}: {item.rows} message(s) to review in {shown}")
     return 0
 
 
@@ -54,8 +55,10 @@ def _apply(args: argparse.Namespace) -> int:
     except FileNotFoundError:
         print(f"No such file: {args.file}")
         return 1
-    print(f"Added {len(plan.accepted)} example(s), discarded {plan.discarded}, "
-          f"{len(plan.undecided)} left undecided in {args.file}.")
+    print(
+        f"Added {len(plan.accepted)} example(s), discarded {plan.discarded}, "
+        f"{len(plan.undecided)} left undecided in {args.file}."
+    )
     for item in plan.already_known:
         print(f"  already in the training data, not added again: {item.text[:60]}")
     for path in changed:
@@ -70,8 +73,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     tools = parser.add_subparsers(dest="tool", required=True)
     inbox = tools.add_parser("review", help="the review inbox").add_subparsers(dest="command", required=True)
     export = inbox.add_parser("export", help="write the messages to review, per language")
-    export.add_argument("--days", type=float, default=None,
-                        help="look this many days back (default: since the last export)")
+    export.add_argument(
+        "--days", type=float, default=None, help="look this many days back (default: since the last export)"
+    )
     export.add_argument("--out", type=Path, default=ROOT / "var" / "review")
     apply = inbox.add_parser("apply", help="add the kept rows of a reviewed file to data/nlu")
     apply.add_argument("file", type=Path)

@@ -4,6 +4,7 @@ scikit-learn and returned as plain Python numbers (the report is JSON). Pure.
 A `Prediction` is one message with the intent it should get, the one it got and how sure the
 model was. Callers group predictions by language (`by_language`) and score each group.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,10 +51,12 @@ def intent_scores(predictions: Sequence[Prediction]) -> List[IntentScore]:
     if not labels:
         return []
     precision, recall, f1, support = precision_recall_fscore_support(
-        [p.expected for p in predictions], [p.predicted for p in predictions], labels=labels,
-        zero_division=0)
-    return [IntentScore(intent, float(p), float(r), float(f), int(n))
-            for intent, p, r, f, n in zip(labels, precision, recall, f1, support)]
+        [p.expected for p in predictions], [p.predicted for p in predictions], labels=labels, zero_division=0
+    )
+    return [
+        IntentScore(intent, float(p), float(r), float(f), int(n))
+        for intent, p, r, f, n in zip(labels, precision, recall, f1, support)
+    ]
 
 
 def averages(scores: Sequence[IntentScore]) -> Dict[str, float]:
@@ -85,8 +88,7 @@ def confusion(predictions: Iterable[Prediction]) -> Tuple[List[str], List[List[i
     labels = _labels(predictions)
     if not labels:
         return [], []
-    counts = confusion_matrix([p.expected for p in predictions], [p.predicted for p in predictions],
-                              labels=labels)
+    counts = confusion_matrix([p.expected for p in predictions], [p.predicted for p in predictions], labels=labels)
     return labels, counts.tolist()
 
 
