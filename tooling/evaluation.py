@@ -122,7 +122,7 @@ def build_report(
     languages: Dict[str, Dict[str, Any]] = {}
     for lang, predictions in metrics.by_language(cv).items():
         scores = metrics.intent_scores(predictions)
-        averages = metrics.averages(scores)
+        averages = metrics.averages(predictions)
         languages[lang] = {
             "cv_examples": len(predictions),
             "cv_accuracy": metrics.accuracy(predictions),

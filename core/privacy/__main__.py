@@ -10,7 +10,7 @@
                                          create or replace an account; prints its token once
     revoke-token TOKEN_ID | revoke-user ID | list-users
 
-Settings come from the environment (RetentionSettings.from_env), read here once. Exit status 0 on
+Settings come from the environment, read here once (`Settings.from_env` in `main`). Exit status 0 on
 success, 2 on an error (the message on standard error; no claimant content is printed).
 """
 

@@ -59,20 +59,25 @@ def intent_scores(predictions: Sequence[Prediction]) -> List[IntentScore]:
     ]
 
 
-def averages(scores: Sequence[IntentScore]) -> Dict[str, float]:
+def averages(predictions: Sequence[Prediction]) -> Dict[str, float]:
     """Macro (each intent counts the same) and weighted (by support) averages of the per-intent
-    figures, over expected intents (scikit-learn's `average="macro"` and `"weighted"` over them)."""
-    real = [s for s in scores if s.support]
-    total = sum(s.support for s in real)
+    figures, over the intents expected (scikit-learn's `average="macro"` and `"weighted"`); an
+    intent only ever predicted counts in no average. 0 for no predictions."""
+    expected = sorted({p.expected for p in predictions})
     table: Dict[str, float] = {}
-    for name in ("precision", "recall", "f1"):
-        table[f"macro_{name}"] = _ratio(sum(getattr(s, name) for s in real), len(real))
-        table[f"weighted_{name}"] = _ratio(sum(getattr(s, name) * s.support for s in real), total)
+    for average in ("macro", "weighted"):
+        figures = (0.0, 0.0, 0.0)
+        if expected:
+            precision, recall, f1, _ = precision_recall_fscore_support(
+                [p.expected for p in predictions],
+                [p.predicted for p in predictions],
+                labels=expected,
+                average=average,
+                zero_division=0,
+            )
+            figures = (float(precision), float(recall), float(f1))
+        table.update({f"{average}_{name}": value for name, value in zip(("precision", "recall", "f1"), figures)})
     return table
-
-
-def _ratio(part: float, whole: float) -> float:
-    return part / whole if whole else 0.0
 
 
 def accuracy(predictions: Sequence[Prediction]) -> float:
