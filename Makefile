@@ -18,11 +18,12 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 TRAINING := --config config.yml --domain bot/domain --data data/nlu data/rules
 
-.PHONY: help install model run test validate test-stories test-unit faults eval eval-signals eval-topics bench clean
+.PHONY: help install lint model run test validate test-stories test-unit faults eval eval-signals eval-topics bench clean
 
 help:
 	@echo "make run    start the whole system (installs and trains when needed)"
-	@echo "make test   run every test (validation, unit, integration, story tests)"
+	@echo "make test   run every test (lint, validation, unit, integration, story tests)"
+	@echo "make lint   ruff (lint, and the format of core/ and tooling/) and mypy, as pyproject.toml says"
 	@echo "make faults the fault suite alone (tests/faults/), with its table: fault, sent, answered, lost, doubled, wait"
 	@echo "make eval   intent and signal figures on ../shared/eval, per language (report in reports/)"
 	@echo "make eval-signals  the signal detector's figures alone"
@@ -61,7 +62,13 @@ test-stories: model
 test-unit: model
 	$(PY) -m pytest -q
 
-test: validate test-stories test-unit
+# ruff and mypy, as configured in pyproject.toml: lint everywhere, the formatter on core/ and tooling/.
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check core tooling
+	$(PY) -m mypy
+
+test: lint validate test-stories test-unit
 
 # Processes killed under running conversations (tests/faults/, also part of test-unit); prints the table.
 faults: model

@@ -14,7 +14,6 @@ import asyncio
 import functools
 import logging
 import math
-import os
 import time
 from typing import Any, Dict, List, Optional, Text, Tuple
 
@@ -30,6 +29,7 @@ from handoff.exceptions import DeskError
 from handoff.phrases import Phrases, load as load_phrases
 from handoff.queue import Queue, connect
 from handoff.settings import DeskSettings
+from core.settings import current
 from handoff.tickets import Priority, Ticket, WaitEstimate
 
 logger = logging.getLogger(__name__)
@@ -38,11 +38,12 @@ LIVE_PRIORITIES = (Priority.CRISIS, Priority.URGENT, Priority.COMPLEX, Priority.
 
 @functools.lru_cache(maxsize=1)
 def desk_queue() -> Optional[Queue]:
-    """The desk's queue, built once from the environment; None when REDIS_URL is not set."""
-    if not os.environ.get("REDIS_URL"):
+    """The desk's queue, built once from the process's settings; None when REDIS_URL is not set."""
+    process = current()
+    if not process.redis_url:
         logger.warning("REDIS_URL is not set: handoffs give the phone line instead of queueing.")
         return None
-    settings = DeskSettings.from_env()
+    settings = DeskSettings.from_env(process.env)
     return Queue(connect(settings.redis_url), settings)
 
 

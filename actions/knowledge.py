@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
@@ -10,13 +9,14 @@ from typing import Any, Dict, List, Mapping, Optional
 import yaml
 
 from core.language_codes import LANGUAGES
+from core.settings import current
 
 WHERE_KEYS = ("online", "office", "wechat", "phone")
 
 
 def data_dir() -> Path:
-    """`RENBEN_DATA_DIR`, or the repository's data/ folder."""
-    return Path(os.environ.get("RENBEN_DATA_DIR") or Path(__file__).resolve().parents[1] / "data")
+    """`RENBEN_DATA_DIR`, or the repository's data/ folder (the process's settings)."""
+    return current().data_dir
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Entry:
 
 def parse_entry(raw: Mapping[str, Any]) -> Entry:
     sources = [
-        Source(ref=str(s.get("ref", "")), title={l: s.get(l, "") for l in LANGUAGES}, url=s.get("url", ""))
+        Source(ref=str(s.get("ref", "")), title={lang: s.get(lang, "") for lang in LANGUAGES}, url=s.get("url", ""))
         for s in raw.get("sources") or []
     ]
     return Entry(
@@ -53,7 +53,7 @@ def parse_entry(raw: Mapping[str, Any]) -> Entry:
         varies_by_place=bool(raw.get("varies_by_place", False)),
         related=list(raw.get("related") or []),
         sources=sources,
-        texts={l: raw[l] for l in LANGUAGES if isinstance(raw.get(l), Mapping)},
+        texts={lang: raw[lang] for lang in LANGUAGES if isinstance(raw.get(lang), Mapping)},
     )
 
 

@@ -22,6 +22,7 @@ from actions import turns
 from actions.phrasebook import Phrasebook
 from core.privacy import audit, identity, period, retention, rights
 from core.privacy.exceptions import PrivacyError
+from core.settings import current
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ HANDOFF_REASONS = {
 
 @functools.lru_cache(maxsize=1)
 def settings() -> retention.RetentionSettings:
-    """The retention settings, read from the environment once, on first use."""
-    return retention.RetentionSettings.from_env()
+    """The retention settings, from the process's settings, on first use."""
+    return retention.RetentionSettings.from_settings(current())
 
 
 def _days() -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import hmac
 import logging
-import os
 import sys
 from typing import Any, Dict, Optional
 
@@ -20,6 +19,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from core import health
+from core.settings import Settings, SettingsError, current, install
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class Health:
         from actions.privacy import settings as privacy_settings
 
         probes = {}
-        if os.environ.get("REDIS_URL"):
+        if current().redis_url:
             queue = desk_queue()
             probes["redis"] = health.redis_probe(queue.redis if queue is not None else None)
         if self._engine is None:
@@ -79,11 +79,16 @@ def build_app(token: str) -> Sanic:
 
 def main(argv: Optional[list] = None) -> int:
     parser = argparse.ArgumentParser(description="Renben's action server")
-    parser.add_argument("--host", default=os.environ.get("RENBEN_HOST", "127.0.0.1"))
+    try:  # the actions rasa_sdk builds take these (core.settings.current)
+        settings = install(Settings.from_env())
+    except SettingsError as error:
+        print(f"action server: {error}", file=sys.stderr)
+        return 2
+    parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=5055)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    token = os.environ.get(TOKEN_VARIABLE, "")
+    token = settings.actions_token or ""
     if not token:
         print(f"The action server needs a shared secret with Rasa: set {TOKEN_VARIABLE}.", file=sys.stderr)
         return 2

@@ -16,7 +16,7 @@ from actions.eligibility_forms import FORM_SLOTS, this_month
 from actions.phrasebook import Phrasebook
 from actions.tailoring import fitted_lines, render
 from actions.turns import notices_for
-from core.settings import Settings
+from core.settings import Settings, current
 
 # Topics that end with the offer of a pre-check: (offer slot value, phrase, the form's slots).
 CHECK_OFFERS = {
@@ -32,7 +32,8 @@ def person_button(phrases: Phrasebook) -> Dict[str, str]:
 
 class ActionAnswerTopic(Action):
     def __init__(self, settings: Optional[Settings] = None) -> None:
-        # rasa_sdk makes actions without arguments: then the environment decides, on each answer.
+        # rasa_sdk makes actions without arguments: then the action server's settings decide
+        # (core.settings.current(), installed by actions/server.py's main()).
         self._settings = settings
 
     def name(self) -> Text:
@@ -58,7 +59,7 @@ class ActionAnswerTopic(Action):
         facts = facts_from_events(tracker.events)
         figures = knowledge.load_yaml("kb/eligibility.yml")
         fitted = [render(line, phrases) for line in fitted_lines(entry_id, facts, figures, today=this_month())]
-        if (self._settings or Settings.from_env()).answer_style == "full":
+        if (self._settings or current()).answer_style == "full":
             for text in answer_messages(entry, phrases, city=tracker.get_slot("city"), fitted=fitted):
                 dispatcher.utter_message(text=text)
         else:

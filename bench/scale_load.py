@@ -247,7 +247,7 @@ class WeChatClaimant:
         result = Result("wechat", self.conversation, msg_id, step, kind, time.monotonic())
         self.results.append(result)
         body = None
-        for attempt in range(3):  # WeChat sends a message three times at most
+        for _attempt in range(3):  # WeChat sends a message three times at most
             timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
             query = urllib.parse.urlencode({"signature": signature_of(self.token, timestamp, nonce),
                                             "timestamp": timestamp, "nonce": nonce})

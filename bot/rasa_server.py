@@ -18,11 +18,11 @@ asks the claimant to send it again, rather than acknowledging an unanswered mess
 """
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any, Dict, Optional
 
 from core import health
+from core.settings import Settings, SettingsError, install
 from bot import turn_guard, turn_path
 from core.monitoring import door
 from bot.monitoring import turns
@@ -78,13 +78,17 @@ def _with_renben_routes(metrics_token: Optional[str]) -> None:
 
 
 def main() -> None:
-    token = os.environ.get("RASA_AUTH_TOKEN")
+    try:  # the channels Rasa builds from credentials.yml take these (core.settings.current)
+        settings = install(Settings.from_env())
+    except SettingsError as error:
+        sys.exit(f"rasa_server: {error}")
+    token = settings.auth_token
     if not token:
         sys.exit("rasa_server: set RASA_AUTH_TOKEN (the HTTP API is never started without a token)")
     sys.argv = ["rasa", "run", *sys.argv[1:], "--enable-api", "--auth-token", token]
-    _with_renben_routes(os.environ.get("RENBEN_METRICS_TOKEN") or None)
+    _with_renben_routes(settings.metrics_token)
     turn_path.install()
-    turn_guard.install()
+    turn_guard.install(settings.action_timeout)
     turns.install()
     from rasa.__main__ import main as rasa_main
 

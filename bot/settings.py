@@ -1,10 +1,6 @@
 """What the Rasa server is started with: its endpoints.yml (action server, tracker store, lock
 store, event broker), built from the shared settings (core/settings.py) by the launcher and the
 container entry point (tooling/launch.py, tooling/serve.py).
-
-`ROOT` is here too for the NLU components and the signal policy, which find their data files
-from it: the components are fingerprinted inputs of the model (tooling/model_store.py), so their
-import line is left as it is until the NLU is next retrained anyway.
 """
 from __future__ import annotations
 
@@ -12,9 +8,9 @@ from typing import Any, Dict
 from urllib.parse import unquote, urlparse
 
 from core.redis_keys import RASA_LOCK_KEY_PREFIX
-from core.settings import ROOT, Settings, SettingsError, redis_parts
+from core.settings import Settings, SettingsError, redis_parts
 
-__all__ = ["ROOT", "TRACKER_STORE_TYPE", "endpoints", "tracker_store_config"]
+__all__ = ["TRACKER_STORE_TYPE", "endpoints", "tracker_store_config"]
 
 #: Rasa's SQL tracker store, saving a turn with one read instead of two (bot/tracker_store.py).
 TRACKER_STORE_TYPE = "bot.tracker_store.SQLTrackerStore"

@@ -19,15 +19,13 @@ It also bounds how long one action call may take (`RENBEN_ACTION_TIMEOUT`, 20 s;
 from __future__ import annotations
 
 import logging
-import os
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence
 
-logger = logging.getLogger(__name__)
+from core.settings import current
 
-#: Seconds one call to the action server may take before the turn counts as failed.
-ACTION_TIMEOUT_SECONDS = 20.0
+logger = logging.getLogger(__name__)
 
 _failed: "ContextVar[Optional[List[str]]]" = ContextVar("renben_failed_actions", default=None)
 
@@ -61,18 +59,6 @@ class RetrySchedule:
         return wait
 
 
-def action_timeout(env: Any = os.environ) -> float:
-    """RENBEN_ACTION_TIMEOUT in seconds (a positive number), else 20."""
-    text = env.get("RENBEN_ACTION_TIMEOUT")
-    try:
-        value = float(text) if text else ACTION_TIMEOUT_SECONDS
-    except ValueError:
-        raise SystemExit(f"RENBEN_ACTION_TIMEOUT={text!r} is not a number of seconds") from None
-    if value <= 0:
-        raise SystemExit("RENBEN_ACTION_TIMEOUT must be more than 0 seconds")
-    return value
-
-
 def note_failure(action_name: str) -> None:
     """Records that `action_name` failed in the turn running in this task (if any)."""
     failures = _failed.get()
@@ -81,11 +67,12 @@ def note_failure(action_name: str) -> None:
 
 
 def install(timeout: Optional[float] = None) -> None:
-    """Wraps RemoteAction.run and MessageProcessor._run_prediction_loop (once per process)."""
+    """Wraps RemoteAction.run and MessageProcessor._run_prediction_loop (once per process);
+    `timeout`: seconds one action call may take (default: the process's RENBEN_ACTION_TIMEOUT)."""
     from rasa.core.actions import action as rasa_action
     from rasa.core.processor import MessageProcessor
 
-    rasa_action.DEFAULT_REQUEST_TIMEOUT = timeout or action_timeout()  # read by RemoteAction.run
+    rasa_action.DEFAULT_REQUEST_TIMEOUT = timeout or current().action_timeout  # read by RemoteAction.run
     if getattr(MessageProcessor, "_renben_turn_guard", False):
         return
     run = rasa_action.RemoteAction.run

@@ -6,14 +6,16 @@ when a claimant in the queue writes in crisis (handoff/workers.py).
 ValueError or yaml.YAMLError, and no caller may swallow it silently: a crisis response must not go
 out without numbers unnoticed); `in_one_line()` renders them for a sentence.
 """
+
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 import yaml
+
+from core.settings import current
 
 FILE_NAME = "crisis_contacts.yml"
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data"
@@ -21,7 +23,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data"
 
 def load(directory: Optional[Union[str, Path]] = None) -> List[Dict[str, Any]]:
     """The configured crisis contacts, each with `number`, `name` and `when` per language."""
-    folder = Path(directory or os.environ.get("RENBEN_DATA_DIR") or DEFAULT_DATA)
+    folder = Path(directory) if directory else current().data_dir
     return _read(folder / FILE_NAME)
 
 
@@ -40,5 +42,4 @@ def _read(path: Path) -> List[Dict[str, Any]]:
 def in_one_line(language: str, directory: Optional[Union[str, Path]] = None) -> str:
     """The lines in one line, e.g. "12356 (全国统一心理援助热线)；120 (急救电话)；110 (报警电话)"."""
     separator = "；" if language == "zh" else "; "
-    return separator.join(f"{c['number']} ({c['name'].get(language) or c['name']['zh']})"
-                          for c in load(directory))
+    return separator.join(f"{c['number']} ({c['name'].get(language) or c['name']['zh']})" for c in load(directory))

@@ -9,6 +9,7 @@ password or error text, since the route is unauthenticated (an orchestrator call
 The launcher (tooling/launch.py, tooling/supervision.py `HealthWatch`) restarts a child that stays
 unhealthy; docs/operations.md says what a production orchestrator should do with it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,12 +27,12 @@ Probe = Callable[[], Awaitable[Any]]
 def report(checks: Mapping[str, bool], **facts: Any) -> Tuple[int, Dict[str, Any]]:
     """(HTTP status, JSON body) for the checks' results; `facts` (booleans, names) are added as is."""
     healthy = all(checks.values())
-    return (200 if healthy else 503), {"status": "ok" if healthy else "unavailable",
-                                       "checks": dict(checks), **facts}
+    return (200 if healthy else 503), {"status": "ok" if healthy else "unavailable", "checks": dict(checks), **facts}
 
 
 async def check(probes: Mapping[str, Probe], *, timeout: float = PROBE_SECONDS) -> Dict[str, bool]:
     """Runs every probe at once; a probe passes when it returns within `timeout` without raising."""
+
     async def one(name: str, probe: Probe) -> bool:
         try:
             await asyncio.wait_for(probe(), timeout)
@@ -62,6 +63,7 @@ def redis_probe(client: Any) -> Probe:
 
 def sql_probe(engine: Any) -> Probe:
     """`SELECT 1` on an SQLAlchemy engine (None: none could be built), in a thread (drivers block)."""
+
     def select_one() -> None:
         import sqlalchemy as sa
 

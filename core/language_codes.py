@@ -2,6 +2,7 @@
 (`data/nlu/zh/`), knowledge-base sections, wire frames, desk queues. Defined here once; a third
 language starts here (and then needs its data, domain texts and phrases).
 """
+
 from __future__ import annotations
 
 ZH, EN = "zh", "en"

@@ -12,6 +12,7 @@ Use `connect(url)` (redis-py) or `connect_async(url)` (redis.asyncio); `like(cli
 asyncio client of the server a redis-py client talks to (Rasa's lock store); `options(...)` for a
 client built from host and port (bot/lock_store.py).
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Optional
@@ -40,8 +41,9 @@ def options(*, asyncio: bool, decode_responses: bool, socket_timeout: Optional[f
         "socket_connect_timeout": CONNECT_TIMEOUT,
         "socket_keepalive": True,
         "health_check_interval": HEALTH_CHECK_SECONDS,
-        "retry": retry_class(EqualJitterBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE), RETRIES,
-                             supported_errors=(RedisConnectionError,)),
+        "retry": retry_class(
+            EqualJitterBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE), RETRIES, supported_errors=(RedisConnectionError,)
+        ),
         "retry_on_error": [RedisConnectionError],
     }
 
@@ -50,23 +52,26 @@ def connect(url: str, *, decode_responses: bool = True, socket_timeout: Optional
     """A redis-py client that reconnects with backoff. Raises nothing until first used.
 
     `socket_timeout`: None for a client that blocks on pub/sub (a read timeout would end it)."""
-    return redis.Redis.from_url(url, **options(asyncio=False, decode_responses=decode_responses,
-                                                socket_timeout=socket_timeout))
+    return redis.Redis.from_url(
+        url, **options(asyncio=False, decode_responses=decode_responses, socket_timeout=socket_timeout)
+    )
 
 
-def connect_async(url: str, *, decode_responses: bool = True,
-                  socket_timeout: Optional[float] = None) -> "aioredis.Redis":
+def connect_async(
+    url: str, *, decode_responses: bool = True, socket_timeout: Optional[float] = None
+) -> "aioredis.Redis":
     """A redis.asyncio client that reconnects with backoff."""
-    return aioredis.Redis.from_url(url, **options(asyncio=True, decode_responses=decode_responses,
-                                                   socket_timeout=socket_timeout))
+    return aioredis.Redis.from_url(
+        url, **options(asyncio=True, decode_responses=decode_responses, socket_timeout=socket_timeout)
+    )
 
 
 def like(sync_client: Any, *, decode_responses: bool = True) -> "aioredis.Redis":
     """An asyncio client (reconnecting with backoff) for the server `sync_client` talks to."""
     kwargs = dict(sync_client.connection_pool.connection_kwargs)
-    server = {name: kwargs[name] for name in ("host", "port", "db", "username", "password")
-              if kwargs.get(name) is not None}
+    server = {
+        name: kwargs[name] for name in ("host", "port", "db", "username", "password") if kwargs.get(name) is not None
+    }
     if "SSL" in sync_client.connection_pool.connection_class.__name__:
         server["ssl"] = True
-    return aioredis.Redis(**server, **options(asyncio=True, decode_responses=decode_responses,
-                                                socket_timeout=None))
+    return aioredis.Redis(**server, **options(asyncio=True, decode_responses=decode_responses, socket_timeout=None))

@@ -8,6 +8,7 @@ The desk's Lua commit script touches several of its keys at once, so the desk ne
 primary (standalone or Sentinel). On Redis Cluster, give every desk key below one hash tag (for
 example `renben:{desk}:`) so that they share a slot.
 """
+
 from __future__ import annotations
 
 PREFIX = "renben:"

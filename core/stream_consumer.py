@@ -19,6 +19,7 @@ What it guarantees, with any number of processes in the group:
 
 `await StreamConsumer(...).run()` runs until cancelled.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -84,8 +85,9 @@ class StreamConsumer:
                 except Exception as error:  # noqa: BLE001 - Redis away: back off, go on
                     failures += 1
                     delay = BACKOFF.compute(failures)
-                    logger.warning("stream %s (%s): %s; reading again in %.1f s", self.stream, self.consumer,
-                                   error, delay)
+                    logger.warning(
+                        "stream %s (%s): %s; reading again in %.1f s", self.stream, self.consumer, error, delay
+                    )
                     await asyncio.sleep(delay)
         finally:
             fresh.cancel()
@@ -102,8 +104,9 @@ class StreamConsumer:
     async def step(self) -> None:
         """One round: entries pending too long, taken over; then new entries (blocking)."""
         await self._start(await self._take_over(), again=True)
-        batches = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"},
-                                              count=self.count, block=self.block_ms)
+        batches = await self.redis.xreadgroup(
+            self.group, self.consumer, {self.stream: ">"}, count=self.count, block=self.block_ms
+        )
         for _stream, entries in batches or []:
             await self._start(entries, again=False)
 
@@ -116,8 +119,7 @@ class StreamConsumer:
         """Entries this consumer name read before (a restart), oldest first."""
         after = "0"
         while True:
-            batches = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: after},
-                                                  count=self.count)
+            batches = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: after}, count=self.count)
             entries = [entry for _stream, found in batches or [] for entry in found]
             if not entries:
                 return
@@ -127,24 +129,38 @@ class StreamConsumer:
     async def _take_over(self) -> List[Entry]:
         """Entries of the group idle for claim_idle_ms (XAUTOCLAIM, Redis 6.2+), scanning the
         pending list a batch per round; entries deleted meanwhile are acknowledged."""
-        reply = await self.redis.xautoclaim(self.stream, self.group, self.consumer,
-                                            min_idle_time=self.claim_idle_ms, start_id=self._claim_from,
-                                            count=self.count)
+        reply = await self.redis.xautoclaim(
+            self.stream,
+            self.group,
+            self.consumer,
+            min_idle_time=self.claim_idle_ms,
+            start_id=self._claim_from,
+            count=self.count,
+        )
         self._claim_from = reply[0] or "0-0"
-        entries = [(entry_id, fields) for entry_id, fields in reply[1]
-                   if entry_id is not None and fields and entry_id not in self.in_flight]
+        entries = [
+            (entry_id, fields)
+            for entry_id, fields in reply[1]
+            if entry_id is not None and fields and entry_id not in self.in_flight
+        ]
         if any(entry_id is None or not fields for entry_id, fields in reply[1]):
             await self._forget_deleted({entry_id for entry_id, _ in entries})
         if entries:
-            logger.warning("stream %s: %s took over %d entries pending over %d ms", self.stream,
-                           self.consumer, len(entries), self.claim_idle_ms)
+            logger.warning(
+                "stream %s: %s took over %d entries pending over %d ms",
+                self.stream,
+                self.consumer,
+                len(entries),
+                self.claim_idle_ms,
+            )
         return entries
 
     async def _forget_deleted(self, kept: Set[str]) -> None:
         """Acknowledges this consumer's pending entries that were deleted from the stream (erased,
         trimmed): Redis 6.2 claims them without their id, so they are found through XPENDING."""
-        pending = await self.redis.xpending_range(self.stream, self.group, min="-", max="+",
-                                                  count=self.count, consumername=self.consumer)
+        pending = await self.redis.xpending_range(
+            self.stream, self.group, min="-", max="+", count=self.count, consumername=self.consumer
+        )
         for item in pending:
             entry_id = item["message_id"]
             if entry_id in kept or entry_id in self.in_flight:
@@ -159,7 +175,7 @@ class StreamConsumer:
             if not fields:  # deleted after it was read: nothing to do
                 await self.redis.xack(self.stream, self.group, entry_id)
                 continue
-            await self._slots.acquire()
+            await self._running_slots().acquire()
             self.in_flight.add(entry_id)
             task = asyncio.ensure_future(self._one(entry_id, fields, again))
             self._tasks.add(task)
@@ -176,11 +192,18 @@ class StreamConsumer:
         except asyncio.CancelledError:
             raise  # stopping: left pending, taken over later
         except Exception:  # noqa: BLE001 - left pending: handled again after claim_idle_ms
-            logger.exception("stream %s: entry %s failed; it is handled again after %d ms", self.stream,
-                             entry_id, self.claim_idle_ms)
+            logger.exception(
+                "stream %s: entry %s failed; it is handled again after %d ms", self.stream, entry_id, self.claim_idle_ms
+            )
         finally:
             self.in_flight.discard(entry_id)
-            self._slots.release()
+            self._running_slots().release()
+
+    def _running_slots(self) -> asyncio.Semaphore:
+        """The semaphore bounding entries in hand; made by `run` (in its event loop)."""
+        if self._slots is None:
+            raise RuntimeError("StreamConsumer: entries handled before run()")
+        return self._slots
 
     async def _keep_fresh(self) -> None:
         """Resets the idle time of entries being handled, so no other consumer takes them over."""

@@ -95,12 +95,13 @@ class RasaWrites:
         except RasaUnavailable as error:
             attempts = int(stored.get("attempts") or 0) + 1
             backoff = min(MAX_BACKOFF_SECONDS, 2.0 ** (attempts - 1))
-            logger.warning("the bot is not yet told that ticket %s ended (attempt %d): %s", ticket_id, attempts, error)
+            reason = str(error)[:200]
+            logger.warning("the bot is not yet told that ticket %s ended (attempt %d): %s", ticket_id, attempts, reason)
 
             def failed() -> None:
                 pipe = self.redis.pipeline(transaction=True)
                 pipe.hset(k.RASA_WRITE + ticket_id, mapping={"rasa_write": "failed", "attempts": attempts,
-                                                              "error": str(error)[:200]})
+                                                              "error": reason})
                 pipe.zadd(k.RASA_WRITES_DUE, {ticket_id: time.time() + backoff})
                 pipe.execute()
             await asyncio.to_thread(self._redis, failed)

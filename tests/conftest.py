@@ -21,6 +21,15 @@ from tooling.launch import Stack
 from core.settings import ROOT, Settings
 
 
+@pytest.fixture(autouse=True)
+def fresh_process_settings(monkeypatch):
+    """Each test is a fresh process for the settings: what a process reads from the environment
+    once (core.settings.current) is read again after the test has set its environment."""
+    import core.settings
+
+    monkeypatch.setattr(core.settings, "_process", None)
+
+
 @pytest.fixture(scope="session")
 def model_path() -> Path:
     """The model for the current data and pipeline (trained here if `make model` was not run).

@@ -162,12 +162,15 @@ def test_the_full_answer_setting_sends_the_whole_entry_without_part_buttons(lang
     assert not any(b["payload"].startswith("/show_answer_part") for m in messages for b in m.get("buttons") or [])
 
 
-def test_the_answer_style_comes_from_the_environment_on_each_answer(monkeypatch):
+def test_the_answer_style_comes_from_the_action_servers_settings():
+    from core import settings as core_settings
+
     steps = knowledge.load()["ask_medical"].text("en")["steps"][0]
-    monkeypatch.setenv("RENBEN_ANSWER_STYLE", "full")
-    assert steps in all_text(run(ActionAnswerTopic(), tracker("ask_medical", language="en"))[0])
-    monkeypatch.delenv("RENBEN_ANSWER_STYLE")
-    assert steps not in all_text(run(ActionAnswerTopic(), tracker("ask_medical", language="en"))[0])
+    action = ActionAnswerTopic()  # as rasa_sdk makes it: no arguments
+    core_settings.install(Settings.from_env({"RENBEN_ANSWER_STYLE": "full"}))  # what main() does
+    assert steps in all_text(run(action, tracker("ask_medical", language="en"))[0])
+    core_settings.install(Settings.from_env({}))
+    assert steps not in all_text(run(action, tracker("ask_medical", language="en"))[0])
 
 
 def test_a_long_message_gets_the_truncation_notice_first():

@@ -130,7 +130,7 @@ def test_rasa_reaches_the_action_servers_and_the_desks_reach_rasa(compose):
 
 def test_every_process_uses_the_one_redis_and_postgresql(compose):
     postgres = compose["services"]["postgres"]["environment"]
-    for name, spec in renben_services(compose).items():
+    for spec in renben_services(compose).values():
         env = service_env(spec)
         redis = redis_parts(env["REDIS_URL"])
         assert (redis["host"], redis["port"], redis["password"]) == ("redis", 6379, "given-redis_password-0123456789")

@@ -304,7 +304,7 @@ def start_desk_process(settings: DeskSettings, port: int) -> subprocess.Popen:
             return process
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError("the desk process exited")
+                raise RuntimeError("the desk process exited") from None
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("the desk process did not start")

@@ -22,7 +22,7 @@ def test_precision_recall_and_f1_per_intent():
     assert scores["thank"].precision == pytest.approx(1 / 2) and scores["thank"].recall == pytest.approx(1 / 2)
     assert scores["thank"].f1 == pytest.approx(0.5) and scores["greet"].support == 3
     assert metrics.accuracy(predictions) == pytest.approx(3 / 5)
-    averages = metrics.averages(list(scores.values()))
+    averages = metrics.averages(predictions)
     assert averages["macro_f1"] == pytest.approx((2 / 3 + 1 / 2) / 2)
     assert averages["weighted_f1"] == pytest.approx((2 / 3 * 3 + 1 / 2 * 2) / 5)
 
@@ -31,7 +31,8 @@ def test_an_intent_only_predicted_scores_zero_precision_and_does_not_count_in_th
     predictions = [P("zh", "x", "greet", "nlu_fallback", .2), P("zh", "y", "greet", "greet", .9)]
     scores = {s.intent: s for s in metrics.intent_scores(predictions)}
     assert scores["nlu_fallback"].support == 0 and scores["nlu_fallback"].precision == 0
-    assert metrics.averages(list(scores.values()))["macro_recall"] == pytest.approx(0.5)
+    assert metrics.averages(predictions)["macro_recall"] == pytest.approx(0.5)
+    assert metrics.averages([]) == dict.fromkeys(metrics.averages(predictions), 0.0)
 
 
 def test_confusion_counts_expected_rows_against_predicted_columns():

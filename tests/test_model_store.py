@@ -161,32 +161,55 @@ def test_every_input_the_fingerprint_lists_exists():
     assert not missing, f"TRAINING_INPUTS names paths that do not exist: {missing}"
 
 
-def test_the_bot_modules_the_nlu_components_import_are_fingerprinted():
-    """The modules whose code shapes what the classifier learns (the components' helpers, and
-    theirs in turn) are in the fingerprint's inputs."""
-    import ast
+def pipeline_project(root: Path) -> Path:
+    """A project whose config.yml names one component of its own, which imports a helper (and the
+    helper a lexicon loader, relatively); one module nobody in the pipeline imports."""
+    files = {
+        "config.yml": "pipeline:\n  - name: WhitespaceTokenizer\n  - name: nlu.parts.cues.CueFeaturizer\n"
+                      "policies:\n  - name: RulePolicy\n",
+        "nlu/__init__.py": "",
+        "nlu/parts/__init__.py": "",
+        "nlu/parts/cues.py": "from nlu.helpers import weigh\n\nclass CueFeaturizer:\n    pass\n",
+        "nlu/helpers/__init__.py": "from .lexicon import load\n",
+        "nlu/helpers/lexicon.py": "def load():\n    return 1\n",
+        "nlu/unused.py": "X = 1\n",
+        "data/lexicons/topics/en.yml": "pension: [pension]\n",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
 
+
+@pytest.mark.parametrize("changed", ["nlu/parts/cues.py", "nlu/helpers/__init__.py", "nlu/helpers/lexicon.py",
+                                     "nlu/__init__.py", "data/lexicons/topics/en.yml"])
+def test_a_change_to_what_the_pipeline_runs_or_reads_changes_the_fingerprint(tmp_path, changed):
+    project = pipeline_project(tmp_path)
+    before = model_store.fingerprint(project)
+    with (project / changed).open("a") as handle:
+        handle.write("# changed\n")
+    assert model_store.fingerprint(project) != before
+
+
+def test_a_module_the_pipeline_does_not_import_leaves_the_fingerprint(tmp_path):
+    project = pipeline_project(tmp_path)
+    before = model_store.fingerprint(project)
+    (project / "nlu/unused.py").write_text("X = 2\n")
+    assert model_store.fingerprint(project) == before
+    (project / "nlu/parts/cues.py").write_text("from nlu import unused\n\nclass CueFeaturizer:\n    pass\n")
+    changed = model_store.fingerprint(project)
+    (project / "nlu/unused.py").write_text("X = 3\n")  # imported now: found without being listed
+    assert model_store.fingerprint(project) != changed
+
+
+def test_the_real_pipelines_code_is_found_from_config_yml():
+    """The topic features (bot/topic_lexicon.py, which a hand list once missed), the signal
+    policy's detector and the situation extractor are in; the channels and the settings are not
+    (a change to them must not retrain)."""
     from core.settings import ROOT
 
-    # Not training inputs: paths only, and the signal detector (it writes `signals` into the
-    # parse result at run time; the classifier never sees them).
-    run_time_only = ("bot.settings", "core.settings", "bot.signals")
-    seen, unlisted = set(), set()
-    todo = sorted((ROOT / "bot" / "components").glob("*.py"))
-    while todo:
-        path = todo.pop()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not (isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(("bot.", "core."))):
-                continue
-            module = node.module
-            if module in seen or module.startswith(run_time_only) or module.startswith("bot.components"):
-                continue
-            seen.add(module)
-            name = module.replace(".", "/") + ".py"
-            folder = module.replace(".", "/")  # a package listed whole (bot/situation) covers its modules
-            if not any(name == listed or folder == listed or name.startswith(listed + "/")
-                       for listed in model_store.TRAINING_INPUTS):
-                unlisted.add(module)
-            if (ROOT / name).exists():
-                todo.append(ROOT / name)
-    assert not unlisted, f"add to model_store.TRAINING_INPUTS: {sorted(unlisted)}"
+    found = {path.relative_to(ROOT).as_posix() for path in model_store.pipeline_code(ROOT)}
+    assert {"bot/components/topic_cues.py", "bot/topic_lexicon.py", "bot/policies/signal_policy.py",
+            "bot/signals/detector.py", "bot/situation/extract.py", "bot/components/lexicon_files.py"} <= found
+    assert not {name for name in found if name.startswith(("bot/channels", "actions/", "handoff/"))}
+    assert "core/settings.py" not in found and "bot/settings.py" not in found

@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from bot.channels.wechat.inbox import Job, encode_job
+from core.settings import SettingsError
 from core.privacy import audit, retention
 from core.redis_keys import AUDIT_STREAM
 from core.privacy.identity import conversation_ref
@@ -273,9 +274,9 @@ def test_tickets_without_tracker_events_are_aged_by_their_times(tmp_path, r, red
 def test_empty_stores_and_bad_settings(tmp_path, r, redis_server):
     settings = settings_for(tmp_path, redis_server.url)
     assert retention.purge(settings, now=NOW, client=r).conversations == []
-    with pytest.raises(retention.InvalidRequest):
+    with pytest.raises(SettingsError, match="RETENTION_DAYS"):
         retention.RetentionSettings.from_env({"RETENTION_DAYS": "ninety"})
-    with pytest.raises(retention.InvalidRequest):
+    with pytest.raises(SettingsError, match="RETENTION_DAYS"):
         retention.RetentionSettings.from_env({"RETENTION_DAYS": "0"})
     with pytest.raises(retention.InvalidRequest):
         retention.erase_conversation(" ", settings, client=r)

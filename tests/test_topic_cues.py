@@ -128,3 +128,19 @@ def test_the_component_stores_its_cues_in_the_model_and_adds_a_weighted_sentence
     textless = Message({"action_name": "utter_greet"})
     loaded.process_training_data(TrainingData([textless]))
     assert textless.get_sparse_features(TEXT) == (None, None)
+
+
+def test_editing_a_cue_file_changes_the_components_training_cache_key(tmp_path):
+    # Rasa's training cache keys a trainable component by its code, config and inputs; the cue
+    # files are none of these, so without the addon a retrained model would keep the old cues.
+    from rasa.engine.training.fingerprinting import calculate_fingerprint_key
+
+    folder = _write(tmp_path / "cues", "en.yml", "language: en\ntopics:\n  ask_pension:\n    - state pension\n")
+    config = {**TopicCueFeaturizer.get_default_config(), "lexicon_path": str(folder)}
+    before = calculate_fingerprint_key(TopicCueFeaturizer, config, {})
+    assert calculate_fingerprint_key(TopicCueFeaturizer, config, {}) == before  # stable while unchanged
+    _write(tmp_path / "cues", "en.yml", "language: en\ntopics:\n  ask_pension:\n    - old-age pension\n")
+    assert calculate_fingerprint_key(TopicCueFeaturizer, config, {}) != before
+    _write(tmp_path / "cues", "zh.yml", "language: zh\ntopics:\n  ask_pension:\n    - 养老金\n")
+    assert TopicCueFeaturizer.fingerprint_addon(config) != TopicCueFeaturizer.fingerprint_addon(
+        {**config, "lexicon_path": str(tmp_path / "elsewhere")})

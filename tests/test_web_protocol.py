@@ -222,8 +222,6 @@ def test_the_json_copy_becomes_an_export_frame_and_only_that_payload_does():
 
 
 def test_the_outbox_streams_are_the_desks_outbox_plus_the_channel_name():
-    from bot.channels.web import constants as keys
-    from bot.channels.wechat import constants as wechat_keys
     from core import redis_keys as desk_keys
 
     assert desk_keys.WEB_OUTBOX_STREAM == desk_keys.OUTBOX + "web" == "renben:outbox:web"

@@ -15,6 +15,7 @@ from bot.channels.wechat.handshake import (DELIVER, DONE, HANDED, Handshake, Tur
                                            passive_value, turn_of)
 from bot.channels.wechat.inbox import InboxReader, Job, decode_job, encode_job
 from core import redis_keys
+from core.settings import Settings
 
 
 # --- decisions (pure) ---
@@ -164,13 +165,14 @@ def test_the_reclaim_time_and_the_test_hold_come_from_the_environment():
     from bot.channels.wechat.config import WeChatSettings
     from bot.channels.wechat.exceptions import ConfigError
 
-    settings = WeChatSettings.build(env={"WECHAT_RECLAIM_SECONDS": "2.5", "RENBEN_WECHAT_TEST_BLOCK": "3:busy-"})
+    settings = WeChatSettings.build(settings=Settings.from_env({"WECHAT_RECLAIM_SECONDS": "2.5",
+                                                                "RENBEN_WECHAT_TEST_BLOCK": "3:busy-"}))
     assert settings.reclaim_seconds == 2.5 and settings.test_block == (3.0, "busy-")
-    assert WeChatSettings.build(env={}).reclaim_seconds == 60.0
+    assert WeChatSettings.build(settings=Settings.from_env({})).reclaim_seconds == 60.0
     for bad in ({"WECHAT_RECLAIM_SECONDS": "soon"}, {"WECHAT_RECLAIM_SECONDS": "0"},
                 {"RENBEN_WECHAT_TEST_BLOCK": "x:busy-"}):
         with pytest.raises(ConfigError, match=next(iter(bad))):
-            WeChatSettings.build(env=bad)
+            WeChatSettings.build(settings=Settings.from_env(bad))
 
 
 def test_the_gateway_reads_the_channels_entry_of_the_credentials_file(tmp_path):

@@ -17,6 +17,7 @@ moves with everything under it) or, after the line `# names`, a moved name
 It does not touch comments or docstrings' prose, and it never guesses: a name it cannot place stays
 as it was, and the test run says what is left. Read the diff before committing it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,11 @@ class RenameMap:
     def moved_names_of(self, module: str) -> Dict[str, str]:
         """NAME -> new dotted path, for the names that left `module` (given by its old path)."""
         prefix = module + "."
-        return {old[len(prefix):]: new for old, new in self.names.items()
-                if old.startswith(prefix) and "." not in old[len(prefix):]}
+        return {
+            old[len(prefix) :]: new
+            for old, new in self.names.items()
+            if old.startswith(prefix) and "." not in old[len(prefix) :]
+        }
 
 
 def _split(dotted: str) -> Tuple[str, str]:
@@ -76,6 +80,7 @@ def _split(dotted: str) -> Tuple[str, str]:
 
 
 # ----------------------------------------------------------------------------- one file
+
 
 def rewrite(source: str, renames: RenameMap) -> str:
     """`source` with its imports, module attributes and module-naming strings moved."""
@@ -172,7 +177,7 @@ def _trailing_comment(line: str) -> str:
 def _apply(lines: List[str], edits: Sequence[Tuple[int, int, str]]) -> str:
     out = list(lines)
     for first, last, text in sorted(edits, reverse=True):
-        out[first - 1:last] = [text]
+        out[first - 1 : last] = [text]
     return "".join(out)
 
 
@@ -206,12 +211,12 @@ def _rewrite_strings(source: str, renames: RenameMap) -> str:
 
 # ----------------------------------------------------------------------------- command line
 
+
 def python_files(paths: Iterable[str]) -> List[Path]:
     found: List[Path] = []
     for name in paths:
         path = Path(name)
-        found.extend(sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
-                     if path.is_dir() else [path])
+        found.extend(sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts) if path.is_dir() else [path])
     return found
 
 

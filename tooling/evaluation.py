@@ -12,6 +12,7 @@ Writes reports/eval/ (ignored by git): report.html (open it in a browser), confu
 latest.json (the next run's "previous"), previous.json; and reports/eval.json as before.
 `--folds K` (or RENBEN_CV_FOLDS) sets k; `--no-cv` measures only the dev slice (a minute).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-from core.settings import ROOT
+from core.settings import ROOT, current
 
-DEV_SLICE = Path(os.environ.get("RENBEN_EVAL_DIR") or ROOT.parent / "shared" / "eval") / "real_questions_dev.tsv"
+DEV_SLICE_NAME = "real_questions_dev.tsv"
+
+
+def dev_slice() -> Path:
+    """The development slice: real_questions_dev.tsv in RENBEN_EVAL_DIR (default ../shared/eval)."""
+    return current().eval_dir / DEV_SLICE_NAME
 
 
 @dataclass(frozen=True)
@@ -51,10 +57,12 @@ class Outcome:
         return self.predicted in self.row.accept
 
 
-def read_rows(path: Path = DEV_SLICE) -> List[Row]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [Row(r["lang"], r["kind"], tuple(r["accept"].split()), r["text"])
-                for r in csv.DictReader(handle, delimiter="\t")]
+def read_rows(path: Optional[Path] = None) -> List[Row]:
+    with (path or dev_slice()).open(encoding="utf-8", newline="") as handle:
+        return [
+            Row(r["lang"], r["kind"], tuple(r["accept"].split()), r["text"])
+            for r in csv.DictReader(handle, delimiter="\t")
+        ]
 
 
 def accuracy(outcomes: Iterable[Outcome]) -> Dict[str, Dict[str, float]]:
@@ -105,15 +113,16 @@ def signal_figures() -> Any:
         return f"not measured: tooling.signal_evaluation failed ({type(error).__name__}: {error})"
 
 
-def build_report(*, model: str, fingerprint: str, folds: int, cv: Sequence[Any],
-                 dev: Sequence[Outcome], signals: Any, created: str) -> Dict[str, Any]:
+def build_report(
+    *, model: str, fingerprint: str, folds: int, cv: Sequence[Any], dev: Sequence[Outcome], signals: Any, created: str
+) -> Dict[str, Any]:
     """The report dict (reports/eval/latest.json) from cross-validation and dev predictions."""
     from tooling.trainers import metrics
 
     languages: Dict[str, Dict[str, Any]] = {}
     for lang, predictions in metrics.by_language(cv).items():
         scores = metrics.intent_scores(predictions)
-        averages = metrics.averages(scores)
+        averages = metrics.averages(predictions)
         languages[lang] = {
             "cv_examples": len(predictions),
             "cv_accuracy": metrics.accuracy(predictions),
@@ -121,17 +130,41 @@ def build_report(*, model: str, fingerprint: str, folds: int, cv: Sequence[Any],
             "cv_weighted_f1": averages["weighted_f1"],
             "averages": averages,
             "intents": {s.intent: s.as_dict() for s in scores},
-            "cv_misses": [{"text": p.text, "expected": p.expected, "predicted": p.predicted,
-                           "confidence": p.confidence, "where": p.where} for p in predictions if not p.hit],
+            "cv_misses": [
+                {
+                    "text": p.text,
+                    "expected": p.expected,
+                    "predicted": p.predicted,
+                    "confidence": p.confidence,
+                    "where": p.where,
+                }
+                for p in predictions
+                if not p.hit
+            ],
         }
     for lang, cell in accuracy(dev).items():
         entry = languages.setdefault(lang, {})
         entry["dev_accuracy"] = cell["accuracy"]
-        entry["dev"] = [{"id": row_id(o.row.lang, o.row.text), "text": o.row.text,
-                         "accept": list(o.row.accept), "predicted": o.predicted,
-                         "confidence": o.confidence, "hit": o.hit} for o in dev if o.row.lang == lang]
-    return {"created": created, "model": model, "fingerprint": fingerprint, "folds": folds,
-            "signals": signals, "languages": dict(sorted(languages.items()))}
+        entry["dev"] = [
+            {
+                "id": row_id(o.row.lang, o.row.text),
+                "text": o.row.text,
+                "accept": list(o.row.accept),
+                "predicted": o.predicted,
+                "confidence": o.confidence,
+                "hit": o.hit,
+            }
+            for o in dev
+            if o.row.lang == lang
+        ]
+    return {
+        "created": created,
+        "model": model,
+        "fingerprint": fingerprint,
+        "folds": folds,
+        "signals": signals,
+        "languages": dict(sorted(languages.items())),
+    }
 
 
 def write_report(report: Dict[str, Any], out: Path, cv: Sequence[Any]) -> Optional[Any]:
@@ -144,8 +177,9 @@ def write_report(report: Dict[str, Any], out: Path, cv: Sequence[Any]) -> Option
     for lang, predictions in metrics.by_language(cv).items():
         labels, counts = metrics.confusion(predictions)
         name = f"confusion-{lang}.png"
-        plots.confusion_png(labels, counts, out / name,
-                            title=f"{lang}: expected (rows) vs predicted (columns), cross-validation")
+        plots.confusion_png(
+            labels, counts, out / name, title=f"{lang}: expected (rows) vs predicted (columns), cross-validation"
+        )
         report["languages"][lang]["confusion_png"] = name
     comparison = compare.compare(previous, report)
     (out / "report.html").write_text(report_html.render(report, comparison), encoding="utf-8")
@@ -160,24 +194,31 @@ def summary_lines(report: Dict[str, Any], comparison: Optional[Any]) -> List[str
     for lang, data in report["languages"].items():
         if "cv_accuracy" in data:
             a = data["averages"]
-            lines.append(f"{lang}: cross-validation ({report['folds']} folds, {data['cv_examples']} examples): "
-                         f"accuracy {data['cv_accuracy']:.1%}, macro precision {a['macro_precision']:.1%}, "
-                         f"recall {a['macro_recall']:.1%}, F1 {a['macro_f1']:.1%}")
-            worst = sorted(((n, s) for n, s in data["intents"].items() if s["support"]),
-                           key=lambda kv: kv[1]["f1"])[:3]
+            lines.append(
+                f"{lang}: cross-validation ({report['folds']} folds, {data['cv_examples']} examples): "
+                f"accuracy {data['cv_accuracy']:.1%}, macro precision {a['macro_precision']:.1%}, "
+                f"recall {a['macro_recall']:.1%}, F1 {a['macro_f1']:.1%}"
+            )
+            worst = sorted(((n, s) for n, s in data["intents"].items() if s["support"]), key=lambda kv: kv[1]["f1"])[:3]
             lines.append(f"{lang}:   weakest intents: " + ", ".join(f"{n} F1 {s['f1']:.0%}" for n, s in worst))
         if "dev_accuracy" in data:
             hits = sum(r["hit"] for r in data["dev"])
-            lines.append(f"{lang}: dev slice intent accuracy {data['dev_accuracy']:.1%} "
-                         f"({hits}/{len(data['dev'])} topic rows)")
+            lines.append(
+                f"{lang}: dev slice intent accuracy {data['dev_accuracy']:.1%} ({hits}/{len(data['dev'])} topic rows)"
+            )
     signals = report.get("signals")
     if isinstance(signals, dict) and all(isinstance(v, dict) for v in signals.values()):
         from tooling.trainers.report_html import signal_cells
 
         for lang, table in signals.items():
-            lines.append(f"{lang}: signals " + ", ".join(
-                f"{name} {value}" + (f" ({count})" if count else "")
-                for name, value, count in signal_cells(table) if name != "misses"))
+            lines.append(
+                f"{lang}: signals "
+                + ", ".join(
+                    f"{name} {value}" + (f" ({count})" if count else "")
+                    for name, value, count in signal_cells(table)
+                    if name != "misses"
+                )
+            )
     else:
         lines.append(f"signals: {signals}")
     if comparison is None:
@@ -192,9 +233,11 @@ def summary_lines(report: Dict[str, Any], comparison: Optional[Any]) -> List[str
                 lines.append(f"{kind}: ... and {len(changes) - SHOWN_CHANGES} more intent(s), see the report")
         for r in comparison.rows_broken:
             lines.append(f"now wrong: [{r.lang}] {r.text[:70]} (was {r.before}, now {r.after})")
-        lines.append(f"changes: {len(comparison.rows_fixed)} real question(s) now right, "
-                     f"{len(comparison.rows_broken)} now wrong, {len(comparison.intents_better)} intent(s) "
-                     f"better, {len(comparison.intents_worse)} worse")
+        lines.append(
+            f"changes: {len(comparison.rows_fixed)} real question(s) now right, "
+            f"{len(comparison.rows_broken)} now wrong, {len(comparison.intents_better)} intent(s) "
+            f"better, {len(comparison.intents_worse)} worse"
+        )
     return lines
 
 
@@ -214,32 +257,57 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         model = model_store.ensure_trained(ROOT / "models")
     except subprocess.CalledProcessError:
-        print("Training the bot failed: Rasa's message above says why. Run `make validate`, fix "
-              "what it reports, and run `make eval` again.")
+        print(
+            "Training the bot failed: Rasa's message above says why. Run `make validate`, fix "
+            "what it reports, and run `make eval` again."
+        )
         return 1
     dev: List[Outcome] = []
-    if DEV_SLICE.exists():
-        rows = [r for r in read_rows() if r.kind == "topic"]
-        print(f"[1/3] dev slice: {len(rows)} topic rows of {DEV_SLICE.name} with {model.name} ...", flush=True)
+    slice_path = dev_slice()
+    if slice_path.exists():
+        rows = [r for r in read_rows(slice_path) if r.kind == "topic"]
+        print(f"[1/3] dev slice: {len(rows)} topic rows of {slice_path.name} with {model.name} ...", flush=True)
         dev = asyncio.run(predict(model, rows))
     else:
-        print(f"[1/3] no development slice at {DEV_SLICE}: set RENBEN_EVAL_DIR to the folder that holds it.")
+        print(f"[1/3] no development slice at {slice_path}: set RENBEN_EVAL_DIR to the folder that holds it.")
     cv: List[Any] = []
     if not args.no_cv:
         print(f"[2/3] cross-validation, {args.folds} folds (about a minute each) ...", flush=True)
         cv = crossval.cross_validate(ROOT, k=args.folds, progress=lambda line: print(line, flush=True))
     print("[3/3] signal figures, report ...", flush=True)
-    report = build_report(model=model.name, fingerprint=model_store.fingerprint(), folds=args.folds if cv else 0,
-                          cv=cv, dev=dev, signals=signal_figures(),
-                          created=dt.datetime.now().isoformat(timespec="seconds"))
+    report = build_report(
+        model=model.name,
+        fingerprint=model_store.fingerprint(),
+        folds=args.folds if cv else 0,
+        cv=cv,
+        dev=dev,
+        signals=signal_figures(),
+        created=dt.datetime.now().isoformat(timespec="seconds"),
+    )
     comparison = write_report(report, args.out, cv)
     misses = [o for o in dev if not o.hit]
     REPORTS.mkdir(exist_ok=True)
-    (REPORTS / "eval.json").write_text(json.dumps({
-        "model": model.name, "accuracy": accuracy(dev),
-        "misses": [{"lang": o.row.lang, "expected": list(o.row.accept), "predicted": o.predicted,
-                    "confidence": o.confidence, "text": o.row.text} for o in misses],
-    }, ensure_ascii=False, indent=2), encoding="utf-8")
+    (REPORTS / "eval.json").write_text(
+        json.dumps(
+            {
+                "model": model.name,
+                "accuracy": accuracy(dev),
+                "misses": [
+                    {
+                        "lang": o.row.lang,
+                        "expected": list(o.row.accept),
+                        "predicted": o.predicted,
+                        "confidence": o.confidence,
+                        "text": o.row.text,
+                    }
+                    for o in misses
+                ],
+            },
+            ensure_ascii=False,
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     for line in summary_lines(report, comparison):
         print(line)
     print(f"Report: {args.out / 'report.html'} ({time.monotonic() - started:.0f} s)")

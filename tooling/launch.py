@@ -8,6 +8,7 @@ one that stays alive but unhealthy (its /health, core/health.py). Tests use `Sta
 same processes on free ports, usually fewer of them (`services=`). Each child's output goes to
 var/logs/<name>.log.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,11 +24,11 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-from tooling import embedded_redis, model_store
-from core.language_codes import LANGUAGES
-from tooling.supervision import HealthWatch, RestartPolicy
-from core.settings import ROOT, Settings
 from bot.settings import endpoints
+from core.language_codes import LANGUAGES
+from core.settings import ROOT, Settings, install
+from tooling import embedded_redis, model_store
+from tooling.supervision import HealthWatch, RestartPolicy
 
 
 class StartupError(RuntimeError):
@@ -81,8 +82,9 @@ class Stack:
             if self.settings.redis_url:
                 self.redis_url = self.settings.redis_url
             else:
-                self._redis = embedded_redis.start(self.settings.var_dir / "redis",
-                                                   password=self.settings.embedded_redis_password())
+                self._redis = embedded_redis.start(
+                    self.settings.var_dir / "redis", password=self.settings.embedded_redis_password()
+                )
                 self.redis_url = self._redis.url
             endpoints_file = self.settings.var_dir / "endpoints.yml"  # holds secrets: 0600
             write_private(endpoints_file, yaml.safe_dump(endpoints(self.settings, self.redis_url)))
@@ -96,8 +98,7 @@ class Stack:
                     self._wait_until_up(name, self.health_urls[name], timeout)
             for name in self.services:
                 if self.processes[name].poll() is not None:
-                    raise StartupError(f"{name} exited with {self.processes[name].returncode}: "
-                                       f"{self._tail(name)}")
+                    raise StartupError(f"{name} exited with {self.processes[name].returncode}: {self._tail(name)}")
         except BaseException:
             self.stop()
             raise
@@ -106,8 +107,12 @@ class Stack:
     @property
     def health_urls(self) -> Dict[str, str]:
         """Each child's /health (core/health.py); the retention job has none."""
-        return {"actions": f"{self.actions_url}/health", "rasa": f"{self.rasa_url}/health",
-                "wechat": f"{self.wechat_url}/health", "desk": f"{self.desk_url}/health"}
+        return {
+            "actions": f"{self.actions_url}/health",
+            "rasa": f"{self.rasa_url}/health",
+            "wechat": f"{self.wechat_url}/health",
+            "desk": f"{self.desk_url}/health",
+        }
 
     def healthy(self, name: str, timeout: float = 2.0) -> bool:
         """Whether `name` answers 200 on its /health within `timeout`."""
@@ -144,28 +149,39 @@ class Stack:
         Redis on its same port, data and password (children keep their REDIS_URL)."""
         if name == "redis":
             old = self._redis
-            self._redis = embedded_redis.start(self.settings.var_dir / "redis", port=old.port,
-                                               password=old.password)
+            self._redis = embedded_redis.start(self.settings.var_dir / "redis", port=old.port, password=old.password)
             return
         self._spawn(name, self.commands[name])
 
     def _spawn(self, name: str, command: List[str]) -> None:
         log = os.fdopen(os.open(self.logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         # Rasa reports errors to its servers unless told not to; nothing leaves this machine.
-        env = {**os.environ, **self.child_environment(), "PYTHONUNBUFFERED": "1",
-               "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "RASA_TELEMETRY_ENABLED": "false"}
+        env = {
+            **os.environ,
+            **self.child_environment(),
+            "PYTHONUNBUFFERED": "1",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "RASA_TELEMETRY_ENABLED": "false",
+        }
         # umask 077: whatever a child writes under var/ (tracker, AOF, review inbox) is private.
-        self.processes[name] = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                                env=env, start_new_session=True, umask=0o077)
+        self.processes[name] = subprocess.Popen(
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, umask=0o077
+        )
 
     def child_environment(self) -> Dict[str, str]:
         """What every child is told: one Redis, one var/, where Rasa and the desk listen, the
         secrets they share (the metrics token: Prometheus reads /metrics with it)."""
-        env = {"REDIS_URL": self.redis_url, "RENBEN_VAR_DIR": str(self.settings.var_dir),
-               "RASA_URL": self.rasa_url, "RASA_AUTH_TOKEN": self.settings.token(),
-               "RENBEN_ACTIONS_TOKEN": self.settings.actions_secret(), "RENBEN_HOST": self.settings.host,
-               "RENBEN_METRICS_TOKEN": self.settings.metrics_secret(),
-               "DESK_HOST": self.settings.host, "DESK_PORT": str(self.settings.desk_port)}
+        env = {
+            "REDIS_URL": self.redis_url,
+            "RENBEN_VAR_DIR": str(self.settings.var_dir),
+            "RASA_URL": self.rasa_url,
+            "RASA_AUTH_TOKEN": self.settings.token(),
+            "RENBEN_ACTIONS_TOKEN": self.settings.actions_secret(),
+            "RENBEN_HOST": self.settings.host,
+            "RENBEN_METRICS_TOKEN": self.settings.metrics_secret(),
+            "DESK_HOST": self.settings.host,
+            "DESK_PORT": str(self.settings.desk_port),
+        }
         if self.settings.tracker_store_url:
             env["TRACKER_STORE_URL"] = self.settings.tracker_store_url
         return env
@@ -206,14 +222,40 @@ def service_commands(settings: Settings, model: Path, endpoints_file: Path) -> D
     """The command of each service (SERVICES), as `make run` and a container (tooling/serve.py) run it.
     The working directory is the repository (ROOT); secrets come from the environment."""
     return {
-        "actions": [sys.executable, "-m", "actions.server", "--host", settings.host,
-                    "--port", str(settings.actions_port)],
+        "actions": [
+            sys.executable,
+            "-m",
+            "actions.server",
+            "--host",
+            settings.host,
+            "--port",
+            str(settings.actions_port),
+        ],
         # The API token reaches Rasa through RASA_AUTH_TOKEN, never the command line (ps).
-        "rasa": [sys.executable, "-m", "bot.rasa_server", "--model", str(model),
-                 "--endpoints", str(endpoints_file), "--credentials", "bot/credentials.yml",
-                 "--interface", settings.host, "--port", str(settings.rasa_port)],
-        "wechat": [sys.executable, "-m", "bot.channels.wechat.gateway", "--host", settings.host,
-                   "--port", str(settings.wechat_port)],
+        "rasa": [
+            sys.executable,
+            "-m",
+            "bot.rasa_server",
+            "--model",
+            str(model),
+            "--endpoints",
+            str(endpoints_file),
+            "--credentials",
+            "bot/credentials.yml",
+            "--interface",
+            settings.host,
+            "--port",
+            str(settings.rasa_port),
+        ],
+        "wechat": [
+            sys.executable,
+            "-m",
+            "bot.channels.wechat.gateway",
+            "--host",
+            settings.host,
+            "--port",
+            str(settings.wechat_port),
+        ],
         # The desk listens on DESK_HOST:DESK_PORT (handoff/settings.py).
         "desk": [sys.executable, "-m", "handoff", "serve"],
         "retention": [sys.executable, "-m", "core.privacy", "purge", "--every", str(PURGE_EVERY_SECONDS)],
@@ -274,14 +316,21 @@ def demo_agent_token(stack: Stack) -> Path:
         except AuthenticationFailed:  # the kept token no longer matches: issue a new one
             known = False
     if not known:
-        write_private(path, agents.add_agent(client, "demo", languages=list(LANGUAGES), role="supervisor",
-                                             name="Demo agent"))
+        write_private(
+            path, agents.add_agent(client, "demo", languages=list(LANGUAGES), role="supervisor", name="Demo agent")
+        )
     return path
 
 
-def supervise(stack: Stack, stopping, policy: Optional[RestartPolicy] = None,  # noqa: ANN001
-              poll: float = 0.5, say=None, watch: Optional[HealthWatch] = None,  # noqa: ANN001
-              health_every: float = 5.0) -> None:
+def supervise(
+    stack: Stack,
+    stopping,
+    policy: Optional[RestartPolicy] = None,  # noqa: ANN001
+    poll: float = 0.5,
+    say=None,
+    watch: Optional[HealthWatch] = None,  # noqa: ANN001
+    health_every: float = 5.0,
+) -> None:
     """Until `stopping()` is true: restarts what died (`tooling/supervision.py` says when), saying why,
     and gives up on a process that keeps dying, with a message, while the others keep serving.
     Every `health_every` seconds it checks each child's /health; one that `watch` finds unhealthy
@@ -305,8 +354,11 @@ def supervise(stack: Stack, stopping, policy: Optional[RestartPolicy] = None,  #
             delay = policy.after_exit(name, now)
             if delay is None:
                 given_up.add(name)
-                say(f"{name} keeps stopping ({policy.give_up_after} times in {policy.window:.0f} s); not restarting it. "
-                    f"The other processes keep running. {where}")
+                say(
+                    f"{name} keeps stopping ({policy.give_up_after} times in {policy.window:.0f} s); "
+                    "not restarting it. "
+                    f"The other processes keep running. {where}"
+                )
                 continue
             say(f"{name} stopped; restarting it in {delay:.0f} s ({where})")
             due[name] = now + delay
@@ -326,8 +378,11 @@ def _check_health(stack: Stack, watch: HealthWatch, *, skip: set, say) -> None: 
     """Kills a running child that has been unhealthy too long (supervise then restarts it).
     While the launcher cannot reach Redis itself, failures do not count: every child would fail,
     and the embedded Redis is restarted as a process of its own."""
-    alive = [name for name in stack.health_urls
-             if name in stack.processes and name not in skip and stack.processes[name].poll() is None]
+    alive = [
+        name
+        for name in stack.health_urls
+        if name in stack.processes and name not in skip and stack.processes[name].poll() is None
+    ]
     if not alive:
         return
     redis_up = stack.redis_answers()
@@ -341,12 +396,14 @@ def _check_health(stack: Stack, watch: HealthWatch, *, skip: set, say) -> None: 
 
 
 def main() -> int:
-    settings = Settings.from_env()
+    settings = install(Settings.from_env())
     model = model_store.ensure_trained(settings.models_dir)
     stack = Stack(settings, model)
-    print("Starting Redis, the action server, the Rasa server, the WeChat gateway, the agent desk and the "
-          "retention job ...",
-          flush=True)
+    print(
+        "Starting Redis, the action server, the Rasa server, the WeChat gateway, the agent desk and the "
+        "retention job ...",
+        flush=True,
+    )
     stopping = False
 
     def on_signal(signum, frame):  # noqa: ANN001
@@ -364,20 +421,23 @@ def main() -> int:
     agent_note = ""
     if not settings.redis_url:
         agent_note = f"  (log in with the token in {demo_agent_token(stack)})"
-    print(f"""
+    print(
+        f"""
 Renben is running. Ctrl-C stops everything.
   Claimant widget: {stack.rasa_url}/webhooks/web/
   Agent console:   {stack.desk_url}/{agent_note}
   Chat (REST):     POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "me", "message": "你好"}}
                    for integrations: header "Authorization: Bearer <API token>" (below)
   WeChat webhook:  {stack.wechat_url}/webhooks/wechat/webhook  (the gateway; needs WECHAT_TOKEN, docs/wechat.md)
-  Rasa HTTP API:   {stack.rasa_url}  (token in {settings.var_dir / 'auth_token'} unless RASA_AUTH_TOKEN is set)
+  Rasa HTTP API:   {stack.rasa_url}  (token in {settings.var_dir / "auth_token"} unless RASA_AUTH_TOKEN is set)
   Action server:   {stack.actions_url}
   Metrics:         GET /metrics of Rasa, the gateway and the desk, header "Authorization: Bearer <token>"
-                   (token in {settings.var_dir / 'metrics_token'} unless RENBEN_METRICS_TOKEN is set)
+                   (token in {settings.var_dir / "metrics_token"} unless RENBEN_METRICS_TOKEN is set)
   Redis:           {_without_password(stack.redis_url)} ({redis_note})
   Logs:            {stack.logs}
-""", flush=True)
+""",
+        flush=True,
+    )
     try:
         supervise(stack, lambda: stopping)
     finally:

@@ -1,7 +1,9 @@
 """Trained models, named by the fingerprint of what they were trained on; keeping and rolling back.
 
 A model is `models/renben-<fingerprint>.tar.gz`, where the fingerprint is a hash of config.yml,
-the domain, the training data and the code of the custom NLU components. Which model
+the domain, the training data, the lexicons and the code the pipeline runs: the modules of the
+project's own components and policies in config.yml and every project module they import
+(`pipeline_code`, found from the imports, not listed by hand). Which model
 `ensure_trained()` (so `make run`, `make eval`, the tests) uses:
 
 1. If `models/current` exists (written by `rollback`) and the data, domain and configuration
@@ -16,9 +18,11 @@ Commands (docs/trainers.md, "Rolling back a model"):
     python -m tooling.model_store rollback <print>   use an earlier model until the data changes
     python -m tooling.model_store release            undo a rollback: back to the current data's model
 """
+
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as dt
 import hashlib
 import json
@@ -28,17 +32,16 @@ import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
-from core.settings import ROOT
+from core.settings import ROOT, current
 
-TRAINING_INPUTS = ("config.yml", "bot/domain", "data/nlu", "data/rules", "data/lexicons",
-                   "bot/components", "bot/topic_lexicon.py", "bot/textnorm.py", "bot/langdetect.py",
-                   "core/language_codes.py", "bot/segment.py", "bot/situation")
+#: What a model is trained from besides code: the configuration, the domain, the training data and
+#: the lexicon files the components read.
+TRAINING_INPUTS = ("config.yml", "bot/domain", "data/nlu", "data/rules", "data/lexicons")
 TRAINING_DATA = ("data/nlu", "data/rules")
 PREFIX, SUFFIX = "renben-", ".tar.gz"
 POINTER = "current"
-DEFAULT_KEEP = 5
 
 
 class ModelStoreError(Exception):
@@ -57,8 +60,9 @@ def _files(root: Path, inputs: Iterable[str]) -> List[Path]:
 
 
 def fingerprint(root: Path = ROOT) -> str:
+    """A hash of the training inputs and of the code the pipeline runs (`pipeline_code`)."""
     digest = hashlib.sha256()
-    for path in _files(root, TRAINING_INPUTS):
+    for path in sorted(set(_files(root, TRAINING_INPUTS)) | set(pipeline_code(root))):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
@@ -66,16 +70,78 @@ def fingerprint(root: Path = ROOT) -> str:
     return digest.hexdigest()[:16]
 
 
+def pipeline_code(root: Path = ROOT) -> List[Path]:
+    """The project's Python files a training runs: the modules of config.yml's own components and
+    policies (`name: package.module.Class`) and everything of the project they import, directly or
+    not (package __init__ files included). Found, not listed: a module a component starts to
+    import is in the fingerprint from then on."""
+    return imported_files(root, component_modules(root))
+
+
+def component_modules(root: Path = ROOT) -> List[str]:
+    """The modules of config.yml's components and policies that are the project's own."""
+    import yaml
+
+    config = yaml.safe_load((root / "config.yml").read_text(encoding="utf-8")) or {}
+    names = [
+        str(entry.get("name", ""))
+        for part in ("pipeline", "policies")
+        for entry in config.get(part) or []
+        if isinstance(entry, dict)
+    ]
+    return sorted({name.rpartition(".")[0] for name in names if "." in name})
+
+
+def imported_files(root: Path, modules: Iterable[str]) -> List[Path]:
+    """The files of `modules` and of every module of the project they import, transitively."""
+    found: Dict[Path, None] = {}
+    waiting = [m for m in modules]
+    while waiting:
+        for path in _module_files(root, waiting.pop()):
+            if path not in found:
+                found[path] = None
+                waiting.extend(_imports(root, path))
+    return sorted(found)
+
+
+def _module_files(root: Path, module: str) -> List[Path]:
+    """The project's files importing `module` runs: each package's __init__.py on the way, and
+    the module itself (a file or a package); none for a module from outside the project."""
+    files = []
+    parts = module.split(".")
+    for n in range(1, len(parts) + 1):
+        base = root.joinpath(*parts[:n])
+        for path in (base.with_suffix(".py"), base / "__init__.py"):
+            if path.is_file():
+                files.append(path)
+    return files
+
+
+def _imports(root: Path, path: Path) -> List[str]:
+    """Every module `path` imports (anywhere in it, a function's imports too), absolute or
+    relative; `from package import name` also names `package.name`, in case it is a module."""
+    package = path.parent.relative_to(root).parts
+    names: List[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package[: len(package) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            names.append(base)
+            names.extend(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+    return [name for name in names if name]
+
+
 def model_path(models_dir: Path, print_: Optional[str] = None) -> Path:
     return models_dir / f"{PREFIX}{print_ or fingerprint()}{SUFFIX}"
 
 
 def keep_count() -> int:
-    """How many models to keep (RENBEN_MODELS_KEEP, at least 1)."""
-    try:
-        return max(1, int(os.environ.get("RENBEN_MODELS_KEEP") or DEFAULT_KEEP))
-    except ValueError:
-        return DEFAULT_KEEP
+    """How many models to keep (RENBEN_MODELS_KEEP, at least 1; the process's settings)."""
+    return current().models_keep
 
 
 @dataclass(frozen=True)
@@ -91,14 +157,18 @@ def stored_models(models_dir: Path) -> List[StoredModel]:
     found = []
     for path in models_dir.glob(f"{PREFIX}*{SUFFIX}"):
         stat = path.stat()
-        found.append(StoredModel(path.name[len(PREFIX):-len(SUFFIX)], path,
-                                 dt.datetime.fromtimestamp(stat.st_mtime), stat.st_size))
+        found.append(
+            StoredModel(
+                path.name[len(PREFIX) : -len(SUFFIX)], path, dt.datetime.fromtimestamp(stat.st_mtime), stat.st_size
+            )
+        )
     return sorted(found, key=lambda m: (m.trained, m.print), reverse=True)
 
 
 @dataclass(frozen=True)
 class Pin:
     """`models/current`: the rolled-back model, and the fingerprint the data had at the rollback."""
+
     model: str
     pinned_for: str
     at: str
@@ -143,8 +213,12 @@ def broken_parts(model: Path) -> List[str]:
     wrong = []
     for name in names:
         parts = Path(name.lstrip("/")).parts
-        if len(parts) == 3 and parts[0] == "components" and parts[2].endswith(".skops") \
-                and parts[2] != f"{parts[1]}.skops":
+        if (
+            len(parts) == 3
+            and parts[0] == "components"
+            and parts[2].endswith(".skops")
+            and parts[2] != f"{parts[1]}.skops"
+        ):
             wrong.append(name)
     return wrong
 
@@ -155,8 +229,20 @@ def train(models_dir: Path, *, root: Path = ROOT) -> Path:
     If the result is broken by the cache (see `broken_parts`), trains again without the cache."""
     target = model_path(models_dir, fingerprint(root))
     command = [
-        sys.executable, "-m", "rasa", "train", "--config", "config.yml", "--domain", "bot/domain",
-        "--data", *TRAINING_DATA, "--out", str(models_dir), "--fixed-model-name", target.name[: -len(SUFFIX)],
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "--config",
+        "config.yml",
+        "--domain",
+        "bot/domain",
+        "--data",
+        *TRAINING_DATA,
+        "--out",
+        str(models_dir),
+        "--fixed-model-name",
+        target.name[: -len(SUFFIX)],
     ]
     subprocess.run(command, cwd=root, check=True)
     if broken_parts(target):
@@ -187,11 +273,12 @@ def ensure_trained(models_dir: Path, *, root: Path = ROOT) -> Path:
     if pin is not None:
         pinned = model_path(models_dir, pin.model)
         if pin.pinned_for == current and pinned.exists():
-            print(f"Rolled back: using {_shown(pinned, root)} (since {pin.at}); it stays in use until "
-                  "the data, domain or configuration change.")
+            print(
+                f"Rolled back: using {_shown(pinned, root)} (since {pin.at}); it stays in use until "
+                "the data, domain or configuration change."
+            )
             return pinned
-        reason = "the data changed since the rollback" if pin.pinned_for != current else \
-            f"{pinned.name} is gone"
+        reason = "the data changed since the rollback" if pin.pinned_for != current else f"{pinned.name} is gone"
         print(f"Rollback to {pin.model} ended: {reason}.")
         (models_dir / POINTER).unlink(missing_ok=True)
     target = model_path(models_dir, current)
@@ -214,8 +301,7 @@ def rollback(models_dir: Path, wanted: str, *, root: Path = ROOT) -> Path:
     Raises ModelStoreError when no kept model, or more than one, matches."""
     matches = [m for m in stored_models(models_dir) if m.print.startswith(wanted.strip())]
     if not wanted.strip() or not matches:
-        raise ModelStoreError(f"no kept model starts with '{wanted}'. "
-                              "See `python -m tooling.model_store list`.")
+        raise ModelStoreError(f"no kept model starts with '{wanted}'. See `python -m tooling.model_store list`.")
     if len(matches) > 1:
         raise ModelStoreError(f"'{wanted}' matches {len(matches)} models; give more characters.")
     chosen = matches[0]
@@ -248,16 +334,18 @@ def list_lines(models_dir: Path, *, root: Path = ROOT) -> List[str]:
             marks.append("trained on the current data")
         if pin and stored.print == pin.model:
             marks.append(f"rolled back to on {pin.at}")
-        lines.append(f"  {stored.print}  {stored.trained:%Y-%m-%d %H:%M}  {stored.size / 1e6:5.1f} MB  "
-                     + ", ".join(marks))
+        lines.append(
+            f"  {stored.print}  {stored.trained:%Y-%m-%d %H:%M}  {stored.size / 1e6:5.1f} MB  " + ", ".join(marks)
+        )
     if not in_use.exists():
         lines.append(f"  (no model for the current data yet: the next `make run` trains {in_use.name})")
     return lines
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tooling.model_store",
-                                     description="Trained models: list, roll back, release.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tooling.model_store", description="Trained models: list, roll back, release."
+    )
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("list", help="the kept models and which one is in use")
     back = commands.add_parser("rollback", help="use an earlier model until the data changes")
@@ -279,17 +367,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("\n".join(list_lines(models_dir, root=root)))
         return 0
     if args.command == "release":
-        print("Rollback ended: the next start uses the model for the current data (training it if "
-              "needed)." if release(models_dir) else "There was no rollback.")
+        print(
+            "Rollback ended: the next start uses the model for the current data (training it if needed)."
+            if release(models_dir)
+            else "There was no rollback."
+        )
         return 0
     try:
         path = rollback(models_dir, args.fingerprint, root=root)
     except ModelStoreError as error:
         print(f"Cannot roll back: {error}")
         return 2
-    print(f"Rolled back to {path.name}. Restart (`make run`) to use it. It stays in use until the "
-          "data, domain or configuration change; then the next start trains a new model. "
-          "`python -m tooling.model_store release` ends the rollback now.")
+    print(
+        f"Rolled back to {path.name}. Restart (`make run`) to use it. It stays in use until the "
+        "data, domain or configuration change; then the next start trains a new model. "
+        "`python -m tooling.model_store release` ends the rollback now."
+    )
     return 0
 
 

@@ -11,6 +11,7 @@ each must be given (`REQUIRED`); without one it exits with status 2 naming what 
 readable by this user alone, and loads the model `make model` baked into the image
 (tooling.model_store: the one for the code's data, never trained here).
 """
+
 from __future__ import annotations
 
 import os
@@ -20,10 +21,10 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
+from bot.settings import endpoints
+from core.settings import ROOT, Settings, SettingsError
 from tooling import model_store
 from tooling.launch import SERVICES, make_private, service_commands, write_private
-from core.settings import ROOT, Settings, SettingsError
-from bot.settings import endpoints
 
 #: What each service cannot run without in a deployment of many processes: one Redis, one
 #: tracker store, and the secrets every process of a kind must share.
@@ -50,8 +51,9 @@ def model_in_image(settings: Settings) -> Path:
     """The model for the code's data, as `make model` (the image build) trained it."""
     path = model_store.model_path(settings.models_dir)
     if not path.exists():
-        raise SettingsError(f"no model {path.name} in {settings.models_dir}: build the image "
-                            "(it trains one) or set RENBEN_MODELS_DIR")
+        raise SettingsError(
+            f"no model {path.name} in {settings.models_dir}: build the image (it trains one) or set RENBEN_MODELS_DIR"
+        )
     return path
 
 
@@ -70,8 +72,9 @@ def main(argv: Optional[Sequence[str]] = None, env: Mapping[str, str] = os.envir
         if service == "rasa":
             model = model_in_image(settings)
             make_private(settings.var_dir)
-            write_private(settings.var_dir / "endpoints.yml",
-                          yaml.safe_dump(endpoints(settings, settings.redis_url or "")))
+            write_private(
+                settings.var_dir / "endpoints.yml", yaml.safe_dump(endpoints(settings, settings.redis_url or ""))
+            )
         argv_ = command(service, settings, model)
     except SettingsError as error:
         print(f"tooling.serve: {error}", file=sys.stderr)
@@ -79,8 +82,11 @@ def main(argv: Optional[Sequence[str]] = None, env: Mapping[str, str] = os.envir
     os.chdir(ROOT)
     os.umask(0o077)
     sys.stdout.flush()
-    os.execve(argv_[0], argv_, {**env, "PYTHONUNBUFFERED": "1", "RASA_TELEMETRY_ENABLED": "false",
-                                "SQLALCHEMY_SILENCE_UBER_WARNING": "1"})
+    os.execve(
+        argv_[0],
+        argv_,
+        {**env, "PYTHONUNBUFFERED": "1", "RASA_TELEMETRY_ENABLED": "false", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
+    )
     return 0  # not reached
 
 

@@ -17,27 +17,32 @@ Figures, as issue 3 defines them:
   the share whose row is a distress/crisis/complex row or a topic row accepting it.
 `evaluate()` returns them as a dict for other code (make eval, reports); `main()` prints them.
 """
+
 from __future__ import annotations
 
 import argparse
 import csv
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from bot.signals.detector import SignalDetector, detector_for
+from core.settings import current
 
 ROOT = Path(__file__).resolve().parents[1]
 LEXICONS = ROOT / "data" / "lexicons" / "signals"
 CHALLENGE = ROOT / "tests" / "signals" / "challenge"
-DEV_SLICE = Path(os.environ.get("RENBEN_EVAL_DIR") or ROOT.parent / "shared" / "eval") / "real_questions_dev.tsv"
 _ESCALATING = ("urgent", "crisis")
 
 
-def read_rows(path: Path = DEV_SLICE) -> List[Dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
+def dev_slice() -> Path:
+    """The development slice: real_questions_dev.tsv in RENBEN_EVAL_DIR (default ../shared/eval)."""
+    return current().eval_dir / "real_questions_dev.tsv"
+
+
+def read_rows(path: Optional[Path] = None) -> List[Dict[str, str]]:
+    with (path or dev_slice()).open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
@@ -61,8 +66,9 @@ def _ratio(hits: int, total: int) -> Optional[float]:
     return hits / total if total else None
 
 
-def evaluate(rows: Optional[List[Dict[str, str]]] = None,
-             detector: Optional[SignalDetector] = None) -> Dict[str, Dict[str, Any]]:
+def evaluate(
+    rows: Optional[List[Dict[str, str]]] = None, detector: Optional[SignalDetector] = None
+) -> Dict[str, Dict[str, Any]]:
     """{language: {figure: {"value": float|None, "hits": k, "rows": n}}} plus "misses" per language."""
     rows = read_rows() if rows is None else rows
     detector = detector or detector_for(LEXICONS)
@@ -73,8 +79,13 @@ def evaluate(rows: Optional[List[Dict[str, str]]] = None,
         signals = detector.detect(row["text"])
         level = signals["distress"]["level"]
         complexity = signals["complexity"]["level"]
-        cell = counts.setdefault(lang, {k: [0, 0] for k in (
-            "crisis_recall", "distress_recall", "complex_recall", "false_escalation", "precision")})
+        cell = counts.setdefault(
+            lang,
+            {
+                k: [0, 0]
+                for k in ("crisis_recall", "distress_recall", "complex_recall", "false_escalation", "precision")
+            },
+        )
 
         def count(figure: str, hit: bool) -> None:
             cell[figure][0] += int(hit)
@@ -101,8 +112,12 @@ def evaluate(rows: Optional[List[Dict[str, str]]] = None,
     return figures
 
 
-TARGETS = {"crisis_recall": (">=", 0.95), "distress_recall": (">=", 0.9),
-           "complex_recall": (">=", 0.8), "false_escalation": ("<=", 0.05)}
+TARGETS = {
+    "crisis_recall": (">=", 0.95),
+    "distress_recall": (">=", 0.9),
+    "complex_recall": (">=", 0.8),
+    "false_escalation": ("<=", 0.05),
+}
 
 
 def _print_table(title: str, figures: Dict[str, Dict[str, Any]], languages: Sequence[str]) -> None:
@@ -136,22 +151,28 @@ def main(argv: Optional[List[str]] = None) -> int:
         newest = found[-1]
         recorded = first_sight(newest)
         if recorded:
-            _print_table(f"{newest.name}, first sight ({recorded.get('measured', '?')}, before tuning on it):",
-                         recorded["figures"], languages)
+            _print_table(
+                f"{newest.name}, first sight ({recorded.get('measured', '?')}, before tuning on it):",
+                recorded["figures"],
+                languages,
+            )
         else:
-            print(f"{newest.name}: no first-sight figures recorded (tests/signals/challenge/{newest.name}/first-sight.json)")
+            recorded_at = CHALLENGE.relative_to(ROOT) / newest.name / "first-sight.json"
+            print(f"{newest.name}: no first-sight figures recorded ({recorded_at})")
         today = evaluate(read_round(newest), detector)
         _print_table(f"{newest.name}, today:", today, languages)
         all_rows = [row for folder in found for row in read_round(folder)]
-        _print_table(f"all rounds ({', '.join(f.name for f in found)}), today:", evaluate(all_rows, detector), languages)
-    if DEV_SLICE.exists():
+        _print_table(
+            f"all rounds ({', '.join(f.name for f in found)}), today:", evaluate(all_rows, detector), languages
+        )
+    if dev_slice().exists():
         _print_table("development slice (../shared/eval), today:", evaluate(read_rows(), detector), languages)
     else:
-        print(f"development slice: not found at {DEV_SLICE} (set RENBEN_EVAL_DIR)")
+        print(f"development slice: not found at {dev_slice()} (set RENBEN_EVAL_DIR)")
     if found and args.misses:
         print(f"misses on {found[-1].name} (at most {args.misses} per language):")
         for lang in languages:
-            for miss in (today.get(lang) or {}).get("misses", [])[:args.misses]:
+            for miss in (today.get(lang) or {}).get("misses", [])[: args.misses]:
                 print(f"  {lang} - {miss}")
     return 0
 

@@ -9,6 +9,7 @@ A process that stayed up for a whole window starts again from the shortest delay
 `HealthWatch` says when a child that is alive but unhealthy (core/health.py) has been so for long
 enough to be restarted: the launcher then kills it, and `RestartPolicy` takes over as for a crash.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

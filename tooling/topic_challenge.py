@@ -10,6 +10,7 @@ Printed per language, overall and for long messages apart (`LONG_CHARS`): the ne
 honest estimate), today's figures on it, and today's figures on all rounds. `--record` writes the
 newest round's first-sight file when it has none; `--misses N` lists misses.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,9 @@ import subprocess
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-from tooling.evaluation import Outcome, Row, predict, read_rows
 from core.language_codes import LANGUAGES
 from core.settings import ROOT
+from tooling.evaluation import Outcome, Row, predict, read_rows
 
 CHALLENGE = ROOT / "tests" / "nlu" / "challenge"
 #: A long message, where the question tends to come after a story. Chinese says in one character
@@ -102,10 +103,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     today = figures(by_round[newest.name])
     recorded = newest / "first-sight.json"
     if args.record and not recorded.exists():
-        recorded.write_text(json.dumps({
-            "measured": f"at commit {_commit()}, before any tuning on {newest.name}",
-            "command": "python -m tooling.topic_challenge (make eval-topics)", "figures": today},
-            indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        recorded.write_text(
+            json.dumps(
+                {
+                    "measured": f"at commit {_commit()}, before any tuning on {newest.name}",
+                    "command": "python -m tooling.topic_challenge (make eval-topics)",
+                    "figures": today,
+                },
+                indent=1,
+                ensure_ascii=False,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
     if recorded.exists():
         first = json.loads(recorded.read_text(encoding="utf-8"))
         print("\n".join(lines(f"{newest.name}, first sight ({first['measured']}):", first["figures"])))
@@ -115,10 +125,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     everything = [outcome for outcomes in by_round.values() for outcome in outcomes]
     print("\n".join(lines(f"all rounds ({', '.join(by_round)}), today:", figures(everything))))
     for lang in LANGUAGES:
-        missed = [o for o in by_round[newest.name] if o.row.lang == lang and not o.hit][:args.misses]
+        missed = [o for o in by_round[newest.name] if o.row.lang == lang and not o.hit][: args.misses]
         for outcome in missed:
-            print(f"  {lang} miss: wanted {'/'.join(outcome.row.accept)}, got {outcome.predicted} "
-                  f"({outcome.confidence:.2f}): {outcome.row.text[:90]}")
+            print(
+                f"  {lang} miss: wanted {'/'.join(outcome.row.accept)}, got {outcome.predicted} "
+                f"({outcome.confidence:.2f}): {outcome.row.text[:90]}"
+            )
     return 0
 
 

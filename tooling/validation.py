@@ -12,6 +12,7 @@ dropped when the response name, or the prefix it is built from, appears in the a
 are its warnings that an intent only buttons send (`checks.BUTTON_INTENTS`) has no examples; any
 other warning fails validation, as `--fail-on-warnings` would.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,10 @@ from tooling.trainers.checks import Problem
 from tooling.trainers.staleness import StaleEntry
 
 _UNUSED = re.compile(r"The utterance '(utter_[A-Za-z0-9_]+)' is not used in any story or rule")
-_NO_EXAMPLES = re.compile(r"The intent '([A-Za-z0-9_]+)' is listed in the domain file, but is not found in the "
-                          r"NLU training data")
+_NO_EXAMPLES = re.compile(
+    r"The intent '([A-Za-z0-9_]+)' is listed in the domain file, but is not found in the "
+    r"NLU training data"
+)
 _NAME_IN_CODE = re.compile(r"""["'](utter_[A-Za-z0-9_]*)""")
 # Rasa warns about this on every load, whatever the domain says.
 _ALWAYS = ("Slot auto-fill has been removed in 3.0",)
@@ -48,7 +51,7 @@ def names_used_by_actions(code_dirs: Iterable[Path] = CODE_USING_RESPONSES) -> S
     `utter_ask_<slot>` is included: forms ask for their slots with it.
     """
     found: Set[str] = {"utter_ask_"}
-    for code_dir in ([code_dirs] if isinstance(code_dirs, Path) else code_dirs):
+    for code_dir in [code_dirs] if isinstance(code_dirs, Path) else code_dirs:
         for path in code_dir.rglob("*.py"):
             found.update(_NAME_IN_CODE.findall(path.read_text(encoding="utf-8")))
     return found
@@ -80,14 +83,14 @@ def rasa_validation() -> List[str]:
     from rasa.shared.importers.importer import TrainingDataImporter
 
     importer = TrainingDataImporter.load_from_config(
-        config_path=str(ROOT / "config.yml"), domain_path=str(ROOT / "bot" / "domain"),
+        config_path=str(ROOT / "config.yml"),
+        domain_path=str(ROOT / "bot" / "domain"),
         training_data_paths=[str(ROOT / "data" / "nlu"), str(ROOT / "data" / "rules")],
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         validate_files(fail_on_warnings=False, max_history=None, importer=importer)
-    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)
-                and "rasa" in (w.filename or "")]
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning) and "rasa" in (w.filename or "")]
     return real_problems(messages, names_used_by_actions())
 
 
@@ -109,8 +112,14 @@ def lexicon_problems(root: Path = ROOT) -> Tuple[List[Problem], Optional[str]]:
         try:
             loader(folder)
         except LexiconError as error:
-            return [Problem(Path(error.path), int(error.line or 1), f"the signal lexicon does not load: {error.problem}",
-                            "fix that line as docs/signals.md describes")], None
+            return [
+                Problem(
+                    Path(error.path),
+                    int(error.line or 1),
+                    f"the signal lexicon does not load: {error.problem}",
+                    "fix that line as docs/signals.md describes",
+                )
+            ], None
     return corpus_problems(root / SIGNAL_CORPUS_DIR), None
 
 
@@ -128,14 +137,21 @@ def corpus_problems(folder: Path) -> List[Problem]:
             continue
         lines = path.read_text(encoding="utf-8").splitlines()
         if not lines or lines[0].split("\t")[:2] != ["level", "text"]:
-            problems.append(Problem(path, 1, "the first line must be the header level<TAB>text<TAB>style",
-                                    "add the header"))
+            problems.append(
+                Problem(path, 1, "the first line must be the header level<TAB>text<TAB>style", "add the header")
+            )
             continue
         for number, line in enumerate(lines[1:], start=2):
             cells = line.split("\t")
             if len(cells) < 2 or cells[0] not in LEVELS or not cells[1].strip():
-                problems.append(Problem(path, number, f"row is not <level><TAB><text> with a level of {', '.join(LEVELS)}",
-                                        "fix the row or remove it"))
+                problems.append(
+                    Problem(
+                        path,
+                        number,
+                        f"row is not <level><TAB><text> with a level of {', '.join(LEVELS)}",
+                        "fix the row or remove it",
+                    )
+                )
     return problems
 
 
@@ -151,16 +167,34 @@ def topic_cue_problems(root: Path, intents: Iterable[str]) -> List[Problem]:
     try:
         cues = load_topic_cues(root / TOPIC_CUE_DIR)
     except TopicCueError as error:
-        return [Problem(error.path, error.line or 1, f"the topic cues do not load: {error.problem}",
-                        "fix that line as docs/trainers.md (topic cues) describes")]
+        return [
+            Problem(
+                error.path,
+                error.line or 1,
+                f"the topic cues do not load: {error.problem}",
+                "fix that line as docs/trainers.md (topic cues) describes",
+            )
+        ]
     known = set(intents)
     problems = []
     for topic in cues.topics:
         if topic not in known:
-            where = next((path for path in sorted((root / TOPIC_CUE_DIR).glob("*.yml"))
-                          if f"{topic}:" in path.read_text(encoding="utf-8")), root / TOPIC_CUE_DIR)
-            problems.append(Problem(where, 1, f"'{topic}' in the topic cues is not an intent of the domain",
-                                    "use one of the intent names in docs/intents.md"))
+            where = next(
+                (
+                    path
+                    for path in sorted((root / TOPIC_CUE_DIR).glob("*.yml"))
+                    if f"{topic}:" in path.read_text(encoding="utf-8")
+                ),
+                root / TOPIC_CUE_DIR,
+            )
+            problems.append(
+                Problem(
+                    where,
+                    1,
+                    f"'{topic}' in the topic cues is not an intent of the domain",
+                    "use one of the intent names in docs/intents.md",
+                )
+            )
     return problems
 
 
@@ -176,8 +210,14 @@ def situation_name_problems(root: Path) -> List[Problem]:
     try:
         load_names(root / SITUATION_NAME_DIR)
     except NameLexiconError as error:
-        return [Problem(error.path, error.line or 1, f"the place and benefit names do not load: {error.problem}",
-                        "fix that line as the comment at the top of the file describes (docs/entities.md)")]
+        return [
+            Problem(
+                error.path,
+                error.line or 1,
+                f"the place and benefit names do not load: {error.problem}",
+                "fix that line as the comment at the top of the file describes (docs/entities.md)",
+            )
+        ]
     return []
 
 
@@ -189,8 +229,14 @@ def project_problems(root: Path = ROOT, *, today: Optional[dt.date] = None) -> L
     kb_docs, kb_unreadable = project.read_docs(root, project.KB_DIR)
     rules, rules_unreadable = project.read_docs(root, project.RULES_DIR)
     for error in [*nlu.unreadable, *unreadable, *kb_unreadable, *rules_unreadable]:
-        problems.append(Problem(error.path, error.line, f"this file is not valid YAML: {error.reason}",
-                                "check the indentation and quotes on this line and the one above"))
+        problems.append(
+            Problem(
+                error.path,
+                error.line,
+                f"this file is not valid YAML: {error.reason}",
+                "check the indentation and quotes on this line and the one above",
+            )
+        )
     domain = project.read_domain(domain_docs)
     answers = [d for d in kb_docs if d.path.name not in checks.KB_FIGURE_FILES]
     problems += checks.check_names(domain, nlu, rules)
@@ -198,8 +244,9 @@ def project_problems(root: Path = ROOT, *, today: Optional[dt.date] = None) -> L
     problems += checks.check_duplicates(nlu.examples)
     today = today or dt.date.today()
     problems += checks.check_responses(domain, checks.kb_index(answers), today=today)
-    problems += checks.check_kb(kb_docs, topics=checks.topic_intents(rules), intents=domain.intents,
-                                today=today, kb_dir=root / project.KB_DIR)
+    problems += checks.check_kb(
+        kb_docs, topics=checks.topic_intents(rules), intents=domain.intents, today=today, kb_dir=root / project.KB_DIR
+    )
     problems += checks.check_canned(root / CANNED_REPLIES)
     problems += topic_cue_problems(root, domain.intents)
     problems += situation_name_problems(root)
@@ -215,9 +262,13 @@ def stale_warnings(root: Path = ROOT, *, stale_after: int, today: Optional[dt.da
 def main(argv: Optional[Sequence[str]] = None, *, root: Path = ROOT, today: Optional[dt.date] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tooling.validation", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the project's checks, not Rasa's")
-    parser.add_argument("--stale-after", metavar="DAYS", default=os.environ.get(staleness.STALE_DAYS_ENV),
-                        help="warn about knowledge-base entries not reviewed for more than DAYS days "
-                             f"(default {staleness.DEFAULT_STALE_DAYS}, or ${staleness.STALE_DAYS_ENV})")
+    parser.add_argument(
+        "--stale-after",
+        metavar="DAYS",
+        default=os.environ.get(staleness.STALE_DAYS_ENV),
+        help="warn about knowledge-base entries not reviewed for more than DAYS days "
+        f"(default {staleness.DEFAULT_STALE_DAYS}, or ${staleness.STALE_DAYS_ENV})",
+    )
     args = parser.parse_args(argv)
     try:
         stale_after = staleness.stale_days(args.stale_after)
@@ -235,8 +286,10 @@ def main(argv: Optional[Sequence[str]] = None, *, root: Path = ROOT, today: Opti
     for entry in stale:
         print(entry.render(root, stale_after=stale_after))
     if stale:
-        print(f"{len(stale)} knowledge-base file(s) not reviewed for more than {stale_after} days: re-check "
-              "them before they fail validation at a year (docs/trainers.md, section 2).")
+        print(
+            f"{len(stale)} knowledge-base file(s) not reviewed for more than {stale_after} days: re-check "
+            "them before they fail validation at a year (docs/trainers.md, section 2)."
+        )
     rasa = [] if args.quick else rasa_validation()
     for problem in rasa:
         print(f"validation (rasa): {problem}")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -25,6 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from core.privacy.identity import reachable_over_rest
+from core.settings import current
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +104,8 @@ class RestChannel(RestInput):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "RestChannel":
-        """The token is Rasa's API token, from RASA_AUTH_TOKEN (never from a file in the repo)."""
-        return cls(os.environ.get("RASA_AUTH_TOKEN") or None)
+        """The token is Rasa's API token, RASA_AUTH_TOKEN (never from a file in the repo)."""
+        return cls(current().auth_token)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         hook = Blueprint("renben_rest", __name__)

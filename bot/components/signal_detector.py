@@ -13,7 +13,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.signals.detector import SignalDetector, detector_for
-from bot.settings import ROOT
+from core.paths import ROOT
 
 #: Parse-result key: {"distress": {...}, "complexity": {...}}; shape in docs/signals.md.
 SIGNALS_KEY = "signals"

@@ -1,7 +1,6 @@
 """Rasa component: the situation entities (bot/situation/) in every parse result."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
@@ -14,7 +13,8 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.settings import ROOT
+from core.paths import ROOT
+from bot.components.lexicon_files import folder_digest
 from bot.situation.extract import extract
 from bot.situation.names import NameLexicon, load_names
 
@@ -44,10 +44,7 @@ class SituationEntityExtractor(GraphComponent):
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
         """The lists' contents: without this, Rasa's training cache would restore the component
         with the names of an earlier training after a trainer edits a list."""
-        digest = hashlib.sha256()
-        for path in sorted(_lexicon_dir(config).glob("*.yml")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-        return digest.hexdigest()
+        return folder_digest(_lexicon_dir(config))
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  names: Optional[NameLexicon] = None) -> None:

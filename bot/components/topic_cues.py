@@ -15,7 +15,8 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.settings import ROOT
+from bot.components.lexicon_files import folder_digest
+from core.paths import ROOT
 from bot.topic_lexicon import TopicCues, load_topic_cues
 
 CUES_FILE = "topic_cues.json"
@@ -35,6 +36,12 @@ class TopicCueFeaturizer(GraphComponent):
         # weight 3: a benefit's name must count against the hundreds of word and character
         # counts of a long letter (docs/nlu-pipeline.md has the figures that chose it).
         return {"lexicon_path": "data/lexicons/topics", "weight": 3.0}
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """The cue files' contents: without this, Rasa's training cache would restore the
+        component with the cues of an earlier training after a trainer edits a cue file."""
+        return folder_digest(Path({**cls.get_default_config(), **config}["lexicon_path"]))
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  cues: Optional[TopicCues] = None) -> None:

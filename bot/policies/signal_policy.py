@@ -31,7 +31,7 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from core.settings import ROOT
+from core.paths import ROOT
 from bot.signals.conversation import FALLBACK_INTENT, assess
 from bot.signals.detector import SignalDetector, detector_for
 

@@ -13,6 +13,7 @@ Two kinds:
 Labels are bounded: a channel, a language, a priority, a reason kind, a state, an error kind:
 never a conversation id, an OpenID, an agent id or any text a person wrote.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,14 +49,13 @@ AGENT_STATES = ("available", "away", "busy")
 #: Every kind of error counted, and what it means (docs/operations.md lists them too).
 ERROR_KINDS: Dict[str, str] = {
     "turn_not_finished": "Rasa: a custom action of a turn failed; nothing was saved and the channel "
-                         "runs the message again (bot/turn_guard.py)",
+    "runs the message again (bot/turn_guard.py)",
     "turn_failed": "Rasa: a turn raised an error (Redis, the tracker store, a bug); nothing was saved",
     "not_answered": "Rasa: a claimant was asked to send their message again (the widget after its "
-                    "retries, WeChat at once)",
+    "retries, WeChat at once)",
     "wechat_refused": "WeChat gateway: a request refused for its signature or body (403, 400)",
     "wechat_rate_limited": "WeChat gateway: a client address over its limit (429)",
-    "wechat_unavailable": "WeChat gateway: WeChat answered 503 (no WECHAT_TOKEN, or Redis away); "
-                          "WeChat retries",
+    "wechat_unavailable": "WeChat gateway: WeChat answered 503 (no WECHAT_TOKEN, or Redis away); WeChat retries",
     "desk_request_failed": "desk: an agent's request failed inside the desk (a bug)",
     "desk_task_restarted": "desk: a background task (relay, stream, sweep) failed and was restarted",
     "metrics_unreadable": "desk: the queue's figures could not be read from Redis for a scrape",
@@ -77,31 +77,50 @@ TURN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0
 WECHAT_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 4.5, 5.0, 7.5, 10.0)
 
 MESSAGES_IN = Counter(
-    "renben_messages_in", "Claimant messages whose turn Rasa finished and saved, by channel and the "
-    "conversation's language after the turn.", ("channel", "language"), registry=None)
+    "renben_messages_in",
+    "Claimant messages whose turn Rasa finished and saved, by channel and the conversation's language after the turn.",
+    ("channel", "language"),
+    registry=None,
+)
 MESSAGES_OUT = Counter(
-    "renben_messages_out", "Messages sent to claimants, by channel, language and sender: the bot's "
+    "renben_messages_out",
+    "Messages sent to claimants, by channel, language and sender: the bot's "
     "(counted by Rasa, one per bot utterance saved), an agent's or the desk's notices (counted by the desk).",
-    ("channel", "language", "sender"), registry=None)
+    ("channel", "language", "sender"),
+    registry=None,
+)
 TURN_SECONDS = Histogram(
-    "renben_turn_seconds", "Seconds Rasa took over a claimant message, from taking it to the saved "
+    "renben_turn_seconds",
+    "Seconds Rasa took over a claimant message, from taking it to the saved "
     "turn (waiting for the conversation's lock included), by channel; finished turns only.",
-    ("channel",), buckets=TURN_BUCKETS, registry=None)
+    ("channel",),
+    buckets=TURN_BUCKETS,
+    registry=None,
+)
 WECHAT_REPLIES = Counter(
-    "renben_wechat_replies", "WeChat messages the gateway answered, by path: passive (the bot's answer "
+    "renben_wechat_replies",
+    "WeChat messages the gateway answered, by path: passive (the bot's answer "
     "in the reply), async (success, then the customer-service API), gateway (answered by the gateway), "
-    "repeat (a retry of a message answered before).", ("path",), registry=None)
+    "repeat (a retry of a message answered before).",
+    ("path",),
+    registry=None,
+)
 WECHAT_RESPONSE_SECONDS = Histogram(
-    "renben_wechat_response_seconds", "Seconds from WeChat sending a message (its signed timestamp) to "
-    "the gateway's HTTP answer leaving.", buckets=WECHAT_BUCKETS, registry=None)
+    "renben_wechat_response_seconds",
+    "Seconds from WeChat sending a message (its signed timestamp) to the gateway's HTTP answer leaving.",
+    buckets=WECHAT_BUCKETS,
+    registry=None,
+)
 WECHAT_LATE = Counter(
-    "renben_wechat_late_replies", "WeChat messages answered after WeChat's 5 seconds: WeChat had "
-    "given up on the reply (and retries the message).", registry=None)
-ERRORS = Counter(
-    "renben_errors", "Errors by kind (docs/operations.md lists the kinds).", ("kind",), registry=None)
+    "renben_wechat_late_replies",
+    "WeChat messages answered after WeChat's 5 seconds: WeChat had given up on the reply (and retries the message).",
+    registry=None,
+)
+ERRORS = Counter("renben_errors", "Errors by kind (docs/operations.md lists the kinds).", ("kind",), registry=None)
 
 
 # ----- read from Redis when Prometheus scrapes (handoff/monitoring.py) -------------------------
+
 
 @dataclass(frozen=True)
 class Family:
@@ -122,20 +141,32 @@ class Family:
 
 
 HANDOFFS = Family(
-    "renben_handoffs", "counter", "Tickets queued for a person since the deployment's Redis began, by the "
+    "renben_handoffs",
+    "counter",
+    "Tickets queued for a person since the deployment's Redis began, by the "
     "reason's kind and the priority (callbacks included). The whole deployment: every desk reports it.",
-    ("reason", "priority"))
+    ("reason", "priority"),
+)
 QUEUE_DEPTH = Family(
-    "renben_queue_depth", "gauge", "Tickets waiting for a person now, by priority and language. The whole "
-    "deployment: every desk reports it.", ("priority", "language"))
+    "renben_queue_depth",
+    "gauge",
+    "Tickets waiting for a person now, by priority and language. The whole deployment: every desk reports it.",
+    ("priority", "language"),
+)
 QUEUE_OLDEST_WAIT = Family(
-    "renben_queue_oldest_wait_seconds", "gauge", "How long the longest-waiting ticket has waited, by "
+    "renben_queue_oldest_wait_seconds",
+    "gauge",
+    "How long the longest-waiting ticket has waited, by "
     "priority and language (0 when none waits). The whole deployment: every desk reports it.",
-    ("priority", "language"))
+    ("priority", "language"),
+)
 AGENTS = Family(
-    "renben_agents", "gauge", "Agents on the desk now by state (available, away, busy: holding a "
+    "renben_agents",
+    "gauge",
+    "Agents on the desk now by state (available, away, busy: holding a "
     "conversation) and language; an agent of two languages counts in each. The whole deployment.",
-    ("state", "language"))
+    ("state", "language"),
+)
 
 FAMILIES = (HANDOFFS, QUEUE_DEPTH, QUEUE_OLDEST_WAIT, AGENTS)
 
@@ -148,8 +179,10 @@ _WECHAT = (WECHAT_REPLIES, WECHAT_RESPONSE_SECONDS, WECHAT_LATE)
 #: start, so that a rate over them exists before the first error). Rasa keeps the WeChat metrics
 #: for its old webhook route (bot/channels/wechat/channel.py).
 COMPONENTS: Mapping[str, Tuple[Tuple[Any, ...], Tuple[str, ...]]] = {
-    "rasa": ((MESSAGES_IN, MESSAGES_OUT, TURN_SECONDS, ERRORS) + _WECHAT,
-             ("turn_not_finished", "turn_failed", "not_answered")),
+    "rasa": (
+        (MESSAGES_IN, MESSAGES_OUT, TURN_SECONDS, ERRORS) + _WECHAT,
+        ("turn_not_finished", "turn_failed", "not_answered"),
+    ),
     "wechat": (_WECHAT + (ERRORS,), ("wechat_refused", "wechat_rate_limited", "wechat_unavailable")),
     "desk": ((MESSAGES_OUT, ERRORS), ("desk_request_failed", "desk_task_restarted", "metrics_unreadable")),
 }
@@ -168,6 +201,7 @@ def sample_names() -> List[str]:
 
 
 # ----- recording: the few places messages pass call these --------------------------------------
+
 
 def turn_finished(*, channel: Optional[str], language: Optional[str], replies: int, seconds: float) -> None:
     """A claimant's turn saved by Rasa (bot/monitoring/turns.py)."""
@@ -199,4 +233,3 @@ def error(kind: str) -> None:
     if kind not in ERROR_KINDS:
         raise ValueError(f"unknown error kind {kind!r}")
     ERRORS.labels(kind).inc()
-

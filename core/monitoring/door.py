@@ -11,14 +11,22 @@ it in var/metrics_token (core/settings.py).
 Framework-free, like /health (core/health.py): each process's route (bot/rasa_server.py, the
 WeChat gateway, the desk) turns `answer(...)` into its own response.
 """
+
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from prometheus_client import (CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, GCCollector, PlatformCollector,
-                               ProcessCollector, disable_created_metrics, generate_latest)
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 
 from core.monitoring.definitions import COMPONENTS, ERRORS
 
@@ -66,11 +74,15 @@ def authorised(authorization: Optional[str], token: Optional[str]) -> bool:
 def refusal(authorization: Optional[str], token: Optional[str]) -> Optional[Answer]:
     """The answer to a request that may not read the metrics, None when it may."""
     if not token:
-        return Answer(403, JSON, b'{"error": {"code": "metrics_off", "message": '
-                                 b'"set RENBEN_METRICS_TOKEN to read the metrics"}}')
+        return Answer(
+            403, JSON, b'{"error": {"code": "metrics_off", "message": "set RENBEN_METRICS_TOKEN to read the metrics"}}'
+        )
     if not authorised(authorization, token):
-        return Answer(401, JSON, b'{"error": {"code": "unauthorised", "message": '
-                                 b'"the metrics need the bearer token RENBEN_METRICS_TOKEN"}}')
+        return Answer(
+            401,
+            JSON,
+            b'{"error": {"code": "unauthorised", "message": "the metrics need the bearer token RENBEN_METRICS_TOKEN"}}',
+        )
     return None
 
 

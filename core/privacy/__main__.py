@@ -10,9 +10,10 @@
                                          create or replace an account; prints its token once
     revoke-token TOKEN_ID | revoke-user ID | list-users
 
-Settings come from the environment (RetentionSettings.from_env), read here once. Exit status 0 on
+Settings come from the environment, read here once (`Settings.from_env` in `main`). Exit status 0 on
 success, 2 on an error (the message on standard error; no claimant content is printed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,6 +27,7 @@ from typing import List, Optional
 
 from core.privacy import access, audit, retention
 from core.privacy.exceptions import PrivacyError
+from core.settings import Settings, SettingsError, install
 
 logger = logging.getLogger("core.privacy")
 
@@ -34,11 +36,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = retention.RetentionSettings.from_env()
+        settings = retention.RetentionSettings.from_settings(install(Settings.from_env()))
         if getattr(args, "days", None) is not None:
             settings = dataclasses.replace(settings, retention_days=args.days)
         return COMMANDS[args.command](settings, args)
-    except PrivacyError as error:
+    except (PrivacyError, SettingsError) as error:
         print(f"core.privacy: {error}", file=sys.stderr)
         return 2
 
@@ -54,8 +56,9 @@ def _purge(settings: retention.RetentionSettings, args: argparse.Namespace) -> i
     while not stopped.is_set():
         try:
             deleted = retention.purge(settings)
-            logger.info("purge: %d conversations past %s days deleted", len(deleted.conversations),
-                        settings.retention_days)
+            logger.info(
+                "purge: %d conversations past %s days deleted", len(deleted.conversations), settings.retention_days
+            )
         except PrivacyError as error:  # a store down now may be up at the next run
             logger.error("purge failed, retrying in %s s: %s", args.every, error)
         stopped.wait(args.every)
@@ -70,8 +73,11 @@ def _erase(settings: retention.RetentionSettings, args: argparse.Namespace) -> i
 
 def _export_audit(settings: retention.RetentionSettings, args: argparse.Namespace) -> int:
     if args.from_file:
-        found = [e for e in audit.read_mirror(settings.audit_mirror)
-                 if args.conversation is None or e.conversation_id == args.conversation]
+        found = [
+            e
+            for e in audit.read_mirror(settings.audit_mirror)
+            if args.conversation is None or e.conversation_id == args.conversation
+        ]
     else:
         client = settings.connect()
         audit.sync_mirror(client, settings.audit_mirror)
@@ -83,8 +89,17 @@ def _export_audit(settings: retention.RetentionSettings, args: argparse.Namespac
 
 def _add_user(settings: retention.RetentionSettings, args: argparse.Namespace) -> int:
     languages = [language for language in args.languages.split(",") if language.strip()]
-    print(access.add_user(settings.connect(), args.user_id, role=args.role, languages=languages,
-                          name=args.name, by="cli", mirror=settings.audit_mirror))
+    print(
+        access.add_user(
+            settings.connect(),
+            args.user_id,
+            role=args.role,
+            languages=languages,
+            name=args.name,
+            by="cli",
+            mirror=settings.audit_mirror,
+        )
+    )
     return 0
 
 
@@ -106,8 +121,15 @@ def _list_users(settings: retention.RetentionSettings, args: argparse.Namespace)
     return 0
 
 
-COMMANDS = {"purge": _purge, "erase": _erase, "export-audit": _export_audit, "add-user": _add_user,
-            "revoke-token": _revoke_token, "revoke-user": _revoke_user, "list-users": _list_users}
+COMMANDS = {
+    "purge": _purge,
+    "erase": _erase,
+    "export-audit": _export_audit,
+    "add-user": _add_user,
+    "revoke-token": _revoke_token,
+    "revoke-user": _revoke_user,
+    "list-users": _list_users,
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -115,8 +137,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     purge = commands.add_parser("purge", help="delete conversations past the retention period")
     purge.add_argument("--every", type=float, default=0, help="repeat every SECONDS until stopped")
-    purge.add_argument("--days", type=float, default=None,
-                       help="override RETENTION_DAYS for this run (the privacy notices still show it)")
+    purge.add_argument(
+        "--days",
+        type=float,
+        default=None,
+        help="override RETENTION_DAYS for this run (the privacy notices still show it)",
+    )
     erase = commands.add_parser("erase", help="erase one conversation everywhere")
     erase.add_argument("conversation_id")
     erase.add_argument("--by", default="operator", help="who asked (kept in the audit log)")

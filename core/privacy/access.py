@@ -18,6 +18,7 @@ The desk uses it so (the `Principal` has the attributes of `handoff.agents.Accou
                                                                   # Forbidden, or audited: show it
     access.reveal(redis, principal, conversation_id, field, mirror=path)  # Forbidden, or audited
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,9 +33,9 @@ from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import redis
 
+from core import redis_keys
 from core.privacy import audit
 from core.privacy.exceptions import AuthenticationFailed, Forbidden, InvalidRequest, StoreUnavailable
-from core import redis_keys
 
 ROLES = ("agent", "supervisor", "trainer")
 PERMISSIONS: Dict[str, FrozenSet[str]] = {
@@ -72,6 +73,7 @@ class Principal:
 
 # ------------------------------------------------------------------------- pure decisions
 
+
 def can_see_queue(principal: Principal, language: str) -> bool:
     """True when the user may see the queue (and the transcripts) of this language."""
     if not principal.may("queue"):
@@ -105,22 +107,32 @@ def hash_secret(salt: str, secret: str) -> str:
 
 # ------------------------------------------------------------------------- Redis storage
 
-def add_user(client: "redis.Redis[Any]", user_id: str, *, role: str, languages: Sequence[str] = (),
-             name: str = "", by: str = "admin", mirror: Optional[Path] = None) -> str:
+
+def add_user(
+    client: "redis.Redis[Any]",
+    user_id: str,
+    *,
+    role: str,
+    languages: Sequence[str] = (),
+    name: str = "",
+    by: str = "admin",
+    mirror: Optional[Path] = None,
+) -> str:
     """Creates or replaces the account, revokes its earlier tokens, and returns a new token.
     Print the token once; it cannot be read back."""
     cleaned = check_user(user_id, role, languages)
-    account = {"role": role, "languages": list(cleaned), "name": name or user_id,
-               "created": _now()}
+    account = {"role": role, "languages": list(cleaned), "name": name or user_id, "created": _now()}
     _call(client.hset, redis_keys.ACCESS_USERS, user_id, json.dumps(account, ensure_ascii=False))
     revoke_user(client, user_id, by=by, mirror=mirror, keep_account=True)
-    audit.record(client, audit.make_entry(who=by, role="system", action="user_added",
-                                          detail=f"{user_id} as {role}"), mirror=mirror)
+    audit.record(
+        client,
+        audit.make_entry(who=by, role="system", action="user_added", detail=f"{user_id} as {role}"),
+        mirror=mirror,
+    )
     return issue_token(client, user_id, by=by, mirror=mirror)
 
 
-def issue_token(client: "redis.Redis[Any]", user_id: str, *, by: str = "admin",
-                mirror: Optional[Path] = None) -> str:
+def issue_token(client: "redis.Redis[Any]", user_id: str, *, by: str = "admin", mirror: Optional[Path] = None) -> str:
     """A new token for an existing user (they may hold several: one per device)."""
     if _account(client, user_id) is None:
         raise InvalidRequest(f"no user {user_id!r}: add_user first")
@@ -130,8 +142,11 @@ def issue_token(client: "redis.Redis[Any]", user_id: str, *, by: str = "admin",
     pipe.hset(redis_keys.ACCESS_TOKENS, token_id, json.dumps(record))
     pipe.sadd(redis_keys.ACCESS_USER_TOKENS + user_id, token_id)
     _call(pipe.execute)
-    audit.record(client, audit.make_entry(who=by, role="system", action="token_issued",
-                                          detail=f"{token_id} for {user_id}"), mirror=mirror)
+    audit.record(
+        client,
+        audit.make_entry(who=by, role="system", action="token_issued", detail=f"{token_id} for {user_id}"),
+        mirror=mirror,
+    )
     return f"{token_id}.{secret}"
 
 
@@ -150,12 +165,12 @@ def authenticate(client: "redis.Redis[Any]", token: Any) -> Principal:
     account = _account(client, record["user"])
     if account is None:
         raise AuthenticationFailed("unknown token")
-    return Principal(record["user"], account["role"], tuple(account["languages"]),
-                     account.get("name", ""), token_id)
+    return Principal(record["user"], account["role"], tuple(account["languages"]), account.get("name", ""), token_id)
 
 
-def revoke_token(client: "redis.Redis[Any]", token_id: str, *, by: str = "admin",
-                 mirror: Optional[Path] = None) -> bool:
+def revoke_token(
+    client: "redis.Redis[Any]", token_id: str, *, by: str = "admin", mirror: Optional[Path] = None
+) -> bool:
     """Ends one token; False when there was no such token."""
     stored = _call(client.hget, redis_keys.ACCESS_TOKENS, token_id)
     if not stored:
@@ -165,13 +180,22 @@ def revoke_token(client: "redis.Redis[Any]", token_id: str, *, by: str = "admin"
     pipe.hdel(redis_keys.ACCESS_TOKENS, token_id)
     pipe.srem(redis_keys.ACCESS_USER_TOKENS + user_id, token_id)
     _call(pipe.execute)
-    audit.record(client, audit.make_entry(who=by, role="system", action="token_revoked",
-                                          detail=f"{token_id} of {user_id}"), mirror=mirror)
+    audit.record(
+        client,
+        audit.make_entry(who=by, role="system", action="token_revoked", detail=f"{token_id} of {user_id}"),
+        mirror=mirror,
+    )
     return True
 
 
-def revoke_user(client: "redis.Redis[Any]", user_id: str, *, by: str = "admin",
-                mirror: Optional[Path] = None, keep_account: bool = False) -> int:
+def revoke_user(
+    client: "redis.Redis[Any]",
+    user_id: str,
+    *,
+    by: str = "admin",
+    mirror: Optional[Path] = None,
+    keep_account: bool = False,
+) -> int:
     """Ends every token of the user (and removes the account unless `keep_account`); returns
     how many tokens were ended."""
     token_ids = [_text(t) for t in _call(client.smembers, redis_keys.ACCESS_USER_TOKENS + user_id)]
@@ -189,32 +213,50 @@ def users(client: "redis.Redis[Any]") -> Dict[str, Dict[str, Any]]:
 
 # ------------------------------------------------------------------- audited operations
 
-def open_transcript(client: "redis.Redis[Any]", principal: Principal, conversation_id: str,
-                    language: str, *, mirror: Optional[Path] = None) -> str:
+
+def open_transcript(
+    client: "redis.Redis[Any]",
+    principal: Principal,
+    conversation_id: str,
+    language: str,
+    *,
+    mirror: Optional[Path] = None,
+) -> str:
     """Checks that the user may read this conversation's transcript and records the read.
     Returns the audit entry id; raises Forbidden (itself audited). Show the transcript after."""
     if not (principal.may("transcript") and can_see_queue(principal, language)):
         _refuse(client, principal, conversation_id, f"transcript in {language}", mirror)
-    return audit.record_transcript_read(client, principal.user_id, conversation_id,
-                                        role=principal.role, mirror=mirror)
+    return audit.record_transcript_read(client, principal.user_id, conversation_id, role=principal.role, mirror=mirror)
 
 
-def reveal(client: "redis.Redis[Any]", principal: Principal, conversation_id: str, field: str, *,
-           language: Optional[str] = None, mirror: Optional[Path] = None) -> str:
+def reveal(
+    client: "redis.Redis[Any]",
+    principal: Principal,
+    conversation_id: str,
+    field: str,
+    *,
+    language: Optional[str] = None,
+    mirror: Optional[Path] = None,
+) -> str:
     """Checks that the user may reveal a masked identifier and records it. Returns the audit
     entry id; raises Forbidden (itself audited). Send the unmasked value only after."""
     allowed = principal.may("reveal") and (language is None or can_see_queue(principal, language))
     if not allowed:
         _refuse(client, principal, conversation_id, f"reveal {field}", mirror)
-    return audit.record_reveal(client, principal.user_id, conversation_id, field,
-                               role=principal.role, mirror=mirror)
+    return audit.record_reveal(client, principal.user_id, conversation_id, field, role=principal.role, mirror=mirror)
 
 
-def _refuse(client: "redis.Redis[Any]", principal: Principal, conversation_id: str, what: str,
-            mirror: Optional[Path]) -> None:
+def _refuse(
+    client: "redis.Redis[Any]", principal: Principal, conversation_id: str, what: str, mirror: Optional[Path]
+) -> None:
     role = principal.role if principal.role in audit.ROLES else "system"
-    audit.record(client, audit.make_entry(who=principal.user_id, role=role, action="forbidden",
-                                          conversation_id=conversation_id, detail=what), mirror=mirror)
+    audit.record(
+        client,
+        audit.make_entry(
+            who=principal.user_id, role=role, action="forbidden", conversation_id=conversation_id, detail=what
+        ),
+        mirror=mirror,
+    )
     raise Forbidden(f"{principal.user_id} ({principal.role}) may not {what}")
 
 

@@ -17,6 +17,7 @@ and, when an agent opens a transcript (the brief, or the full history):
 export-audit` on a machine with the var directory copies what is missing). Both raise
 StoreUnavailable when the stream cannot be written: do not reveal or show the transcript then.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,21 +32,21 @@ from typing import Any, Dict, Iterator, List, Optional
 import redis
 
 from core.privacy.constants import AUDIT_FILE
-from core.redis_keys import AUDIT_STREAM
 from core.privacy.exceptions import InvalidRequest, StoreUnavailable
 from core.privacy.redaction import redact
+from core.redis_keys import AUDIT_STREAM
 
 ACTIONS = (
-    "reveal",            # an agent unmasked one identifier of a brief (field says which)
-    "read_transcript",   # an agent or supervisor opened a conversation's transcript
-    "erase",             # a conversation was erased at the claimant's request
-    "purge",             # a conversation was deleted because its retention period ended
-    "access_export",     # a claimant was sent a copy of their conversation
-    "notice",            # the privacy notice was shown (counted, not per conversation content)
-    "user_added",        # an access account was created or replaced
+    "reveal",  # an agent unmasked one identifier of a brief (field says which)
+    "read_transcript",  # an agent or supervisor opened a conversation's transcript
+    "erase",  # a conversation was erased at the claimant's request
+    "purge",  # a conversation was deleted because its retention period ended
+    "access_export",  # a claimant was sent a copy of their conversation
+    "notice",  # the privacy notice was shown (counted, not per conversation content)
+    "user_added",  # an access account was created or replaced
     "token_issued",
     "token_revoked",
-    "forbidden",         # an authenticated user was refused (role or language)
+    "forbidden",  # an authenticated user was refused (role or language)
 )
 ROLES = ("agent", "supervisor", "trainer", "claimant", "system")
 _NAME = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
@@ -73,8 +74,16 @@ def mirror_path(var_dir: Path) -> Path:
     return Path(var_dir) / AUDIT_FILE
 
 
-def make_entry(*, who: str, role: str, action: str, conversation_id: str = "", field: str = "",
-               detail: str = "", when: Optional[dt.datetime] = None) -> AuditEntry:
+def make_entry(
+    *,
+    who: str,
+    role: str,
+    action: str,
+    conversation_id: str = "",
+    field: str = "",
+    detail: str = "",
+    when: Optional[dt.datetime] = None,
+) -> AuditEntry:
     """A checked entry (pure). Raises InvalidRequest for an unknown role or action, an empty
     `who`, or a field that is not a name (a value passed by mistake must not be logged)."""
     if action not in ACTIONS:
@@ -86,10 +95,15 @@ def make_entry(*, who: str, role: str, action: str, conversation_id: str = "", f
     if field and not _NAME.fullmatch(field):
         raise InvalidRequest(f"audit field must be a field name, not {redact(field)!r}")
     moment = (when or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    return AuditEntry(who=who.strip(), role=role, action=action,
-                      conversation_id=str(conversation_id or ""), field=field,
-                      when=moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                      detail=redact(str(detail or ""))[:500])
+    return AuditEntry(
+        who=who.strip(),
+        role=role,
+        action=action,
+        conversation_id=str(conversation_id or ""),
+        field=field,
+        when=moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        detail=redact(str(detail or ""))[:500],
+    )
 
 
 def record(client: "redis.Redis[Any]", entry: AuditEntry, *, mirror: Optional[Path] = None) -> str:
@@ -105,23 +119,43 @@ def record(client: "redis.Redis[Any]", entry: AuditEntry, *, mirror: Optional[Pa
     return entry_id
 
 
-def record_reveal(client: "redis.Redis[Any]", agent_id: str, conversation_id: str, field: str, *,
-                  role: str = "agent", mirror: Optional[Path] = None) -> str:
+def record_reveal(
+    client: "redis.Redis[Any]",
+    agent_id: str,
+    conversation_id: str,
+    field: str,
+    *,
+    role: str = "agent",
+    mirror: Optional[Path] = None,
+) -> str:
     """Records that `agent_id` revealed the masked identifier `field` (e.g. "ID_NUMBER",
     "PHONE", or a slot name) of a conversation's brief. Call before sending the value."""
-    return record(client, make_entry(who=agent_id, role=role, action="reveal",
-                                     conversation_id=conversation_id, field=field), mirror=mirror)
+    return record(
+        client,
+        make_entry(who=agent_id, role=role, action="reveal", conversation_id=conversation_id, field=field),
+        mirror=mirror,
+    )
 
 
-def record_transcript_read(client: "redis.Redis[Any]", agent_id: str, conversation_id: str, *,
-                           role: str = "agent", mirror: Optional[Path] = None) -> str:
+def record_transcript_read(
+    client: "redis.Redis[Any]",
+    agent_id: str,
+    conversation_id: str,
+    *,
+    role: str = "agent",
+    mirror: Optional[Path] = None,
+) -> str:
     """Records that `agent_id` read a conversation's transcript. Call before sending it."""
-    return record(client, make_entry(who=agent_id, role=role, action="read_transcript",
-                                     conversation_id=conversation_id), mirror=mirror)
+    return record(
+        client,
+        make_entry(who=agent_id, role=role, action="read_transcript", conversation_id=conversation_id),
+        mirror=mirror,
+    )
 
 
-def entries(client: "redis.Redis[Any]", *, after: str = "-", conversation_id: Optional[str] = None,
-            batch: int = 1000) -> Iterator[AuditEntry]:
+def entries(
+    client: "redis.Redis[Any]", *, after: str = "-", conversation_id: Optional[str] = None, batch: int = 1000
+) -> Iterator[AuditEntry]:
     """The stream's entries in order, those after stream id `after` ("-": all)."""
     start = after if after == "-" else "(" + after
     try:

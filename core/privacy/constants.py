@@ -2,6 +2,7 @@
 store, erasure requests) are in core/redis_keys.py, with the keys of other packages that the purge
 deletes (core/privacy/retention.py).
 """
+
 from __future__ import annotations
 
 ERASE_PENDING_TTL = 10 * 60

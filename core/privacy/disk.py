@@ -6,6 +6,7 @@ in its append-only file until the file is rewritten (by default only once it has
 After every erasure and purge the tracker file is vacuumed and Redis is asked to rewrite its
 AOF from the live data, so no erased identifier stays in a file. docs/privacy.md says what is kept.
 """
+
 from __future__ import annotations
 
 import logging

@@ -11,6 +11,7 @@
 Errors become HTTP statuses, WebSocket close codes or polite messages only at the edge (the desk,
 the action server, the command line).
 """
+
 from __future__ import annotations
 
 

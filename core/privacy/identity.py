@@ -5,6 +5,7 @@ only through the web channel; a WeChat conversation (`wx-<OpenID>`) belongs to t
 reached only through a correctly signed WeChat request, i.e. the `wechat` channel. Any other id
 was made by an integration over the REST channel or the HTTP API, both behind the API token.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,7 +25,7 @@ def openid_of(conversation_id: str) -> Optional[str]:
     """The OpenID of a WeChat conversation id, None for another channel's id."""
     prefix = WECHAT_CONVERSATION_PREFIX
     if conversation_id.startswith(prefix) and len(conversation_id) > len(prefix):
-        return conversation_id[len(prefix):]
+        return conversation_id[len(prefix) :]
     return None
 
 

@@ -1,32 +1,19 @@
 """The retention period: how long a conversation is kept after its last event.
 
-One setting, `RETENTION_DAYS` (default 90), read only here: the purge job applies it
-(`retention.RetentionSettings`) and both privacy notices promise it (the bot's, in
-`actions/privacy.py`, and the widget's, sent in the web channel's session frame), so the period
-a claimant is told is the period the purge applies.
+One setting, `Settings.retention_days` (RETENTION_DAYS, default 90; read in core/settings.py):
+the purge job applies it (`retention.RetentionSettings`) and both privacy notices promise it (the
+bot's, in `actions/privacy.py`, and the widget's, sent in the web channel's session frame), so the
+period a claimant is told is the period the purge applies.
 """
+
 from __future__ import annotations
 
-import os
-from typing import Mapping, Union
+from typing import Union
 
-from core.privacy.exceptions import InvalidRequest
+from core.settings import DEFAULT_RETENTION_DAYS
+from core.settings import RETENTION_ENV as ENV_NAME
 
-DEFAULT_RETENTION_DAYS = 90
-ENV_NAME = "RETENTION_DAYS"
-
-
-def retention_days(env: Mapping[str, str] = os.environ) -> float:
-    """RETENTION_DAYS from `env` (90 when unset or empty); raises InvalidRequest when it is not a
-    number of days above 0."""
-    text = env.get(ENV_NAME) or str(DEFAULT_RETENTION_DAYS)
-    try:
-        days = float(text)
-    except ValueError:
-        raise InvalidRequest(f"{ENV_NAME}={text!r} is not a number of days") from None
-    if not days > 0:
-        raise InvalidRequest(f"{ENV_NAME}={text!r} must be more than 0")
-    return days
+__all__ = ["DEFAULT_RETENTION_DAYS", "ENV_NAME", "as_number"]
 
 
 def as_number(days: float) -> Union[int, float]:

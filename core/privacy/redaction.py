@@ -29,11 +29,12 @@ Digits may be typed in groups (`138 1234 5678`, `6222-0212-3456-7890`) and in fu
 (`１３８…`). A run of digits that fails every check (a date, an amount, a year, an order number
 whose checksum is wrong) is left as it is: redaction must not destroy the facts a claimant gives.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 KINDS = ("ID_NUMBER", "HK_ID", "MACAU_ID", "TW_ID", "PASSPORT", "PHONE", "BANK_CARD", "EMAIL")
 
@@ -153,36 +154,49 @@ _SEP = r"(?:[ \t]?-[ \t]?|[ \t])"
 
 # A run of digit groups; decimals and thousands separators do not start or continue one. Letters
 # may touch it (`tel13812345678`): the checks, not the surroundings, decide.
-_DIGIT_RUN = re.compile(
-    r"(?<![0-9+])(?<!\d[.,])(\+?\d+(?:" + _SEP + r"\d+)*[Xx]?)(?![0-9])(?![.,]\d)")
+_DIGIT_RUN = re.compile(r"(?<![0-9+])(?<!\d[.,])(\+?\d+(?:" + _SEP + r"\d+)*[Xx]?)(?![0-9])(?![.,]\d)")
 _GROUP = re.compile(r"\+?\d+[Xx]?")
 
-_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-                    r"(?![A-Za-z0-9-])")
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+    r"(?![A-Za-z0-9-])"
+)
 _HKID = re.compile(_ALNUM_BEFORE + r"([A-Za-z]{1,2})(\d{6}) ?(?:\(([0-9Aa])\)|([0-9Aa]))" + _ALNUM_AFTER)
 _MACAU = re.compile(r"(?<![A-Za-z0-9/])[1578](?:\d{6}\(\d\)|/\d{6}/\d)(?![A-Za-z0-9/])")
 _TWID = re.compile(_ALNUM_BEFORE + r"[A-Za-z][1289]\d{8}" + _ALNUM_AFTER)
-_PASSPORT_SHAPE = re.compile(
-    _ALNUM_BEFORE + r"(?:[EeGgDdSsPpKk][A-Za-z]?\d{7,8}|[HhMm]\d{8}(?:\d{2})?)" + _ALNUM_AFTER)
+_PASSPORT_SHAPE = re.compile(_ALNUM_BEFORE + r"(?:[EeGgDdSsPpKk][A-Za-z]?\d{7,8}|[HhMm]\d{8}(?:\d{2})?)" + _ALNUM_AFTER)
 _PASSPORT_WORD = re.compile(
     r"(?:passport|travel\s+permit|permit|护照|護照|通行证|通行證|回乡证|回鄉證|台胞证|台胞證)"
     r"(?:[^A-Za-z0-9\n]|(?:no|number|num|is|was|id)(?![A-Za-z])){0,16}?"
-    r"(?<![A-Za-z0-9])([A-Za-z]{1,2}\d{6,10}|\d{8,10})" + _ALNUM_AFTER, re.IGNORECASE)
-_OLD_ID_WORD = re.compile(r"(?:身份证|身份證|证件|證件|identity|\bID\b|I\.D\.)[^A-Za-z0-9\n]{0,12}$",
-                          re.IGNORECASE)
+    r"(?<![A-Za-z0-9])([A-Za-z]{1,2}\d{6,10}|\d{8,10})" + _ALNUM_AFTER,
+    re.IGNORECASE,
+)
+_OLD_ID_WORD = re.compile(r"(?:身份证|身份證|证件|證件|identity|\bID\b|I\.D\.)[^A-Za-z0-9\n]{0,12}$", re.IGNORECASE)
 # A label, then only linking words and punctuation, then the number: the label names its kind.
 _LINK = r"(?:[\s:：#=,，(（-]|是|为|為|号码|號碼|号|號|no\.?|num|number|is|was|of|on|at)*$"
 _LABELS = (
-    ("BANK_CARD", r"银行卡|銀行卡|卡号|卡號|储蓄卡|儲蓄卡|信用卡|借记卡|借記卡|账号|賬號|帐号|帳號|银行账户|銀行賬戶|"
-                  r"社保卡|医保卡|醫保卡|\bcard|\baccount|\bIBAN|\bsort code"),
-    ("ID_NUMBER", r"身份证|身份證|证件|證件|社会保障号|社會保障號|社保号|社保號|\bID\b|I\.D\.|\bidentity|"
-                  r"\bSSN\b|social security number|\bNINO?\b|national insurance|\bSIN\b|\bTFN\b|\bPPSN?\b"),
-    ("PHONE", r"手机|手機|电话|電話|联系方式|聯繫方式|联系电话|座机|座機|微信号|\bphone|\bmobile|\bcell|\btel\b|"
-              r"\btelephone|\bcall me|\breach me|\btext me"),
+    (
+        "BANK_CARD",
+        r"银行卡|銀行卡|卡号|卡號|储蓄卡|儲蓄卡|信用卡|借记卡|借記卡|账号|賬號|帐号|帳號|银行账户|銀行賬戶|"
+        r"社保卡|医保卡|醫保卡|\bcard|\baccount|\bIBAN|\bsort code",
+    ),
+    (
+        "ID_NUMBER",
+        r"身份证|身份證|证件|證件|社会保障号|社會保障號|社保号|社保號|\bID\b|I\.D\.|\bidentity|"
+        r"\bSSN\b|social security number|\bNINO?\b|national insurance|\bSIN\b|\bTFN\b|\bPPSN?\b",
+    ),
+    (
+        "PHONE",
+        r"手机|手機|电话|電話|联系方式|聯繫方式|联系电话|座机|座機|微信号|\bphone|\bmobile|\bcell|\btel\b|"
+        r"\btelephone|\bcall me|\breach me|\btext me",
+    ),
 )
 #: Labels that say a long number is something else: an order, a reference, an amount.
-_OTHER_LABEL = re.compile(r"(?:订单|訂單|单号|單號|流水号|流水號|编号|編號|金额|金額|\border|\breference|\bref\b|"
-                          r"\binvoice|\btracking|\bamount|\bprice|\btotal)(?:\s*\w{0,8})?" + _LINK, re.IGNORECASE)
+_OTHER_LABEL = re.compile(
+    r"(?:订单|訂單|单号|單號|流水号|流水號|编号|編號|金额|金額|\border|\breference|\bref\b|"
+    r"\binvoice|\btracking|\bamount|\bprice|\btotal)(?:\s*\w{0,8})?" + _LINK,
+    re.IGNORECASE,
+)
 _LABEL_BEFORE = [(kind, re.compile(f"(?:{words}){_LINK}", re.IGNORECASE)) for kind, words in _LABELS]
 #: Fewest digits a number needs to be masked for its label alone (amounts and years are shorter).
 LABELLED_MIN_DIGITS = 6
@@ -191,8 +205,10 @@ _LANDLINE_BRACKETS = re.compile(r"\((0[1-9]\d{1,2})\) ?(\d{7,8})" + _ALNUM_AFTER
 _COUNTRY_BRACKETS = re.compile(r"\(\+?(\d{2,3})\) ?$")
 
 # Lower wins when two candidates of the same length overlap.
-_PRIORITY = {kind: rank for rank, kind in enumerate(
-    ("ID_NUMBER", "HK_ID", "TW_ID", "MACAU_ID", "BANK_CARD", "PHONE", "PASSPORT", "EMAIL"))}
+_PRIORITY = {
+    kind: rank
+    for rank, kind in enumerate(("ID_NUMBER", "HK_ID", "TW_ID", "MACAU_ID", "BANK_CARD", "PHONE", "PASSPORT", "EMAIL"))
+}
 
 
 def find_identifiers(text: str) -> List[Identifier]:
@@ -240,7 +256,8 @@ def _looks_like_date(digits: str) -> bool:
 def _classify_run(text: str, offset: int, run: str) -> Iterator[Identifier]:
     """Identifiers made of consecutive groups of one digit run, longest from the left first."""
     groups: List[Tuple[int, int, str]] = [
-        (offset + g.start(), offset + g.end(), g.group()) for g in _GROUP.finditer(run)]
+        (offset + g.start(), offset + g.end(), g.group()) for g in _GROUP.finditer(run)
+    ]
     i = 0
     while i < len(groups):
         for j in range(min(len(groups), i + 8), i, -1):
@@ -269,8 +286,7 @@ def _classify_digits(parts: Sequence[str], before: str) -> Optional[str]:
         return "ID_NUMBER"
     if _is_mobile(compact, lengths) or _is_landline(compact, lengths):
         return "PHONE"
-    if 13 <= len(compact) <= 19 and compact[0] in "3456" and luhn_valid(compact) \
-            and _card_grouping(lengths):
+    if 13 <= len(compact) <= 19 and compact[0] in "3456" and luhn_valid(compact) and _card_grouping(lengths):
         return "BANK_CARD"
     if len(compact) == 15 and is_old_mainland_id(compact) and _OLD_ID_WORD.search(before):
         return "ID_NUMBER"
@@ -296,7 +312,7 @@ def _kind_from_context(compact: str, lengths: List[int], before: str) -> Optiona
 
 def _is_mobile(compact: str, lengths: List[int]) -> bool:
     for code in ("0086", "86", ""):
-        if compact.startswith(code) and re.fullmatch(r"1[3-9]\d{9}", compact[len(code):]):
+        if compact.startswith(code) and re.fullmatch(r"1[3-9]\d{9}", compact[len(code) :]):
             if code == "86" and lengths[0] != 2:
                 return False  # a bare 86 glued to the number is too ambiguous
             rest = lengths[1:] if code and lengths[0] == len(code) else lengths
@@ -322,11 +338,12 @@ def _card_grouping(lengths: List[int]) -> bool:
 
 def _extend_country_code(text: str, start: int) -> int:
     """Include a bracketed country code `(+86) ` written before a phone number."""
-    match = _COUNTRY_BRACKETS.search(text[max(0, start - 8):start])
+    match = _COUNTRY_BRACKETS.search(text[max(0, start - 8) : start])
     return start - len(match.group()) if match else start
 
 
 # ----------------------------------------------------------------------------- outputs
+
 
 def redact(text: str) -> str:
     """`text` with each identifier replaced by its placeholder (`[ID_NUMBER]`, `[PHONE]`...)."""
@@ -338,11 +355,11 @@ def mask(text: str) -> str:
     return _replace(text, lambda found, value: mask_value(found.kind, value))
 
 
-def _replace(text: str, render) -> str:
+def _replace(text: str, render: Callable[[Identifier, str], str]) -> str:
     pieces, last = [], 0
     for found in find_identifiers(text):
-        pieces.append(text[last:found.start])
-        pieces.append(render(found, text[found.start:found.end]))
+        pieces.append(text[last : found.start])
+        pieces.append(render(found, text[found.start : found.end]))
         last = found.end
     pieces.append(text[last:])
     return "".join(pieces)
@@ -357,16 +374,22 @@ def mask_value(kind: str, value: str) -> str:
     compact = re.sub(r"[^A-Za-z0-9+]", "", value).upper()
     if kind == "PHONE":
         return _mask_phone(value)
-    head, tail = {"ID_NUMBER": (4, 4), "BANK_CARD": (4, 4), "HK_ID": (2, 1), "MACAU_ID": (1, 1),
-                  "TW_ID": (2, 3), "PASSPORT": (1, 3)}.get(kind, (1, 1))
+    head, tail = {
+        "ID_NUMBER": (4, 4),
+        "BANK_CARD": (4, 4),
+        "HK_ID": (2, 1),
+        "MACAU_ID": (1, 1),
+        "TW_ID": (2, 3),
+        "PASSPORT": (1, 3),
+    }.get(kind, (1, 1))
     return _keep(compact, head, tail)
 
 
 def _mask_phone(value: str) -> str:
     digits = re.sub(r"\D", "", value)
     for code in ("0086", "86", ""):
-        if digits.startswith(code) and re.fullmatch(r"1[3-9]\d{9}", digits[len(code):]):
-            return ("+86 " if code else "") + _keep(digits[len(code):], 3, 4)
+        if digits.startswith(code) and re.fullmatch(r"1[3-9]\d{9}", digits[len(code) :]):
+            return ("+86 " if code else "") + _keep(digits[len(code) :], 3, 4)
     if digits.startswith("0") and not digits.startswith("00"):
         area = 3 if digits[1:2] in ("1", "2") else 4
         return digits[:area] + "-" + _keep(digits[area:], 0, 4)
@@ -377,7 +400,7 @@ def _mask_phone(value: str) -> str:
 def _keep(compact: str, head: int, tail: int) -> str:
     if len(compact) <= head + tail:
         return "*" * len(compact)
-    return compact[:head] + "*" * (len(compact) - head - tail) + compact[len(compact) - tail:]
+    return compact[:head] + "*" * (len(compact) - head - tail) + compact[len(compact) - tail :]
 
 
 def redact_structure(obj: Any) -> Any:

@@ -20,14 +20,14 @@ What is deleted for a conversation (docs/privacy.md keeps the list for people):
 A conversation's age is its newest event in the tracker store; conversations the tracker store
 does not know (a ticket whose conversation is gone) are aged by their newest ticket time.
 """
+
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import datetime as dt
+import hashlib
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,12 +36,13 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, 
 import redis
 import yaml
 
-from core import redis_clients, redis_keys as keys
+from core import redis_clients
+from core import redis_keys as keys
 from core.privacy import audit, disk, period
 from core.privacy import constants as k
 from core.privacy.exceptions import InvalidRequest, StoreUnavailable
 from core.privacy.identity import conversation_ref, openid_of
-from core.settings import ROOT, running_redis_url
+from core.settings import ROOT, Settings, running_redis_url
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ SCAN_BATCH = 500
 
 @dataclass(frozen=True)
 class RetentionSettings:
-    """Where conversations are kept and for how long. Build once with `from_env` in main."""
+    """Where conversations are kept and for how long, from the process's `Settings`."""
 
     retention_days: float = period.DEFAULT_RETENTION_DAYS
     tracker_url: str = f"sqlite:///{ROOT / 'var' / 'tracker.db'}"  # an SQLAlchemy URL
@@ -59,19 +60,24 @@ class RetentionSettings:
     review_dirs: Tuple[Path, ...] = (ROOT / "var" / "review",)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "RetentionSettings":
-        """RETENTION_DAYS (90; read by core/privacy/period.py), TRACKER_STORE_URL (else
+    def from_settings(cls, settings: Settings) -> "RetentionSettings":
+        """From the process's settings: RETENTION_DAYS (90), TRACKER_STORE_URL (else
         var/tracker.db), REDIS_URL (else the embedded Redis of var/endpoints.yml), RENBEN_VAR_DIR,
         RENBEN_REVIEW_DIRS (os.pathsep-separated; default var/review)."""
-        var_dir = Path(env.get("RENBEN_VAR_DIR") or ROOT / "var")
-        tracker = env.get("TRACKER_STORE_URL") or f"sqlite:///{var_dir / 'tracker.db'}"
-        reviews = env.get("RENBEN_REVIEW_DIRS")
-        return cls(retention_days=period.retention_days(env),
-                   tracker_url=tracker.replace("postgres://", "postgresql://", 1),
-                   redis_url=env.get("REDIS_URL") or running_redis_url(var_dir),
-                   var_dir=var_dir,
-                   review_dirs=tuple(Path(p) for p in reviews.split(os.pathsep) if p) if reviews
-                   else (var_dir / "review",))
+        var_dir = settings.var_dir
+        tracker = settings.tracker_store_url or f"sqlite:///{var_dir / 'tracker.db'}"
+        return cls(
+            retention_days=settings.retention_days,
+            tracker_url=tracker.replace("postgres://", "postgresql://", 1),
+            redis_url=settings.redis_url or running_redis_url(var_dir),
+            var_dir=var_dir,
+            review_dirs=settings.review_folders,
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "RetentionSettings":
+        """`from_settings` of the settings `env` gives; raises SettingsError."""
+        return cls.from_settings(Settings.from_env(env))
 
     @property
     def audit_mirror(self) -> Path:
@@ -105,8 +111,10 @@ def cutoff(now: float, retention_days: float) -> float:
 
 # ----------------------------------------------------------------------------- entry points
 
-def purge(settings: RetentionSettings, *, now: Optional[float] = None,
-          client: Optional["redis.Redis[str]"] = None) -> Deleted:
+
+def purge(
+    settings: RetentionSettings, *, now: Optional[float] = None, client: Optional["redis.Redis[str]"] = None
+) -> Deleted:
     """Deletes every conversation whose last event is older than the retention period, from
     every store; one audit entry ("purge") per conversation. Raises StoreUnavailable."""
     before = cutoff(time.time() if now is None else now, settings.retention_days)
@@ -119,16 +127,30 @@ def purge(settings: RetentionSettings, *, now: Optional[float] = None,
     ids = set(expired_in_tracker(settings.tracker_url, before)) | from_tickets
     deleted = _delete(settings, client, ids, before=before)
     for conversation_id in deleted.conversations:
-        audit.record(client, audit.make_entry(who="retention", role="system", action="purge",
-                                              conversation_id=conversation_id,
-                                              detail=f"last event before {_iso(before)}"))
+        audit.record(
+            client,
+            audit.make_entry(
+                who="retention",
+                role="system",
+                action="purge",
+                conversation_id=conversation_id,
+                detail=f"last event before {_iso(before)}",
+            ),
+        )
     audit.sync_mirror(client, settings.audit_mirror)
     return deleted
 
 
-def erase_conversation(conversation_id: str, settings: RetentionSettings, *, by: str = "claimant",
-                       role: str = "claimant", client: Optional["redis.Redis[str]"] = None,
-                       record: bool = True, request_id: Optional[str] = None) -> Deleted:
+def erase_conversation(
+    conversation_id: str,
+    settings: RetentionSettings,
+    *,
+    by: str = "claimant",
+    role: str = "claimant",
+    client: Optional["redis.Redis[str]"] = None,
+    record: bool = True,
+    request_id: Optional[str] = None,
+) -> Deleted:
     """Deletes one conversation from every store and records the erasure (who asked, when,
     which conversation id) in the audit log (`record=False`: a repeat pass of an erasure already
     recorded; `request_id`, the claimant message that asked: recorded once however often that
@@ -141,9 +163,11 @@ def erase_conversation(conversation_id: str, settings: RetentionSettings, *, by:
     deleted.conversations = [conversation_id]
     if not record or (request_id is not None and not _first_time(client, conversation_id, request_id)):
         return deleted
-    audit.record(client, audit.make_entry(who=by, role=role, action="erase",
-                                          conversation_id=conversation_id),
-                 mirror=settings.audit_mirror)
+    audit.record(
+        client,
+        audit.make_entry(who=by, role=role, action="erase", conversation_id=conversation_id),
+        mirror=settings.audit_mirror,
+    )
     return deleted
 
 
@@ -156,8 +180,9 @@ def _first_time(client: "redis.Redis[str]", conversation_id: str, request_id: st
         raise StoreUnavailable(f"Redis: {error}") from error
 
 
-def _delete(settings: RetentionSettings, client: "redis.Redis[str]", ids: Set[str], *,
-            before: Optional[float]) -> Deleted:
+def _delete(
+    settings: RetentionSettings, client: "redis.Redis[str]", ids: Set[str], *, before: Optional[float]
+) -> Deleted:
     deleted = Deleted(conversations=sorted(ids))
     deleted.tracker_rows = delete_tracker_rows(settings.tracker_url, ids)
     try:
@@ -175,6 +200,7 @@ def _delete(settings: RetentionSettings, client: "redis.Redis[str]", ids: Set[st
 
 # ----------------------------------------------------------------------------- tracker store
 
+
 def _engine(url: str) -> Any:
     import sqlalchemy as sa
 
@@ -190,9 +216,10 @@ def expired_in_tracker(url: str, before: float) -> List[str]:
         with engine.connect() as connection:
             if not sa.inspect(connection).has_table("events"):
                 return []
-            rows = connection.execute(sa.text(
-                "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :before"),
-                {"before": before})
+            rows = connection.execute(
+                sa.text("SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :before"),
+                {"before": before},
+            )
             return [row[0] for row in rows]
     except sa.exc.SQLAlchemyError as error:
         raise StoreUnavailable(f"tracker store: {error}") from error
@@ -209,8 +236,9 @@ def recent_in_tracker(url: str, before: float) -> Set[str]:
         with engine.connect() as connection:
             if not sa.inspect(connection).has_table("events"):
                 return set()
-            rows = connection.execute(sa.text(
-                "SELECT DISTINCT sender_id FROM events WHERE timestamp >= :before"), {"before": before})
+            rows = connection.execute(
+                sa.text("SELECT DISTINCT sender_id FROM events WHERE timestamp >= :before"), {"before": before}
+            )
             return {row[0] for row in rows}
     except sa.exc.SQLAlchemyError as error:
         raise StoreUnavailable(f"tracker store: {error}") from error
@@ -233,8 +261,9 @@ def delete_tracker_rows(url: str, ids: Iterable[str]) -> int:
             total = 0
             for start in range(0, len(ids), 500):
                 statement = sa.text("DELETE FROM events WHERE sender_id IN :ids").bindparams(
-                    sa.bindparam("ids", expanding=True))
-                total += connection.execute(statement, {"ids": ids[start:start + 500]}).rowcount or 0
+                    sa.bindparam("ids", expanding=True)
+                )
+                total += connection.execute(statement, {"ids": ids[start : start + 500]}).rowcount or 0
             return total
     except sa.exc.SQLAlchemyError as error:
         raise StoreUnavailable(f"tracker store: {error}") from error
@@ -244,13 +273,14 @@ def delete_tracker_rows(url: str, ids: Iterable[str]) -> int:
 
 # ----------------------------------------------------------------------------- Redis
 
+
 def expired_in_redis(client: "redis.Redis[str]", before: float) -> Set[str]:
     """Conversations with desk tickets whose newest time is older than `before` (for those the
     tracker store no longer or never knew)."""
     found = set()
     prefix = keys.CONVERSATION_TICKETS
     for key in client.scan_iter(match=_glob(prefix) + "*", count=SCAN_BATCH):
-        conversation_id = key[len(prefix):]
+        conversation_id = key[len(prefix) :]
         newest = max((_ticket_time(client, ticket_id) for ticket_id in client.smembers(key)), default=0.0)
         if newest < before:
             found.add(conversation_id)
@@ -281,8 +311,12 @@ def delete_redis_keys(client: "redis.Redis[str]", ids: Iterable[str]) -> int:
             tickets.add(open_ticket)
         pipe = client.pipeline(transaction=False)
         for ticket_id in tickets:
-            pipe.delete(keys.TICKET + ticket_id, keys.TICKET_HISTORY + ticket_id,
-                        keys.CSAT + ticket_id, keys.RASA_WRITE + ticket_id)
+            pipe.delete(
+                keys.TICKET + ticket_id,
+                keys.TICKET_HISTORY + ticket_id,
+                keys.CSAT + ticket_id,
+                keys.RASA_WRITE + ticket_id,
+            )
             pipe.zrem(keys.CSAT_ASKED, ticket_id)
             pipe.zrem(keys.RASA_WRITES_DUE, ticket_id)
             for language in languages:
@@ -290,17 +324,18 @@ def delete_redis_keys(client: "redis.Redis[str]", ids: Iterable[str]) -> int:
             for agent_set in agent_sets:
                 pipe.srem(agent_set, ticket_id)
             pipe.hdel(keys.ANNOUNCED_POSITIONS, ticket_id)
-        doomed = [keys.OPEN_TICKET + conversation_id, keys.CONVERSATION_TICKETS + conversation_id,
-                  keys.WEB_SESSION_STREAM + conversation_id, keys.ERASE_PENDING + conversation_id]
-        doomed += client.scan_iter(match=_glob(f"{keys.WEB_MESSAGE_STATE}{conversation_id}:") + "*",
-                                   count=SCAN_BATCH)
-        doomed += client.scan_iter(match=_glob(f"{keys.REQUEST_TICKET}{conversation_id}:") + "*",
-                                   count=SCAN_BATCH)
+        doomed = [
+            keys.OPEN_TICKET + conversation_id,
+            keys.CONVERSATION_TICKETS + conversation_id,
+            keys.WEB_SESSION_STREAM + conversation_id,
+            keys.ERASE_PENDING + conversation_id,
+        ]
+        doomed += client.scan_iter(match=_glob(f"{keys.WEB_MESSAGE_STATE}{conversation_id}:") + "*", count=SCAN_BATCH)
+        doomed += client.scan_iter(match=_glob(f"{keys.REQUEST_TICKET}{conversation_id}:") + "*", count=SCAN_BATCH)
         openid = openid_of(conversation_id)
         if openid:
             doomed += [keys.WECHAT_OPTIONS + openid, keys.WECHAT_LANGUAGE + openid]
-            doomed += client.scan_iter(match=_glob(f"{keys.WECHAT_SEEN}event:{openid}:") + "*",
-                                       count=SCAN_BATCH)
+            doomed += client.scan_iter(match=_glob(f"{keys.WECHAT_SEEN}event:{openid}:") + "*", count=SCAN_BATCH)
         pipe.delete(*doomed)
         count += sum(result for result in pipe.execute() if isinstance(result, int))
     for alert in client.lrange(keys.ALERTS, 0, -1):
@@ -325,10 +360,9 @@ def delete_stream_entries(client: "redis.Redis[str]", ids: Set[str], *, before: 
             continue
         if before is not None:
             count += client.xtrim(stream, minid=f"{int(before * 1000)}-0")
-        doomed = [entry_id for entry_id, fields in _scan_stream(client, stream)
-                  if _conversation_of(fields) in ids]
+        doomed = [entry_id for entry_id, fields in _scan_stream(client, stream) if _conversation_of(fields) in ids]
         for start in range(0, len(doomed), SCAN_BATCH):
-            count += client.xdel(stream, *doomed[start:start + SCAN_BATCH])
+            count += client.xdel(stream, *doomed[start : start + SCAN_BATCH])
         if stream.startswith(keys.OUTBOX) and doomed:
             client.delete(*(keys.WEB_OUTBOX_COPIED + entry_id for entry_id in doomed))
     return count
@@ -357,8 +391,8 @@ def _conversation_of(fields: Mapping[str, str]) -> Optional[str]:
 
 # ----------------------------------------------------------------------------- review inbox
 
-def delete_review_rows(directories: Sequence[Path], ids: Set[str], *,
-                       before: Optional[float]) -> Tuple[int, int]:
+
+def delete_review_rows(directories: Sequence[Path], ids: Set[str], *, before: Optional[float]) -> Tuple[int, int]:
     """Removes inbox rows that came from these conversations and, when `before` is given,
     inbox files last written before it. Returns (rows removed, files removed)."""
     refs = {f"conversation {conversation_ref(cid)}" for cid in ids}
@@ -384,21 +418,27 @@ def _drop_rows(path: Path, refs: Set[str]) -> int:
         return 0
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
         return 0
-    kept = [item for item in document["items"]
-            if not (isinstance(item, dict) and str(item.get("from", "")).split(",")[0] in refs)]
+    kept = [
+        item
+        for item in document["items"]
+        if not (isinstance(item, dict) and str(item.get("from", "")).split(",")[0] in refs)
+    ]
     removed = len(document["items"]) - len(kept)
     if removed:
         document["items"] = kept
         header = "".join(line for line in text.splitlines(True) if line.startswith("#"))
-        path.write_text(header + yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=1000),
-                        encoding="utf-8")
+        path.write_text(
+            header + yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8"
+        )
     return removed
 
 
 # ----------------------------------------------------------------------------- helpers
 
-def wait_until_unlocked(client: "redis.Redis[str]", conversation_id: str, *, timeout: float = 30.0,
-                        poll: float = 0.2) -> bool:
+
+def wait_until_unlocked(
+    client: "redis.Redis[str]", conversation_id: str, *, timeout: float = 30.0, poll: float = 0.2
+) -> bool:
     """Waits until Rasa holds no lock on the conversation (it has saved the turn); False on
     timeout. The erasure action erases again after this: Rasa re-saves the current turn."""
     deadline = time.monotonic() + timeout

@@ -4,6 +4,7 @@ Each check returns problems that name the file, the line, what is wrong and what
 runner (`tooling/validation.py`) prints them and fails when there are any. The rules are written for
 trainers in docs/trainers.md ("What `make validate` checks"); keep the two in step.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from core.language_codes import LANGUAGES
 from bot.situation.fact import ENTITIES as SITUATION_ENTITIES
+from core.language_codes import LANGUAGES
 from tooling.trainers.project import Domain, Example, NluData
 from tooling.trainers.yamldoc import YamlDoc
 
@@ -58,8 +59,8 @@ class Problem:
 
 # ---------------------------------------------------------------------------- examples per intent
 
-def check_example_counts(nlu: NluData, intents: Iterable[str], *,
-                         minimum: int = MIN_EXAMPLES) -> List[Problem]:
+
+def check_example_counts(nlu: NluData, intents: Iterable[str], *, minimum: int = MIN_EXAMPLES) -> List[Problem]:
     """Every domain intent (but those only buttons send) has at least `minimum` examples in each language."""
     counts = Counter((e.intent, e.lang) for e in nlu.examples)
     where = {(b.intent, b.lang): b for b in nlu.blocks}
@@ -74,17 +75,30 @@ def check_example_counts(nlu: NluData, intents: Iterable[str], *,
             block = where.get((intent, lang))
             if block is None:
                 other = next((b for b in nlu.blocks if b.intent == intent), None)
-                path = other.path.parent.parent / lang / f"{intent}.yml" if other else Path(
-                    f"data/nlu/{lang}/{intent}.yml")
-                problems.append(Problem(path, 1, f"intent '{intent}' has no {_LANG[lang]} examples",
-                                        f"create {path.name} in data/nlu/{lang}/ with at least "
-                                        f"{minimum} {_LANG[lang]} examples (copy the other "
-                                        f"language's file as a pattern, then write your own sentences)"))
+                path = (
+                    other.path.parent.parent / lang / f"{intent}.yml"
+                    if other
+                    else Path(f"data/nlu/{lang}/{intent}.yml")
+                )
+                problems.append(
+                    Problem(
+                        path,
+                        1,
+                        f"intent '{intent}' has no {_LANG[lang]} examples",
+                        f"create {path.name} in data/nlu/{lang}/ with at least "
+                        f"{minimum} {_LANG[lang]} examples (copy the other "
+                        f"language's file as a pattern, then write your own sentences)",
+                    )
+                )
             else:
-                problems.append(Problem(block.path, block.line,
-                                        f"intent '{intent}' has {count} {_LANG[lang]} example(s), "
-                                        f"fewer than the minimum of {minimum}",
-                                        f"add {minimum - count} or more different ways claimants say it"))
+                problems.append(
+                    Problem(
+                        block.path,
+                        block.line,
+                        f"intent '{intent}' has {count} {_LANG[lang]} example(s), fewer than the minimum of {minimum}",
+                        f"add {minimum - count} or more different ways claimants say it",
+                    )
+                )
     return problems
 
 
@@ -153,8 +167,9 @@ def similar_pairs(sets: Sequence[frozenset], threshold: float) -> List[Tuple[int
     return pairs
 
 
-def check_duplicates(examples: Sequence[Example], *, threshold: float = NEAR_THRESHOLD,
-                     min_shingles: int = NEAR_MIN_SHINGLES) -> List[Problem]:
+def check_duplicates(
+    examples: Sequence[Example], *, threshold: float = NEAR_THRESHOLD, min_shingles: int = NEAR_MIN_SHINGLES
+) -> List[Problem]:
     """The same, or nearly the same, example under two different intents."""
     normal = [normalise_example(e.text) for e in examples]
     problems = []
@@ -177,10 +192,12 @@ def check_duplicates(examples: Sequence[Example], *, threshold: float = NEAR_THR
 
 def _duplicate(first: Example, second: Example, kind: str) -> Problem:
     other = f"{first.path.parent.name}/{first.path.name}:{first.line}"
-    return Problem(second.path, second.line,
-                   f"{kind} as {other} (intent '{first.intent}'), here under '{second.intent}': "
-                   f"\"{second.text[:60]}\"",
-                   "keep it under the one intent it really means; delete or reword the other")
+    return Problem(
+        second.path,
+        second.line,
+        f"{kind} as {other} (intent '{first.intent}'), here under '{second.intent}': \"{second.text[:60]}\"",
+        "keep it under the one intent it really means; delete or reword the other",
+    )
 
 
 # ------------------------------------------------------------------------------------- responses
@@ -190,20 +207,39 @@ _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 # Hints such as "(例如:3年)" or "(for example: 3 years)" show a format, they state no fact.
 _EXAMPLE_HINT = re.compile(r"(?:例如|比如|for example|e\.g\.)[^。;；)）!！?？]*", re.IGNORECASE)
-_NUMBER_WORDS = {w: str(n) for n, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve".split())}
+_NUMBER_WORDS = {
+    w: str(n) for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())
+}
 _FACTS = {
     "zh": re.compile(r"(\d+(?:\.\d+)?)\s*(日|天|周|个月|月|年|岁|%|元)"),
-    "en": re.compile(r"(\d+(?:\.\d+)?)\s*(days?|weeks?|months?|years?|%|yuan)\b|\bage\s+(\d+)",
-                     re.IGNORECASE),
+    "en": re.compile(r"(\d+(?:\.\d+)?)\s*(days?|weeks?|months?|years?|%|yuan)\b|\bage\s+(\d+)", re.IGNORECASE),
 }
-_WORD_NUMBER = re.compile(r"\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
-                          r"twelve)\b(?=\s+(?:days?|weeks?|months?|years?)\b)", re.IGNORECASE)
+_WORD_NUMBER = re.compile(
+    r"\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+    r"twelve)\b(?=\s+(?:days?|weeks?|months?|years?)\b)",
+    re.IGNORECASE,
+)
 _PHONE = re.compile(r"(?<!\d)(\d{5,})(?!\d)")
-_UNIT = {"日": "day", "天": "day", "days": "day", "day": "day", "周": "week", "week": "week",
-         "weeks": "week", "个月": "month", "月": "month", "month": "month", "months": "month",
-         "年": "year", "year": "year", "years": "year", "岁": "age", "%": "percent",
-         "元": "money", "yuan": "money"}
+_UNIT = {
+    "日": "day",
+    "天": "day",
+    "days": "day",
+    "day": "day",
+    "周": "week",
+    "week": "week",
+    "weeks": "week",
+    "个月": "month",
+    "月": "month",
+    "month": "month",
+    "months": "month",
+    "年": "year",
+    "year": "year",
+    "years": "year",
+    "岁": "age",
+    "%": "percent",
+    "元": "money",
+    "yuan": "money",
+}
 
 
 def facts(text: str, lang: str) -> Set[Tuple[str, str]]:
@@ -242,6 +278,7 @@ def _texts(value: Any) -> Iterable[str]:
 @dataclass(frozen=True)
 class KbIndex:
     """What the knowledge base states, per language, to trace a response's facts to it."""
+
     ids: Dict[str, Set[str]]  # entry id -> its source refs
     facts: Dict[str, Set[Tuple[str, str]]]  # lang -> facts stated anywhere in the KB
     numbers: Dict[str, Set[str]]  # lang -> every number in the KB
@@ -254,7 +291,8 @@ def kb_index(docs: Sequence[YamlDoc]) -> KbIndex:
     for doc in docs:
         data = doc.data if isinstance(doc.data, dict) else {}
         ids[str(data.get("id") or doc.path.stem)] = {
-            str(s.get("ref")) for s in data.get("sources") or [] if isinstance(s, dict)}
+            str(s.get("ref")) for s in data.get("sources") or [] if isinstance(s, dict)
+        }
         for lang in LANGUAGES:
             for text in _texts(data.get(lang)):
                 stated[lang] |= facts(text, lang)
@@ -269,16 +307,29 @@ def check_responses(domain: Domain, kb: KbIndex, *, today: dt.date) -> List[Prob
         variations = (doc.data.get("responses") or {}).get(name) or []
         line = doc.line("responses", name)
         langs = {_is_en(v): i for i, v in enumerate(variations) if isinstance(v, dict)}
-        if any(isinstance(v, dict) and not v.get("condition") and _bilingual(str(v.get("text") or ""))
-               for v in variations):
+        if any(
+            isinstance(v, dict) and not v.get("condition") and _bilingual(str(v.get("text") or "")) for v in variations
+        ):
             langs[True] = langs[False] = 0  # one text in both languages, for when none is known yet
         if True not in langs:
-            problems.append(Problem(doc.path, line, f"response '{name}' has no English text",
-                                    "add a variation with `condition: [{type: slot, name: language, "
-                                    "value: en}]` and the English text, before the Chinese one"))
+            problems.append(
+                Problem(
+                    doc.path,
+                    line,
+                    f"response '{name}' has no English text",
+                    "add a variation with `condition: [{type: slot, name: language, "
+                    "value: en}]` and the English text, before the Chinese one",
+                )
+            )
         if False not in langs:
-            problems.append(Problem(doc.path, line, f"response '{name}' has no Chinese text",
-                                    "add a variation without a condition holding the Chinese text"))
+            problems.append(
+                Problem(
+                    doc.path,
+                    line,
+                    f"response '{name}' has no Chinese text",
+                    "add a variation without a condition holding the Chinese text",
+                )
+            )
         for index, variation in enumerate(variations):
             if not isinstance(variation, dict):
                 continue
@@ -302,18 +353,29 @@ def _language_mismatch(path: Path, line: int, name: str, lang: str, text: str) -
     letters = len(_LETTER.findall(words))
     cjk = len(_CJK.findall(words))
     if lang == "zh" and letters and not cjk:
-        return [Problem(path, line, f"the Chinese text of '{name}' has no Chinese characters",
-                        "write the Chinese text here (the English one goes in the variation with "
-                        "the `value: en` condition)")]
+        return [
+            Problem(
+                path,
+                line,
+                f"the Chinese text of '{name}' has no Chinese characters",
+                "write the Chinese text here (the English one goes in the variation with the `value: en` condition)",
+            )
+        ]
     if lang == "en" and letters and cjk > letters / 2:
-        return [Problem(path, line, f"the English text of '{name}' is mostly Chinese",
-                        "write the English text here (the Chinese one goes in the variation "
-                        "without a condition)")]
+        return [
+            Problem(
+                path,
+                line,
+                f"the English text of '{name}' is mostly Chinese",
+                "write the English text here (the Chinese one goes in the variation without a condition)",
+            )
+        ]
     return []
 
 
-def _unsourced(path: Path, line: int, name: str, lang: str, variation: Mapping[str, Any],
-               kb: KbIndex, today: dt.date) -> List[Problem]:
+def _unsourced(
+    path: Path, line: int, name: str, lang: str, variation: Mapping[str, Any], kb: KbIndex, today: dt.date
+) -> List[Problem]:
     """A response stating a fact must trace it: to the knowledge base (which has sources and a
     review date), or by its own `metadata: {source: <entry>#<ref>}` or `{source: <url>,
     last_reviewed: <date>}`."""
@@ -323,29 +385,50 @@ def _unsourced(path: Path, line: int, name: str, lang: str, variation: Mapping[s
     if source.startswith(("https://", "http://")):
         reviewed = metadata.get("last_reviewed")
         if not isinstance(reviewed, dt.date) or reviewed > today or (today - reviewed).days > REVIEW_MAX_DAYS:
-            return [Problem(path, line, f"'{name}' cites {source} without a current review date",
-                            "after checking the text against that page, add `last_reviewed: "
-                            "YYYY-MM-DD` (today's date) next to `source` in `metadata`")]
+            return [
+                Problem(
+                    path,
+                    line,
+                    f"'{name}' cites {source} without a current review date",
+                    "after checking the text against that page, add `last_reviewed: "
+                    "YYYY-MM-DD` (today's date) next to `source` in `metadata`",
+                )
+            ]
         return []
     if source:
         entry, _, ref = source.partition("#")
         if entry not in kb.ids or (ref and ref not in kb.ids[entry]):
-            return [Problem(path, line, f"'{name}' names the source '{source}', which is not in "
-                            "the knowledge base", "write `<entry id>#<source ref>` of an entry in "
-                            "data/kb/, e.g. `complaint_appeal#arl-20`, or a web address with "
-                            "`last_reviewed`")]
+            return [
+                Problem(
+                    path,
+                    line,
+                    f"'{name}' names the source '{source}', which is not in the knowledge base",
+                    "write `<entry id>#<source ref>` of an entry in "
+                    "data/kb/, e.g. `complaint_appeal#arl-20`, or a web address with "
+                    "`last_reviewed`",
+                )
+            ]
         return []
-    missing = sorted(f for f in _texts(variation.get("text") or "") for f in facts(f, lang)
-                     if f not in kb.facts[lang] and not (f[1] == "age" and f[0] in kb.numbers[lang]))
+    missing = sorted(
+        f
+        for f in _texts(variation.get("text") or "")
+        for f in facts(f, lang)
+        if f not in kb.facts[lang] and not (f[1] == "age" and f[0] in kb.numbers[lang])
+    )
     if not missing:
         return []
     shown = ", ".join(n if k == "phone" else f"{n} ({k})" for n, k in missing)
-    return [Problem(path, line, f"the {_LANG[lang]} text of '{name}' states {shown}, which no "
-                    "knowledge-base entry states",
-                    "check the figure against an official source, then add it to the knowledge-"
-                    "base entry it belongs to (with the source), or give this variation "
-                    "`metadata: {source: <entry id>#<source ref>}` or `metadata: {source: <url>, "
-                    "last_reviewed: YYYY-MM-DD}`")]
+    return [
+        Problem(
+            path,
+            line,
+            f"the {_LANG[lang]} text of '{name}' states {shown}, which no knowledge-base entry states",
+            "check the figure against an official source, then add it to the knowledge-"
+            "base entry it belongs to (with the source), or give this variation "
+            "`metadata: {source: <entry id>#<source ref>}` or `metadata: {source: <url>, "
+            "last_reviewed: YYYY-MM-DD}`",
+        )
+    ]
 
 
 # -------------------------------------------------------------------------------- knowledge base
@@ -353,8 +436,9 @@ def _unsourced(path: Path, line: int, name: str, lang: str, variation: Mapping[s
 _REQUIRED_SOURCE_KEYS = ("ref", "zh", "en", "url")
 
 
-def check_kb(docs: Sequence[YamlDoc], *, topics: Iterable[str], intents: Iterable[str],
-             today: dt.date, kb_dir: Path) -> List[Problem]:
+def check_kb(
+    docs: Sequence[YamlDoc], *, topics: Iterable[str], intents: Iterable[str], today: dt.date, kb_dir: Path
+) -> List[Problem]:
     """Every answer in both languages, with sources and a review date that is not overdue."""
     problems: List[Problem] = []
     known = set(intents)
@@ -367,19 +451,36 @@ def check_kb(docs: Sequence[YamlDoc], *, topics: Iterable[str], intents: Iterabl
         entry = str(data.get("id") or "")
         have.add(entry)
         if entry != doc.path.stem:
-            problems.append(Problem(doc.path, doc.line("id"), f"the entry's id '{entry}' is not "
-                                    f"the file's name '{doc.path.stem}'",
-                                    f"set `id: {doc.path.stem}` (or rename the file)"))
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line("id"),
+                    f"the entry's id '{entry}' is not the file's name '{doc.path.stem}'",
+                    f"set `id: {doc.path.stem}` (or rename the file)",
+                )
+            )
         problems.extend(_check_review_date(doc, data, today))
         problems.extend(_check_sources(doc, data.get("sources"), ("sources",)))
         for related in data.get("related") or []:
             if str(related) not in known:
-                problems.append(Problem(doc.path, doc.line("related"), f"related intent "
-                                        f"'{related}' is not an intent", "use a name from docs/intents.md"))
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line("related"),
+                        f"related intent '{related}' is not an intent",
+                        "use a name from docs/intents.md",
+                    )
+                )
         problems.extend(_check_languages(doc, data))
     for topic in sorted(set(topics) - have):
-        problems.append(Problem(kb_dir / f"{topic}.yml", 1, f"topic intent '{topic}' has no "
-                                "knowledge-base entry", f"create data/kb/{topic}.yml (see docs/knowledge-base.md)"))
+        problems.append(
+            Problem(
+                kb_dir / f"{topic}.yml",
+                1,
+                f"topic intent '{topic}' has no knowledge-base entry",
+                f"create data/kb/{topic}.yml (see docs/knowledge-base.md)",
+            )
+        )
     return problems
 
 
@@ -387,37 +488,68 @@ def _check_review_date(doc: YamlDoc, data: Mapping[str, Any], today: dt.date) ->
     reviewed = data.get("last_reviewed")
     line = doc.line("last_reviewed")
     if not isinstance(reviewed, dt.date):
-        return [Problem(doc.path, line, "no review date (`last_reviewed`)",
-                        "after checking every fact against its source, write `last_reviewed: "
-                        "YYYY-MM-DD` with today's date")]
+        return [
+            Problem(
+                doc.path,
+                line,
+                "no review date (`last_reviewed`)",
+                "after checking every fact against its source, write `last_reviewed: YYYY-MM-DD` with today's date",
+            )
+        ]
     if reviewed > today:
-        return [Problem(doc.path, line, f"review date {reviewed} is in the future",
-                        "write the date the facts were actually checked")]
+        return [
+            Problem(
+                doc.path,
+                line,
+                f"review date {reviewed} is in the future",
+                "write the date the facts were actually checked",
+            )
+        ]
     if (today - reviewed).days > REVIEW_MAX_DAYS:
-        return [Problem(doc.path, line, f"last reviewed {reviewed}, more than {REVIEW_MAX_DAYS} "
-                        "days ago: the entry is due for review",
-                        "check every fact against its sources again, then update `last_reviewed`")]
+        return [
+            Problem(
+                doc.path,
+                line,
+                f"last reviewed {reviewed}, more than {REVIEW_MAX_DAYS} days ago: the entry is due for review",
+                "check every fact against its sources again, then update `last_reviewed`",
+            )
+        ]
     return []
 
 
 def _check_sources(doc: YamlDoc, sources: Any, at: Tuple[Any, ...]) -> List[Problem]:
     if not isinstance(sources, list) or not sources:
-        return [Problem(doc.path, doc.line(*at), "no sources",
-                        "list every law, regulation or official page the text relies on under "
-                        "`sources:` (ref, zh, en, url)")]
+        return [
+            Problem(
+                doc.path,
+                doc.line(*at),
+                "no sources",
+                "list every law, regulation or official page the text relies on under `sources:` (ref, zh, en, url)",
+            )
+        ]
     problems = []
     for index, source in enumerate(sources):
         source = source if isinstance(source, dict) else {}
         missing = [k for k in _REQUIRED_SOURCE_KEYS if not str(source.get(k) or "").strip()]
         url = str(source.get("url") or "")
         if missing:
-            problems.append(Problem(doc.path, doc.line(*at, index), f"source {index + 1} lacks "
-                                    f"{', '.join(missing)}", "give every source a ref, its name in "
-                                    "Chinese and English, and the url it was checked against"))
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line(*at, index),
+                    f"source {index + 1} lacks {', '.join(missing)}",
+                    "give every source a ref, its name in Chinese and English, and the url it was checked against",
+                )
+            )
         elif not url.startswith(("https://", "http://")):
-            problems.append(Problem(doc.path, doc.line(*at, index, "url"), f"source "
-                                    f"'{source.get('ref')}' has no web address", "write the full "
-                                    "address, starting with https://"))
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line(*at, index, "url"),
+                    f"source '{source.get('ref')}' has no web address",
+                    "write the full address, starting with https://",
+                )
+            )
     return problems
 
 
@@ -426,34 +558,53 @@ def _check_languages(doc: YamlDoc, data: Mapping[str, Any]) -> List[Problem]:
     sections = {lang: data.get(lang) for lang in LANGUAGES}
     for lang, section in sections.items():
         if not isinstance(section, dict):
-            problems.append(Problem(doc.path, doc.line(lang), f"no {_LANG[lang]} answer",
-                                    f"add a `{lang}:` section with title, answer and the same keys "
-                                    "as the other language"))
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line(lang),
+                    f"no {_LANG[lang]} answer",
+                    f"add a `{lang}:` section with title, answer and the same keys as the other language",
+                )
+            )
             continue
         for key in ("title", "answer", "short"):
             if not str(section.get(key) or "").strip():
-                problems.append(Problem(doc.path, doc.line(lang, key), f"the {_LANG[lang]} "
-                                        f"`{key}` is empty", f"write the {_LANG[lang]} {key}"
-                                        + (_SHORT_HOW if key == "short" else "")))
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line(lang, key),
+                        f"the {_LANG[lang]} `{key}` is empty",
+                        f"write the {_LANG[lang]} {key}" + (_SHORT_HOW if key == "short" else ""),
+                    )
+                )
         problems.extend(_check_short(doc, lang, section))
         if data.get("varies_by_place") and not str(section.get("local") or "").strip():
-            problems.append(Problem(doc.path, doc.line(lang), f"`varies_by_place` is true but the "
-                                    f"{_LANG[lang]} answer has no `local` text", "say what differs "
-                                    "by place and where to find the local figure"))
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line(lang),
+                    f"`varies_by_place` is true but the {_LANG[lang]} answer has no `local` text",
+                    "say what differs by place and where to find the local figure",
+                )
+            )
     if all(isinstance(s, dict) for s in sections.values()):
         zh, en = set(sections["zh"]), set(sections["en"])
         for key in sorted(zh ^ en):
             lang = "en" if key in zh else "zh"
-            problems.append(Problem(doc.path, doc.line("zh" if key in zh else "en", key),
-                                    f"`{key}` is in one language only", f"add `{key}` to the "
-                                    f"{_LANG[lang]} section too (or remove it from both)"))
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line("zh" if key in zh else "en", key),
+                    f"`{key}` is in one language only",
+                    f"add `{key}` to the {_LANG[lang]} section too (or remove it from both)",
+                )
+            )
     return problems
 
 
 #: A short answer is at most this many sentences (docs/knowledge-base.md).
 SHORT_MAX_SENTENCES = 3
-_SHORT_HOW = (": two or three plain sentences that answer the question, saying only what the "
-              "rest of the entry says")
+_SHORT_HOW = ": two or three plain sentences that answer the question, saying only what the rest of the entry says"
 _SENTENCE_END = re.compile(r"[。！？!?]|\.(?=\s|$)")
 
 
@@ -465,16 +616,27 @@ def _check_short(doc: YamlDoc, lang: str, section: Mapping[str, Any]) -> List[Pr
     problems = []
     sentences = len([s for s in _SENTENCE_END.split(short) if s.strip()])
     if sentences > SHORT_MAX_SENTENCES:
-        problems.append(Problem(doc.path, doc.line(lang, "short"), f"the {_LANG[lang]} `short` answer has "
-                                f"{sentences} sentences", f"keep it to {SHORT_MAX_SENTENCES} at most: the "
-                                "buttons under it give the rest"))
-    rest = {fact for key, value in section.items() if key != "short" for text in _texts(value)
-            for fact in facts(text, lang)}
+        problems.append(
+            Problem(
+                doc.path,
+                doc.line(lang, "short"),
+                f"the {_LANG[lang]} `short` answer has {sentences} sentences",
+                f"keep it to {SHORT_MAX_SENTENCES} at most: the buttons under it give the rest",
+            )
+        )
+    rest = {
+        fact for key, value in section.items() if key != "short" for text in _texts(value) for fact in facts(text, lang)
+    }
     for number, kind in sorted(facts(short, lang) - rest):
-        problems.append(Problem(doc.path, doc.line(lang, "short"), f"the {_LANG[lang]} `short` answer states "
-                                f"{number} ({kind}), which the rest of the entry does not",
-                                "say only what the answer, steps or local text say: fix the figure, or "
-                                "add it with its source to the full answer first"))
+        problems.append(
+            Problem(
+                doc.path,
+                doc.line(lang, "short"),
+                f"the {_LANG[lang]} `short` answer states {number} ({kind}), which the rest of the entry does not",
+                "say only what the answer, steps or local text say: fix the figure, or "
+                "add it with its source to the full answer first",
+            )
+        )
     return problems
 
 
@@ -501,37 +663,66 @@ def check_names(domain: Domain, nlu: NluData, rules: Sequence[YamlDoc]) -> List[
     slots = set(domain.slots) | RASA_SLOTS
     for block in nlu.blocks:
         if block.intent not in intents:
-            problems.append(Problem(block.path, block.line, f"intent '{block.intent}' is not in the "
-                                    "domain", "fix the spelling (see docs/intents.md); a new intent "
-                                    "must also be added to bot/domain/shared.yml by a developer"))
+            problems.append(
+                Problem(
+                    block.path,
+                    block.line,
+                    f"intent '{block.intent}' is not in the domain",
+                    "fix the spelling (see docs/intents.md); a new intent "
+                    "must also be added to bot/domain/shared.yml by a developer",
+                )
+            )
     for example in nlu.examples:
         for name in example.entities:
             if name not in entities:
-                problems.append(Problem(example.path, example.line, f"entity '{name}' is not in the "
-                                        "domain", f"use one of: {', '.join(sorted(entities)) or '(none)'}"))
+                problems.append(
+                    Problem(
+                        example.path,
+                        example.line,
+                        f"entity '{name}' is not in the domain",
+                        f"use one of: {', '.join(sorted(entities)) or '(none)'}",
+                    )
+                )
     for name, path, line in nlu.lookups:
         if name not in entities:
-            problems.append(Problem(path, line, f"lookup table '{name}' is not a domain entity",
-                                    f"name it after an entity: {', '.join(sorted(entities)) or '(none)'}"))
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    f"lookup table '{name}' is not a domain entity",
+                    f"name it after an entity: {', '.join(sorted(entities)) or '(none)'}",
+                )
+            )
     for entity, doc in sorted(domain.entities.items()):
         if entity in BUTTON_ENTITIES or entity in RULE_ENTITIES:
             continue
         for lang in LANGUAGES:
             taught = any(entity in e.entities for e in nlu.examples if e.lang == lang) or any(
-                name == entity and path.parent.name == lang for name, path, _ in nlu.lookups)
+                name == entity and path.parent.name == lang for name, path, _ in nlu.lookups
+            )
             if not taught:
-                problems.append(Problem(doc.path, doc.line("entities"), f"entity '{entity}' has no "
-                                        f"{_LANG[lang]} example or lookup table",
-                                        f"mark it in some {_LANG[lang]} examples, e.g. [Shenzhen]({entity})"))
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line("entities"),
+                        f"entity '{entity}' has no {_LANG[lang]} example or lookup table",
+                        f"mark it in some {_LANG[lang]} examples, e.g. [Shenzhen]({entity})",
+                    )
+                )
     for slot, doc in sorted(domain.slots.items()):
         for index, mapping in enumerate((doc.data["slots"][slot] or {}).get("mappings") or []):
             problems.extend(_check_mapping(doc, slot, index, mapping, domain))
     for form, doc in sorted(domain.forms.items()):
         for slot in (doc.data["forms"][form] or {}).get("required_slots") or []:
             if slot not in slots:
-                problems.append(Problem(doc.path, doc.line("forms", form), f"form '{form}' asks for "
-                                        f"slot '{slot}', which is not declared", "declare the slot "
-                                        "under `slots:` or fix the name"))
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line("forms", form),
+                        f"form '{form}' asks for slot '{slot}', which is not declared",
+                        "declare the slot under `slots:` or fix the name",
+                    )
+                )
     for doc in rules:
         problems.extend(_check_steps(doc, domain))
     return problems
@@ -543,25 +734,48 @@ def _check_mapping(doc: YamlDoc, slot: str, index: int, mapping: Any, domain: Do
     at = ("slots", slot, "mappings", index)
     problems = []
     if mapping.get("type") == "from_entity" and mapping.get("entity") not in domain.entities:
-        problems.append(Problem(doc.path, doc.line(*at), f"slot '{slot}' is filled from entity "
-                                f"'{mapping.get('entity')}', which is not declared", "declare the "
-                                "entity under `entities:` or fix the name"))
+        problems.append(
+            Problem(
+                doc.path,
+                doc.line(*at),
+                f"slot '{slot}' is filled from entity '{mapping.get('entity')}', which is not declared",
+                "declare the entity under `entities:` or fix the name",
+            )
+        )
     for key in ("intent", "not_intent"):
         value = mapping.get(key) or []
         for intent in [value] if isinstance(value, str) else value:
             if intent not in domain.intents:
-                problems.append(Problem(doc.path, doc.line(*at, key), f"slot '{slot}' mapping names "
-                                        f"intent '{intent}', which is not in the domain", "fix the name"))
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line(*at, key),
+                        f"slot '{slot}' mapping names intent '{intent}', which is not in the domain",
+                        "fix the name",
+                    )
+                )
     for condition in mapping.get("conditions") or []:
         if not isinstance(condition, dict):
             continue
         requested, loop = condition.get("requested_slot"), condition.get("active_loop")
         if requested and requested not in domain.slots:
-            problems.append(Problem(doc.path, doc.line(*at, "conditions"), f"slot '{slot}' waits for "
-                                    f"requested slot '{requested}', which is not declared", "fix the name"))
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line(*at, "conditions"),
+                    f"slot '{slot}' waits for requested slot '{requested}', which is not declared",
+                    "fix the name",
+                )
+            )
         if loop and loop not in domain.forms:
-            problems.append(Problem(doc.path, doc.line(*at, "conditions"), f"slot '{slot}' waits for "
-                                    f"form '{loop}', which is not declared", "fix the name"))
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line(*at, "conditions"),
+                    f"slot '{slot}' waits for form '{loop}', which is not declared",
+                    "fix the name",
+                )
+            )
     return problems
 
 
@@ -579,16 +793,34 @@ def _check_steps(doc: YamlDoc, domain: Domain) -> List[Problem]:
                     line = doc.line(table, i, part, j)
                     intent, action = step.get("intent"), step.get("action")
                     if intent and intent not in domain.intents and intent not in RASA_INTENTS:
-                        problems.append(Problem(doc.path, line, f"intent '{intent}' is not in the "
-                                                "domain", "fix the name (see docs/intents.md)"))
+                        problems.append(
+                            Problem(
+                                doc.path,
+                                line,
+                                f"intent '{intent}' is not in the domain",
+                                "fix the name (see docs/intents.md)",
+                            )
+                        )
                     if isinstance(action, str) and action.startswith("utter_") and action not in domain.responses:
-                        problems.append(Problem(doc.path, line, f"response '{action}' does not exist",
-                                                "add it to a file in bot/domain/ or fix the name"))
+                        problems.append(
+                            Problem(
+                                doc.path,
+                                line,
+                                f"response '{action}' does not exist",
+                                "add it to a file in bot/domain/ or fix the name",
+                            )
+                        )
                     for entry in step.get("slot_was_set") or []:
                         for slot in entry if isinstance(entry, dict) else [entry]:
                             if slot not in domain.slots and slot not in RASA_SLOTS:
-                                problems.append(Problem(doc.path, line, f"slot '{slot}' is not "
-                                                        "declared", "fix the name or declare the slot"))
+                                problems.append(
+                                    Problem(
+                                        doc.path,
+                                        line,
+                                        f"slot '{slot}' is not declared",
+                                        "fix the name or declare the slot",
+                                    )
+                                )
     return problems
 
 
@@ -599,13 +831,18 @@ def topic_intents(rules: Sequence[YamlDoc], answer_action: str = "action_answer_
         for item in (doc.data or {}).get("rules") or []:
             steps = item.get("steps") or [] if isinstance(item, dict) else []
             for first, second in zip(steps, steps[1:]):
-                if isinstance(first, dict) and isinstance(second, dict) and \
-                        second.get("action") == answer_action and first.get("intent"):
+                if (
+                    isinstance(first, dict)
+                    and isinstance(second, dict)
+                    and second.get("action") == answer_action
+                    and first.get("intent")
+                ):
                     topics.add(str(first["intent"]))
     return topics
 
 
 # --------------------------------------------------------------------------- agents' canned replies
+
 
 def check_canned(path: Path) -> List[Problem]:
     """handoff/console/canned.json: valid JSON, a list of replies per language, the same number
@@ -618,16 +855,33 @@ def check_canned(path: Path) -> List[Problem]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as error:
         line = getattr(error, "lineno", 1)
-        return [Problem(path, line, f"not valid JSON: {getattr(error, 'msg', error)}",
-                        "every reply is in double quotes and followed by a comma, except the last "
-                        "one of each language")]
+        return [
+            Problem(
+                path,
+                line,
+                f"not valid JSON: {getattr(error, 'msg', error)}",
+                "every reply is in double quotes and followed by a comma, except the last one of each language",
+            )
+        ]
     problems = []
     lists = {lang: data.get(lang) if isinstance(data, dict) else None for lang in LANGUAGES}
     for lang, replies in lists.items():
         if not isinstance(replies, list) or not all(isinstance(r, str) and r.strip() for r in replies):
-            problems.append(Problem(path, 1, f"no list of {_LANG[lang]} replies (or an empty one)",
-                                    f'write "{lang}": ["first reply", "second reply"]'))
+            problems.append(
+                Problem(
+                    path,
+                    1,
+                    f"no list of {_LANG[lang]} replies (or an empty one)",
+                    f'write "{lang}": ["first reply", "second reply"]',
+                )
+            )
     if not problems and len(lists["zh"]) != len(lists["en"]):
-        problems.append(Problem(path, 1, f"{len(lists['zh'])} Chinese replies but {len(lists['en'])} "
-                                "English ones", "add each reply in both languages, in the same position"))
+        problems.append(
+            Problem(
+                path,
+                1,
+                f"{len(lists['zh'])} Chinese replies but {len(lists['en'])} English ones",
+                "add each reply in both languages, in the same position",
+            )
+        )
     return problems

@@ -5,6 +5,7 @@ A report (reports/eval/latest.json, written by tooling/evaluation.py) holds, per
 confidence, hit}]`. Dev rows are matched by `id` (a hash of language and text), so a row keeps its
 identity when the model changes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,15 +51,18 @@ class Comparison:
         return not (self.intents_better or self.intents_worse or self.rows_fixed or self.rows_broken)
 
 
-def compare(previous: Optional[Mapping[str, Any]], current: Mapping[str, Any], *,
-            tolerance: float = F1_TOLERANCE) -> Optional[Comparison]:
+def compare(
+    previous: Optional[Mapping[str, Any]], current: Mapping[str, Any], *, tolerance: float = F1_TOLERANCE
+) -> Optional[Comparison]:
     """None when there is no previous report to compare with."""
     if not previous:
         return None
     result = Comparison(previous_model=str(previous.get("model") or ""))
     if previous.get("folds") != current.get("folds"):
-        result.note = (f"the previous report used {previous.get('folds')} folds and this one "
-                       f"{current.get('folds')}: part of the difference in F1 comes from that")
+        result.note = (
+            f"the previous report used {previous.get('folds')} folds and this one "
+            f"{current.get('folds')}: part of the difference in F1 comes from that"
+        )
     before_langs = previous.get("languages") or {}
     for lang, now in sorted((current.get("languages") or {}).items()):
         then = before_langs.get(lang) or {}
@@ -76,8 +80,8 @@ def compare(previous: Optional[Mapping[str, Any]], current: Mapping[str, Any], *
             old = old_rows.get(row["id"])
             if old is None or bool(old["hit"]) == bool(row["hit"]):
                 continue
-            change = RowChange(lang, row["text"], list(row["accept"]), old["predicted"], row["predicted"])
-            (result.rows_fixed if row["hit"] else result.rows_broken).append(change)
+            row_change = RowChange(lang, row["text"], list(row["accept"]), old["predicted"], row["predicted"])
+            (result.rows_fixed if row["hit"] else result.rows_broken).append(row_change)
         for name in ("cv_macro_f1", "cv_accuracy", "dev_accuracy"):
             if name in now and name in then:
                 result.figures.setdefault(lang, {})[name] = float(now[name]) - float(then[name])

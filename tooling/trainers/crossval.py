@@ -6,6 +6,7 @@ Folds are stratified by (language, intent) and seeded, so two runs on the same d
 same way and a change in the figures comes from a change in the data or pipeline.
 Slow (one NLU training per fold): `progress` is called with a line to show before each step.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -71,8 +72,9 @@ def quiet_rasa() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def cross_validate(root: Path, *, k: int = DEFAULT_FOLDS, config: str = "config.yml",
-                   progress: Callable[[str], None] = print) -> List[Prediction]:
+def cross_validate(
+    root: Path, *, k: int = DEFAULT_FOLDS, config: str = "config.yml", progress: Callable[[str], None] = print
+) -> List[Prediction]:
     """Trains k NLU models under a temporary folder; returns every held-out prediction.
 
     Must run with `root` as the working directory (the pipeline names files relative to it)."""
@@ -103,8 +105,10 @@ def cross_validate(root: Path, *, k: int = DEFAULT_FOLDS, config: str = "config.
                 model = rasa.model_training.train_nlu(str(root / config), str(data), str(work / "models"))
             processor = Agent.load(model).processor
             tests = [examples[i] for i in test_indexes]
-            progress(f"  fold {number}/{k}: trained in {time.monotonic() - started:.0f} s; "
-                     f"testing {len(tests)} held-out examples ...")
+            progress(
+                f"  fold {number}/{k}: trained in {time.monotonic() - started:.0f} s; "
+                f"testing {len(tests)} held-out examples ..."
+            )
             predictions.extend(asyncio.run(_predict(processor, tests, root)))
             Path(model).unlink(missing_ok=True)
     finally:
@@ -120,6 +124,14 @@ async def _predict(processor, examples: Sequence[Example], root: Path) -> List[P
         parsed = await processor.parse_message(UserMessage(example.text))
         intent = parsed.get("intent") or {}
         where = f"{example.path.relative_to(root)}:{example.line}"
-        found.append(Prediction(example.lang, example.text, example.intent, intent.get("name") or "",
-                                float(intent.get("confidence") or 0.0), where))
+        found.append(
+            Prediction(
+                example.lang,
+                example.text,
+                example.intent,
+                intent.get("name") or "",
+                float(intent.get("confidence") or 0.0),
+                where,
+            )
+        )
     return found

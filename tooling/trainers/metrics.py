@@ -4,6 +4,7 @@ scikit-learn and returned as plain Python numbers (the report is JSON). Pure.
 A `Prediction` is one message with the intent it should get, the one it got and how sure the
 model was. Callers group predictions by language (`by_language`) and score each group.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,26 +51,33 @@ def intent_scores(predictions: Sequence[Prediction]) -> List[IntentScore]:
     if not labels:
         return []
     precision, recall, f1, support = precision_recall_fscore_support(
-        [p.expected for p in predictions], [p.predicted for p in predictions], labels=labels,
-        zero_division=0)
-    return [IntentScore(intent, float(p), float(r), float(f), int(n))
-            for intent, p, r, f, n in zip(labels, precision, recall, f1, support)]
+        [p.expected for p in predictions], [p.predicted for p in predictions], labels=labels, zero_division=0
+    )
+    return [
+        IntentScore(intent, float(p), float(r), float(f), int(n))
+        for intent, p, r, f, n in zip(labels, precision, recall, f1, support)
+    ]
 
 
-def averages(scores: Sequence[IntentScore]) -> Dict[str, float]:
+def averages(predictions: Sequence[Prediction]) -> Dict[str, float]:
     """Macro (each intent counts the same) and weighted (by support) averages of the per-intent
-    figures, over expected intents (scikit-learn's `average="macro"` and `"weighted"` over them)."""
-    real = [s for s in scores if s.support]
-    total = sum(s.support for s in real)
+    figures, over the intents expected (scikit-learn's `average="macro"` and `"weighted"`); an
+    intent only ever predicted counts in no average. 0 for no predictions."""
+    expected = sorted({p.expected for p in predictions})
     table: Dict[str, float] = {}
-    for name in ("precision", "recall", "f1"):
-        table[f"macro_{name}"] = _ratio(sum(getattr(s, name) for s in real), len(real))
-        table[f"weighted_{name}"] = _ratio(sum(getattr(s, name) * s.support for s in real), total)
+    for average in ("macro", "weighted"):
+        figures = (0.0, 0.0, 0.0)
+        if expected:
+            precision, recall, f1, _ = precision_recall_fscore_support(
+                [p.expected for p in predictions],
+                [p.predicted for p in predictions],
+                labels=expected,
+                average=average,
+                zero_division=0,
+            )
+            figures = (float(precision), float(recall), float(f1))
+        table.update({f"{average}_{name}": value for name, value in zip(("precision", "recall", "f1"), figures)})
     return table
-
-
-def _ratio(part: float, whole: float) -> float:
-    return part / whole if whole else 0.0
 
 
 def accuracy(predictions: Sequence[Prediction]) -> float:
@@ -85,8 +93,7 @@ def confusion(predictions: Iterable[Prediction]) -> Tuple[List[str], List[List[i
     labels = _labels(predictions)
     if not labels:
         return [], []
-    counts = confusion_matrix([p.expected for p in predictions], [p.predicted for p in predictions],
-                              labels=labels)
+    counts = confusion_matrix([p.expected for p in predictions], [p.predicted for p in predictions], labels=labels)
     return labels, counts.tolist()
 
 

@@ -1,5 +1,6 @@
 """The confusion matrix as a PNG a trainer can read: rows are the intent a message should get,
 columns the one the model gave; the diagonal is right, anything else is a mix-up."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,8 +36,16 @@ def confusion_png(labels: Sequence[str], counts: Sequence[Sequence[int]], path: 
                 right = labels[j] == row_labels[i]
                 dark = shares[i][j] > 0.55
                 colour = "white" if dark else ("black" if right else "#b00020")
-                axes.text(j, i, str(n), ha="center", va="center", fontsize=7, color=colour,
-                          fontweight="normal" if right else "bold")
+                axes.text(
+                    j,
+                    i,
+                    str(n),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color=colour,
+                    fontweight="normal" if right else "bold",
+                )
     colorbar = figure.colorbar(image, ax=axes, fraction=0.04, pad=0.02)
     colorbar.set_label("share of the expected intent's messages")
     figure.tight_layout()

@@ -3,6 +3,7 @@
 Pure reading, no checks: `tooling.trainers.checks` judges what these return. Every loader takes the
 project root so tests can point it at fixture files in a temporary directory.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,6 +23,7 @@ _ANNOTATION = re.compile(r"\[([^\]]+)\](?:\(([^)]+)\)|\{[^}]*\"entity\"\s*:\s*\"
 class Example:
     """One training example. `text` is what a claimant would type (annotations removed);
     `raw` is the line as written, with its entity markup."""
+
     intent: str
     lang: str
     text: str
@@ -34,6 +36,7 @@ class Example:
 @dataclass(frozen=True)
 class IntentBlock:
     """Where an `- intent:` entry starts, for problems about the intent as a whole."""
+
     intent: str
     lang: str
     path: Path
@@ -116,6 +119,7 @@ def read_docs(root: Path, folder: str) -> Tuple[List[YamlDoc], List[YamlReadErro
 @dataclass(frozen=True)
 class Domain:
     """The merged domain, remembering which file declares what."""
+
     docs: List[YamlDoc]
     intents: Dict[str, YamlDoc]
     entities: Dict[str, YamlDoc]

@@ -5,6 +5,7 @@ report dict in, a string out.
 The page is the Jinja2 template `templates/report.html.j2`; this module holds the number
 formats and small helpers it uses. The template autoescapes every value from data or claimants.
 """
+
 from __future__ import annotations
 
 import functools
@@ -38,12 +39,16 @@ def _escaped(value: Any) -> Any:
 
 
 def _environment() -> jinja2.Environment:
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                                     finalize=_escaped, undefined=jinja2.StrictUndefined)
-    environment.filters.update(pct=_pct, band=_band, change=lambda delta: f"{delta:+.1%}",
-                               confidence=lambda value: f"{value:.2f}")
-    environment.globals.update(anchor=_anchor, dev_figure=_dev, signal_cells=signal_cells,
-                               file_link=_file_link)
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        finalize=_escaped,
+        undefined=jinja2.StrictUndefined,
+    )
+    environment.filters.update(
+        pct=_pct, band=_band, change=lambda delta: f"{delta:+.1%}", confidence=lambda value: f"{value:.2f}"
+    )
+    environment.globals.update(anchor=_anchor, dev_figure=_dev, signal_cells=signal_cells, file_link=_file_link)
     return environment
 
 

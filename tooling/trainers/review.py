@@ -13,6 +13,7 @@ Every text is redacted (`redactor`) before it enters a row, so nothing unredacte
 The inbox file (`inbox_yaml`) is edited by a trainer; `plan_apply` reads it back and says which
 rows go into which data/nlu file. Reading the tracker store and Redis is in review_sources.py.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,8 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence, Set, 
 
 import yaml
 
-from core.language_codes import LANGUAGES
 from bot.textnorm import cjk_count
+from core.language_codes import LANGUAGES
 from core.privacy.identity import conversation_ref
 
 LOW_CONFIDENCE = 0.5
@@ -45,6 +46,7 @@ class ReviewFileError(ValueError):
 @dataclass(frozen=True)
 class Event:
     """One row of the tracker store's `events` table, decoded."""
+
     conversation_id: str
     type_name: str
     timestamp: float
@@ -54,6 +56,7 @@ class Event:
 @dataclass(frozen=True)
 class Flag:
     """One agent flag from the `renben:review-flags` stream."""
+
     conversation_id: str
     text: str
     suggested_intent: str
@@ -97,10 +100,16 @@ class _Said:
     timestamp: float
 
 
-def collect(events: Iterable[Event], flags: Iterable[Flag], *, redactor: Redactor,
-            low_confidence: float = LOW_CONFIDENCE, known: Set[Tuple[str, str]] = frozenset(),
-            normalise: Callable[[str], str] = lambda s: " ".join(s.split()),
-            since: float = 0.0) -> Dict[str, List[Row]]:
+def collect(
+    events: Iterable[Event],
+    flags: Iterable[Flag],
+    *,
+    redactor: Redactor,
+    low_confidence: float = LOW_CONFIDENCE,
+    known: Set[Tuple[str, str]] = frozenset(),
+    normalise: Callable[[str], str] = lambda s: " ".join(s.split()),
+    since: float = 0.0,
+) -> Dict[str, List[Row]]:
     """Rows per language, one per distinct (redacted, normalised) message, most frequent first.
 
     `events` must be in tracker order per conversation. `known` holds (lang, normalised text) of
@@ -117,8 +126,16 @@ def collect(events: Iterable[Event], flags: Iterable[Flag], *, redactor: Redacto
         row = rows.get(key)
         origin = f"conversation {conversation_ref(conversation)}, {_when(said.timestamp)}"
         if row is None:
-            rows[key] = Row(said.lang, text, suggested or said.intent, said.intent, said.confidence,
-                            [reason], origin, said.timestamp)
+            rows[key] = Row(
+                said.lang,
+                text,
+                suggested or said.intent,
+                said.intent,
+                said.confidence,
+                [reason],
+                origin,
+                said.timestamp,
+            )
             return
         if reason not in row.reasons:
             row.reasons.append(reason)
@@ -138,8 +155,13 @@ def collect(events: Iterable[Event], flags: Iterable[Flag], *, redactor: Redacto
                 continue
             parse = event.data.get("parse_data") or {}
             intent = parse.get("intent") or {}
-            current = _Said(text, _language(parse, text), str(intent.get("name") or ""),
-                            float(intent.get("confidence") or 0.0), event.timestamp)
+            current = _Said(
+                text,
+                _language(parse, text),
+                str(intent.get("name") or ""),
+                float(intent.get("confidence") or 0.0),
+                event.timestamp,
+            )
             said.append(current)
             if not recent:
                 continue
@@ -161,8 +183,12 @@ def collect(events: Iterable[Event], flags: Iterable[Flag], *, redactor: Redacto
         if flag.timestamp < since:
             continue
         lang = flag.language if flag.language in LANGUAGES else ("zh" if cjk_count(flag.text) else "en")
-        add(_Said(flag.text, lang, "", 0.0, flag.timestamp), "flagged by an agent",
-            flag.conversation_id, flag.suggested_intent)
+        add(
+            _Said(flag.text, lang, "", 0.0, flag.timestamp),
+            "flagged by an agent",
+            flag.conversation_id,
+            flag.suggested_intent,
+        )
     by_lang: Dict[str, List[Row]] = {}
     for row in sorted(rows.values(), key=lambda r: (-r.count, r.timestamp)):
         by_lang.setdefault(row.lang, []).append(row)
@@ -184,18 +210,21 @@ _HEADER = """\
 
 def inbox_yaml(rows: Sequence[Row], *, lang: str, path: str, exported: str) -> str:
     """The file a trainer edits: a comment header, then one item per row."""
-    items = [{
-        "text": row.text,
-        "intent": row.intent or "",
-        "decision": row.decision,
-        "why": ", ".join(row.reasons) + (f" ({row.count} times)" if row.count > 1 else ""),
-        "bot guessed": f"{row.guessed or 'nothing'} ({row.confidence:.2f})" if row.guessed else "(flag)",
-        "from": row.origin,
-    } for row in rows]
-    body = yaml.safe_dump({"language": lang, "items": items}, allow_unicode=True, sort_keys=False,
-                          width=1000)
-    header = _HEADER.format(language_name={"zh": "Chinese", "en": "English"}.get(lang, lang),
-                            exported=exported, path=path)
+    items = [
+        {
+            "text": row.text,
+            "intent": row.intent or "",
+            "decision": row.decision,
+            "why": ", ".join(row.reasons) + (f" ({row.count} times)" if row.count > 1 else ""),
+            "bot guessed": f"{row.guessed or 'nothing'} ({row.confidence:.2f})" if row.guessed else "(flag)",
+            "from": row.origin,
+        }
+        for row in rows
+    ]
+    body = yaml.safe_dump({"language": lang, "items": items}, allow_unicode=True, sort_keys=False, width=1000)
+    header = _HEADER.format(
+        language_name={"zh": "Chinese", "en": "English"}.get(lang, lang), exported=exported, path=path
+    )
     return header + body
 
 
@@ -216,9 +245,14 @@ class Plan:
     already_known: List[Accepted] = field(default_factory=list)
 
 
-def plan_apply(text: str, *, intents: Set[str], redactor: Redactor,
-               known: Set[Tuple[str, str]] = frozenset(),
-               normalise: Callable[[str], str] = lambda s: " ".join(s.split())) -> Plan:
+def plan_apply(
+    text: str,
+    *,
+    intents: Set[str],
+    redactor: Redactor,
+    known: Set[Tuple[str, str]] = frozenset(),
+    normalise: Callable[[str], str] = lambda s: " ".join(s.split()),
+) -> Plan:
     """What applying a reviewed inbox file would do. Raises ReviewFileError for any row that
     cannot be applied (unknown intent or decision, text that still holds an identifier), so that
     a file is applied whole or not at all."""
@@ -231,8 +265,7 @@ def plan_apply(text: str, *, intents: Set[str], redactor: Redactor,
         raise ReviewFileError(mark.line + 1 if mark else 0, f"not valid YAML: {error.problem}") from error
     finally:
         loader.dispose()
-    if not isinstance(data, dict) or data.get("language") not in LANGUAGES or \
-            not isinstance(data.get("items"), list):
+    if not isinstance(data, dict) or data.get("language") not in LANGUAGES or not isinstance(data.get("items"), list):
         raise ReviewFileError(0, "this is not a review inbox file (it needs `language` and `items`)")
     lang = data["language"]
     item_nodes = next((v for k, v in node.value if k.value == "items"), None)
@@ -257,8 +290,9 @@ def plan_apply(text: str, *, intents: Set[str], redactor: Redactor,
         if not body:
             raise ReviewFileError(line, "the text is empty: discard the item instead")
         if redactor(body) != body:
-            raise ReviewFileError(line, "the text still holds an identifier (a number, a name): "
-                                        "remove it, or discard the item")
+            raise ReviewFileError(
+                line, "the text still holds an identifier (a number, a name): remove it, or discard the item"
+            )
         accepted = Accepted(lang, intent, body, str(item.get("from") or ""), str(item.get("why") or ""))
         if (lang, normalise(body)) in known:
             plan.already_known.append(accepted)

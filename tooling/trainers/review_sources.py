@@ -5,6 +5,7 @@ Defaults: the SQLite tracker store at var/tracker.db (TRACKER_STORE_URL for Post
 from REDIS_URL, else the embedded one `make run` started (found through var/endpoints.yml);
 exports go to var/review/ (ignored by git: even redacted, claimants' words stay off GitHub).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,12 +17,11 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import yaml
 
+from core.redis_keys import REVIEW_FLAGS
 from core.settings import running_redis_url
 from tooling.trainers import review
 from tooling.trainers.checks import normalise_example
 from tooling.trainers.project import NLU_DIR, read_nlu
-
-from core.redis_keys import REVIEW_FLAGS
 
 STATE_FILE = "last-export.json"
 
@@ -35,12 +35,13 @@ def load_redactor() -> review.Redactor:
     try:
         from core.privacy.redaction import redact
     except ImportError as error:
-        raise RedactionUnavailable(f"core.privacy.redaction is not available ({error}); "
-                                   "nothing was exported") from error
+        raise RedactionUnavailable(
+            f"core.privacy.redaction is not available ({error}); nothing was exported"
+        ) from error
 
     def redactor(text: str) -> str:
         result = redact(text)
-        return result if isinstance(result, str) else str(getattr(result, "text"))
+        return result if isinstance(result, str) else str(result.text)
 
     return redactor
 
@@ -62,10 +63,14 @@ def read_events(url: str, *, since: float = 0.0) -> Iterator[review.Event]:
         with engine.connect() as connection:
             if not sa.inspect(connection).has_table("events"):
                 return
-            result = connection.execute(sa.text(
-                "SELECT sender_id, type_name, timestamp, data FROM events WHERE sender_id IN "
-                "(SELECT DISTINCT sender_id FROM events WHERE timestamp >= :since) "
-                "ORDER BY sender_id, id"), {"since": since})
+            result = connection.execute(
+                sa.text(
+                    "SELECT sender_id, type_name, timestamp, data FROM events WHERE sender_id IN "
+                    "(SELECT DISTINCT sender_id FROM events WHERE timestamp >= :since) "
+                    "ORDER BY sender_id, id"
+                ),
+                {"since": since},
+            )
             for sender, type_name, timestamp, data in result:
                 try:
                     decoded = json.loads(data or "{}")
@@ -93,9 +98,16 @@ def read_flags(url: str, *, since: float = 0.0, stream: str = REVIEW_FLAGS) -> L
     flags = []
     for entry_id, fields in entries:
         get = {k.decode(): v.decode("utf-8", "replace") for k, v in fields.items()}.get
-        flags.append(review.Flag(get("conversation_id") or "", get("text") or "",
-                                 get("suggested_intent") or "", get("agent_id") or "",
-                                 get("language") or "", int(entry_id.decode().split("-")[0]) / 1000))
+        flags.append(
+            review.Flag(
+                get("conversation_id") or "",
+                get("text") or "",
+                get("suggested_intent") or "",
+                get("agent_id") or "",
+                get("language") or "",
+                int(entry_id.decode().split("-")[0]) / 1000,
+            )
+        )
     return flags
 
 
@@ -110,20 +122,29 @@ class Exported:
     rows: int
 
 
-def export(root: Path, out_dir: Path, *, events: Sequence[review.Event], flags: Sequence[review.Flag],
-           redactor: review.Redactor, now: Optional[dt.datetime] = None,
-           since: float = 0.0) -> List[Exported]:
+def export(
+    root: Path,
+    out_dir: Path,
+    *,
+    events: Sequence[review.Event],
+    flags: Sequence[review.Flag],
+    redactor: review.Redactor,
+    now: Optional[dt.datetime] = None,
+    since: float = 0.0,
+) -> List[Exported]:
     """Writes one inbox file per language with rows; returns what was written."""
     now = now or dt.datetime.now()
-    rows = review.collect(events, flags, redactor=redactor, known=known_examples(root),
-                          normalise=normalise_example, since=since)
+    rows = review.collect(
+        events, flags, redactor=redactor, known=known_examples(root), normalise=normalise_example, since=since
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for lang, lang_rows in sorted(rows.items()):
         path = out_dir / f"{lang}-{now:%Y-%m-%d-%H%M}.yml"
         shown = path.relative_to(root) if path.is_relative_to(root) else path
-        path.write_text(review.inbox_yaml(lang_rows, lang=lang, path=str(shown),
-                                          exported=f"{now:%Y-%m-%d %H:%M}"), encoding="utf-8")
+        path.write_text(
+            review.inbox_yaml(lang_rows, lang=lang, path=str(shown), exported=f"{now:%Y-%m-%d %H:%M}"), encoding="utf-8"
+        )
         written.append(Exported(path, lang, len(lang_rows)))
     (out_dir / STATE_FILE).write_text(json.dumps({"exported_at": now.timestamp()}), encoding="utf-8")
     return written
@@ -143,13 +164,19 @@ def domain_intents(root: Path) -> Set[str]:
     return set(read_domain(docs).intents)
 
 
-def apply(root: Path, reviewed: Path, *, redactor: review.Redactor,
-          today: Optional[dt.date] = None) -> Tuple[review.Plan, List[Path]]:
+def apply(
+    root: Path, reviewed: Path, *, redactor: review.Redactor, today: Optional[dt.date] = None
+) -> Tuple[review.Plan, List[Path]]:
     """Adds the kept rows of `reviewed` to data/nlu/<lang>/<intent>.yml, each with a comment
     saying where it came from; leaves only the undecided rows in `reviewed`.
     Raises ReviewFileError (nothing changed) when any row cannot be applied."""
-    plan = review.plan_apply(reviewed.read_text(encoding="utf-8"), intents=domain_intents(root),
-                             redactor=redactor, known=known_examples(root), normalise=normalise_example)
+    plan = review.plan_apply(
+        reviewed.read_text(encoding="utf-8"),
+        intents=domain_intents(root),
+        redactor=redactor,
+        known=known_examples(root),
+        normalise=normalise_example,
+    )
     day = (today or dt.date.today()).isoformat()
     shown = str(reviewed.relative_to(root)) if reviewed.is_relative_to(root) else reviewed.name
     changed: Dict[Path, List[str]] = {}
@@ -164,10 +191,10 @@ def apply(root: Path, reviewed: Path, *, redactor: review.Redactor,
         target.write_text(existing + "".join(entries), encoding="utf-8")
     remaining = yaml.safe_load(reviewed.read_text(encoding="utf-8"))
     remaining["items"] = plan.undecided
-    header = "".join(line for line in reviewed.read_text(encoding="utf-8").splitlines(True)
-                     if line.startswith("#"))
-    reviewed.write_text(header + yaml.safe_dump(remaining, allow_unicode=True, sort_keys=False, width=1000),
-                        encoding="utf-8")
+    header = "".join(line for line in reviewed.read_text(encoding="utf-8").splitlines(True) if line.startswith("#"))
+    reviewed.write_text(
+        header + yaml.safe_dump(remaining, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8"
+    )
     return plan, sorted(changed)
 
 

@@ -5,6 +5,7 @@ age (default 180 days: `--stale-after DAYS` or `RENBEN_KB_STALE_DAYS`), with its
 trainer knows what to check again. Warnings do not fail validation; an entry more than a year old
 fails it (`checks.REVIEW_MAX_DAYS`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,6 +35,7 @@ def stale_days(value: Optional[str]) -> int:
 @dataclass(frozen=True)
 class Recheck:
     """One source to check the entry against again."""
+
     section: str  # "" for an answer; "unemployment", "pension" in the figures file
     ref: str
     title: str
@@ -55,8 +57,10 @@ class StaleEntry:
                 shown = self.path.relative_to(root)
             except ValueError:
                 pass
-        lines = [f"{shown}:{self.line}: warning: last reviewed {self.reviewed}, {self.age_days} days ago "
-                 f"(more than {stale_after}): re-check it against"]
+        lines = [
+            f"{shown}:{self.line}: warning: last reviewed {self.reviewed}, {self.age_days} days ago "
+            f"(more than {stale_after}): re-check it against"
+        ]
         for source in self.recheck:
             where = f"[{source.section}] " if source.section else ""
             lines.append(f"    - {where}{source.ref}: {source.title} <{source.url}>")
@@ -83,12 +87,21 @@ def stale_entries(docs: Sequence[YamlDoc], *, today: dt.date, stale_after: int) 
 
 def _sources(data: Mapping[str, Any]) -> List[Recheck]:
     """An answer's `sources`, or the sources of every section of the figures file."""
-    sections = [("", data.get("sources"))] if "sources" in data else [
-        (str(name), section.get("sources")) for name, section in data.items() if isinstance(section, dict)]
+    sections = (
+        [("", data.get("sources"))]
+        if "sources" in data
+        else [(str(name), section.get("sources")) for name, section in data.items() if isinstance(section, dict)]
+    )
     found = []
     for section, sources in sections:
         for source in sources if isinstance(sources, list) else []:
             if isinstance(source, dict):
-                found.append(Recheck(section, str(source.get("ref") or ""),
-                                     str(source.get("en") or source.get("zh") or ""), str(source.get("url") or "")))
+                found.append(
+                    Recheck(
+                        section,
+                        str(source.get("ref") or ""),
+                        str(source.get("en") or source.get("zh") or ""),
+                        str(source.get("url") or ""),
+                    )
+                )
     return found

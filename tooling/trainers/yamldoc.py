@@ -4,6 +4,7 @@
 that node (or of its deepest ancestor that exists). Read errors raise `YamlReadError` with the
 file and line: callers turn it into a problem for the trainer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,8 +42,7 @@ class YamlDoc:
             data = loader.construct_document(node) if node is not None else None
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
-            raise YamlReadError(path, (mark.line + 1) if mark else 1,
-                                f"{error.problem or 'not valid YAML'}") from error
+            raise YamlReadError(path, (mark.line + 1) if mark else 1, f"{error.problem or 'not valid YAML'}") from error
         finally:
             loader.dispose()
         return cls(path, data, node)

@@ -1,4 +1,5 @@
-"""The web channel's settings, read once when Rasa builds the channel from bot/credentials.yml.
+"""The web channel's settings, built once when Rasa builds the channel from bot/credentials.yml,
+from the process's settings (core/settings.py: `current()`, the environment read once).
 
 Environment (each optional; credentials.yml keys of the same name in lower case without the
 prefix are the defaults, the environment wins):
@@ -22,7 +23,8 @@ prefix are the defaults, the environment wins):
                                 default: the Redis of Rasa's lock store (endpoints.yml)
     RENBEN_VAR_DIR              where web_secret is kept (default: var/ in the repository)
     RETENTION_DAYS              the retention period shown in the privacy notice: the one the
-                                purge job applies (core/privacy/period.py; no channel setting)
+                                purge job applies (`Settings.retention_days`; no channel setting;
+                                the old RENBEN_WEB_RETENTION_DAYS is read there, deprecated)
 """
 from __future__ import annotations
 
@@ -36,11 +38,9 @@ from typing import Any, Mapping, Optional, Tuple
 from bot.channels.web.exceptions import ConfigError
 from bot.channels.web.protocol import RateLimit
 from core.privacy import period
-from core.privacy.exceptions import InvalidRequest
+from core.settings import Settings, current
 
 logger = logging.getLogger(__name__)
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,12 @@ class WebSettings:
 
     @classmethod
     def build(cls, credentials: Optional[Mapping[str, Any]] = None,
-              env: Mapping[str, str] = os.environ) -> "WebSettings":
-        """Settings from the credentials entry and the environment; raises ConfigError."""
+              settings: Optional[Settings] = None) -> "WebSettings":
+        """Settings from the credentials entry and the process's settings (default: `current()`);
+        raises ConfigError."""
         given = dict(credentials or {})
+        settings = settings or current()
+        env = settings.env
 
         def value(name: str) -> Optional[str]:
             found = env.get("RENBEN_WEB_" + name.upper())
@@ -68,25 +71,20 @@ class WebSettings:
 
         origins_text = value("allowed_origins") or ""
         origins = tuple(o.strip().rstrip("/") for o in origins_text.split(",") if o.strip())
-        var_dir = Path(env.get("RENBEN_VAR_DIR") or ROOT / "var")
         secret_text = value("secret")
-        secret = secret_text.encode() if secret_text else _kept_secret(var_dir / "web_secret")
+        secret = secret_text.encode() if secret_text else _kept_secret(settings.var_dir / "web_secret")
         if len(secret) < 16:
             raise ConfigError("RENBEN_WEB_SECRET must be at least 16 bytes")
-        if env.get("RENBEN_WEB_RETENTION_DAYS") or given.get("retention_days") is not None:
-            logger.warning("web channel: RENBEN_WEB_RETENTION_DAYS / retention_days is no longer read; "
-                           "the privacy notice shows RETENTION_DAYS, the period the purge job applies")
-        try:
-            retention_days = period.retention_days(env)
-        except InvalidRequest as error:
-            raise ConfigError(str(error)) from None
+        if given.get("retention_days") is not None:
+            logger.warning("web channel: retention_days in credentials.yml is no longer read; the privacy "
+                           "notice shows RETENTION_DAYS, the period the purge job applies")
         return cls(
             secret=secret,
             allowed_origins=origins,
-            retention_days=retention_days,
+            retention_days=settings.retention_days,
             rate=RateLimit(capacity=_number(value("burst"), "RENBEN_WEB_BURST", 20.0, float, 1),
                            per_second=_number(value("rate"), "RENBEN_WEB_RATE", 1.0, float, 0.01)),
-            redis_url=env.get("REDIS_URL") or given.get("redis_url") or None,
+            redis_url=settings.redis_url or given.get("redis_url") or None,
             address_per_minute=_number(value("address_per_minute"), "RENBEN_WEB_ADDRESS_PER_MINUTE", 300, int, 1),
             sockets_per_address=_number(value("sockets_per_address"), "RENBEN_WEB_SOCKETS_PER_ADDRESS", 50, int, 1),
             turn_retry_seconds=_number(value("turn_retry_seconds"), "RENBEN_WEB_TURN_RETRY_SECONDS", 30.0, float, 0),

@@ -1,4 +1,5 @@
-"""The WeChat channel's settings, built once when Rasa builds the channel from bot/credentials.yml.
+"""The WeChat channel's settings, built once when Rasa builds the channel from bot/credentials.yml
+(or the gateway starts), from the process's settings (core/settings.py: the environment read once).
 
 Environment variables win; keys of the credentials entry (lower case, without `WECHAT_`: `token`,
 `appid`, `appsecret`, `aes_key`, `previous_aes_key`, `api_base`, `passive_timeout`) are the
@@ -26,12 +27,12 @@ defaults. Production keeps secrets in the environment only.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Tuple
 
 from bot.channels.wechat.crypto import MessageCrypto
 from bot.channels.wechat.exceptions import ConfigError
+from core.settings import Settings, current
 
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 
@@ -56,9 +57,12 @@ class WeChatSettings:
 
     @classmethod
     def build(cls, credentials: Optional[Mapping[str, Any]] = None,
-              env: Mapping[str, str] = os.environ) -> "WeChatSettings":
-        """Settings from the credentials entry and the environment; raises ConfigError."""
+              settings: Optional[Settings] = None) -> "WeChatSettings":
+        """Settings from the credentials entry and the process's settings (default: `current()`);
+        raises ConfigError."""
         given = dict(credentials or {})
+        settings = settings or current()
+        env = settings.env
 
         def value(name: str) -> Optional[str]:
             found = env.get("WECHAT_" + name.upper())
@@ -76,7 +80,7 @@ class WeChatSettings:
         settings = cls(token=value("token"), app_id=value("appid"), app_secret=value("appsecret"),
                        aes_key=value("aes_key"), previous_aes_key=value("previous_aes_key"),
                        api_base=(value("api_base") or DEFAULT_API_BASE).rstrip("/"),
-                       passive_timeout=timeout, redis_url=env.get("REDIS_URL") or None,
+                       passive_timeout=timeout, redis_url=settings.redis_url,
                        test_delay=_test_delay(env.get("RENBEN_WECHAT_TEST_DELAY"), "RENBEN_WECHAT_TEST_DELAY"),
                        test_block=_test_delay(env.get("RENBEN_WECHAT_TEST_BLOCK"), "RENBEN_WECHAT_TEST_BLOCK"),
                        reclaim_seconds=_seconds(value("reclaim_seconds"), "WECHAT_RECLAIM_SECONDS", 60.0),

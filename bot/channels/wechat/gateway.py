@@ -34,7 +34,7 @@ from bot.channels.wechat.constants import MAX_BODY_BYTES
 from bot.channels.wechat.exceptions import ConfigError
 from bot.channels.wechat.webhook import Reply, Webhook
 from core.monitoring import door
-from core.settings import Settings, SettingsError
+from core.settings import Settings, SettingsError, install
 
 logger = logging.getLogger("bot.channels.wechat.gateway")  # not __main__ under -m
 
@@ -118,8 +118,9 @@ def main(argv: Optional[list] = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = WeChatSettings.build(credentials())
-        metrics_token = Settings.from_env().metrics_token
+        process = install(Settings.from_env())
+        settings = WeChatSettings.build(credentials(), process)
+        metrics_token = process.metrics_token
     except (ConfigError, SettingsError) as error:
         print(f"wechat gateway: {error}", file=sys.stderr)
         return 2
