@@ -14,6 +14,7 @@ import signal
 import sys
 from typing import List, Optional
 
+from core.settings import Settings, install
 from handoff import agents
 from handoff.exceptions import DeskError
 from handoff.queue import connect
@@ -39,7 +40,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     revoke.add_argument("agent_id")
     args = parser.parse_args(argv)
     try:
-        settings = DeskSettings.from_env()
+        settings = DeskSettings.from_env(install(Settings.from_env()).env)
         if args.command == "add-agent":
             token = agents.add_agent(connect(settings.redis_url), args.agent_id,
                                      languages=args.languages.split(","), role=args.role, name=args.name,

@@ -11,13 +11,13 @@ knowledge base unnoticed.
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Union
 
 import yaml
 
+from core import settings
 from core.language_codes import LANGUAGES, ZH
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "data" / "kb"
@@ -71,9 +71,9 @@ def parse_entry(raw: Mapping[str, Any]) -> Entry:
 
 
 def load(directory: Optional[Union[str, Path]] = None) -> KnowledgeBase:
-    """Every topic entry in `directory` (default: RENBEN_DATA_DIR/kb, else data/kb)."""
-    data = os.environ.get("RENBEN_DATA_DIR")
-    folder = Path(directory) if directory else (Path(data) / "kb" if data else DEFAULT_DIR)
+    """Every topic entry in `directory` (default: the process settings' data directory's kb/,
+    RENBEN_DATA_DIR/kb, else data/kb)."""
+    folder = Path(directory) if directory else settings.current().data_dir / "kb"
     return _read(folder.resolve())
 
 

@@ -17,7 +17,6 @@ Environment variables (all optional except where a process needs Redis):
 """
 from __future__ import annotations
 
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -100,7 +99,7 @@ class DeskSettings:
     metrics_token: str = ""
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "DeskSettings":
+    def from_env(cls, env: Mapping[str, str]) -> "DeskSettings":
         thresholds = dict(DEFAULT_THRESHOLDS)
         for part in filter(None, (env.get("DESK_THRESHOLDS") or "").split(",")):
             name, _, value = part.partition("=")
