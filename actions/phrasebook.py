@@ -2,19 +2,15 @@
 
 Every phrase a claimant reads lives in `bot/domain/*.yml` with a Chinese default and an English
 variation (`condition: slot language = en`). Actions that compose a message from several
-phrases pick the variation here rather than keeping their own copies of the words.
+phrases pick the variation here (the rule is core/phrasebook.py's) rather than keeping their own
+copies of the words.
 """
 from __future__ import annotations
 
-import string
 from typing import Any, Dict, List, Mapping, Optional
 
+from core import phrasebook
 from core.language_codes import LANGUAGES, ZH
-
-
-class _KeepMissing(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
 
 
 class Phrasebook:
@@ -28,31 +24,10 @@ class Phrasebook:
 
     def variation(self, name: str) -> Dict[str, Any]:
         """The response variation for this language: the matching condition, else the default."""
-        variations = self._responses.get(name)
-        if not variations:
-            raise KeyError(f"no response {name!r} in the domain")
-        default = None
-        for variation in variations:
-            conditions = variation.get("condition") or []
-            if not conditions:
-                default = default or variation
-            elif all(_holds(c, self.language) for c in conditions):
-                return variation
-        if default is None:
-            raise KeyError(f"response {name!r} has no variation for {self.language!r}")
-        return default
+        return phrasebook.variation(self._responses, name, self.language)
 
     def say(self, name: str, **values: Any) -> str:
-        text = self.variation(name).get("text", "")
-        return string.Formatter().vformat(text, (), _KeepMissing(values))
+        return phrasebook.fill(self.variation(name).get("text", ""), values)
 
     def buttons(self, name: str) -> List[Dict[str, str]]:
         return list(self.variation(name).get("buttons") or [])
-
-
-def _holds(condition: Mapping[str, Any], language: str) -> bool:
-    return (
-        condition.get("type") == "slot"
-        and condition.get("name") == "language"
-        and condition.get("value") == language
-    )

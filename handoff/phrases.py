@@ -1,26 +1,21 @@
 """What the desk tells claimants, in their language: the responses of bot/domain/handoff.yml,
 the same words the handoff action uses. Load once with `load()` and pass the result down.
 
-The variation rule is the domain's (and actions/phrasebook.py's): the variation whose
-`condition` is `slot language = <language>`, else the one without a condition. It is repeated
-here so that the desk does not import the action server's package.
+The variation rule is the domain's, in core/phrasebook.py (shared with actions/phrasebook.py): the
+variation whose `condition` is `slot language = <language>`, else the one without a condition.
 """
 from __future__ import annotations
 
-import string
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
+from core import phrasebook
+
 DOMAIN_FILE = Path(__file__).resolve().parents[1] / "bot" / "domain" / "handoff.yml"
 #: The knowledge-base answers' words (source lines), for the agent's suggested reply (handoff/suggestion.py).
 TOPICS_FILE = DOMAIN_FILE.with_name("topics.yml")
-
-
-class _KeepMissing(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
 
 
 class Phrases:
@@ -29,8 +24,7 @@ class Phrases:
 
     def say(self, name: str, language: Optional[str], **values: object) -> str:
         """The response `name` in `language` (the default variation when there is none)."""
-        return string.Formatter().vformat(self._variation(name, language).get("text", ""), (),
-                                          _KeepMissing(values))
+        return phrasebook.fill(self._variation(name, language).get("text", ""), values)
 
     def buttons(self, name: str, language: Optional[str]) -> List[Dict[str, str]]:
         """The buttons of the response `name` in `language`, as {title, payload}."""
@@ -38,12 +32,7 @@ class Phrases:
                 for b in self._variation(name, language).get("buttons") or []]
 
     def _variation(self, name: str, language: Optional[str]) -> Dict[str, Any]:
-        variations = self.responses.get(name)
-        if not variations:
-            raise KeyError(f"no response {name!r} in the domain file these phrases were loaded from")
-        chosen = next((v for v in variations if any(
-            c.get("name") == "language" and c.get("value") == language for c in v.get("condition") or [])), None)
-        return chosen or next(v for v in variations if not v.get("condition"))
+        return phrasebook.variation(self.responses, name, language or "")
 
 
 def load(path: Path = DOMAIN_FILE) -> Phrases:
