@@ -34,7 +34,8 @@ from core.settings import ROOT
 
 TRAINING_INPUTS = ("config.yml", "bot/domain", "data/nlu", "data/rules", "data/lexicons",
                    "bot/components", "bot/topic_lexicon.py", "bot/textnorm.py", "bot/langdetect.py",
-                   "core/language_codes.py", "bot/segment.py", "bot/situation")
+                   "core/language_codes.py", "bot/segment.py", "bot/situation", "bot/sentences.py",
+                   "bot/question_rerank.py")
 TRAINING_DATA = ("data/nlu", "data/rules")
 PREFIX, SUFFIX = "renben-", ".tar.gz"
 POINTER = "current"
