@@ -1,16 +1,20 @@
 """Weighing a long message's question over its story: pure functions over intent rankings.
 
 The intent classifier ranks the whole message, the asking sentences together (bot/sentences.py)
-and each story sentence. `blend` mixes the whole message's ranking with the question's, the
-question weighing `question_weight`; `secondary_topics` names the topics the story sentences are
+and each story sentence. `blend` mixes the whole message's ranking with the question's (a weighted
+geometric mean, the question weighing `question_weight`); `secondary_topics` names the topics the story sentences are
 clearly about besides the one asked, for the agent's brief and the complexity signal.
 A ranking is Rasa's: a list of {"name": intent, "confidence": p}, best first.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 Ranking = Sequence[Mapping[str, Any]]
+#: What an intent a ranking left out (Rasa keeps the best ten) counts there, so one reading
+#: alone cannot rule an intent out completely.
+FLOOR = 1e-3
 
 #: Intents that are moves in the conversation, not topics a story can be about.
 NOT_TOPICS = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "stop", "inform",
@@ -19,18 +23,29 @@ NOT_TOPICS = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "bot_chal
 
 
 def blend(whole: Ranking, question: Ranking, question_weight: float) -> List[Dict[str, Any]]:
-    """(1 - w) * whole + w * question for every intent either ranks (an intent one of them left
-    out of its ranking counts 0 there), best first. Confidences still add up to about 1, so the
-    FallbackClassifier's threshold means what it meant."""
+    """A weighted geometric mean of the whole message's ranking and the question's, question
+    weighing `w`: p(i) proportional to whole(i)^(1-w) * question(i)^w (an intent one of them left
+    out of its ranking counts `FLOOR` there), normalised, best first.
+
+    Geometric, not an average: asking sentences read alone lose the story's context ("can I get
+    both?") and the classifier is then often sure of a wrong topic; an average lets that certainty
+    overturn a whole message it reads just as surely, while here an intent must be likely in both
+    to win. The confidences still add up to 1, so the FallbackClassifier's thresholds keep
+    their meaning (where the two disagree the result is less sure, as it should be)."""
     w = min(1.0, max(0.0, float(question_weight)))
-    scores: Dict[str, float] = {}
-    for ranking, share in ((whole, 1.0 - w), (question, w)):
-        for entry in ranking:
-            name = entry.get("name")
-            if name:
-                scores[name] = scores.get(name, 0.0) + share * float(entry.get("confidence") or 0.0)
-    return [{"name": name, "confidence": confidence}
-            for name, confidence in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))]
+    names = {entry.get("name") for ranking in (whole, question) for entry in ranking} - {None, ""}
+    whole_p, question_p = _probabilities(whole), _probabilities(question)
+    scores = {name: (1.0 - w) * math.log(whole_p.get(name, 0.0) + FLOOR)
+              + w * math.log(question_p.get(name, 0.0) + FLOOR) for name in names}
+    top = max(scores.values(), default=0.0)
+    weights = {name: math.exp(score - top) for name, score in scores.items()}
+    total = sum(weights.values()) or 1.0
+    return [{"name": name, "confidence": weight / total}
+            for name, weight in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _probabilities(ranking: Ranking) -> Dict[str, float]:
+    return {entry["name"]: float(entry.get("confidence") or 0.0) for entry in ranking if entry.get("name")}
 
 
 def secondary_topics(pieces: Iterable[Tuple[Tuple[int, int], Optional[Mapping[str, Any]]]], *,

@@ -22,13 +22,12 @@ from bot.question_rerank import blend, secondary_topics
 
 # A story about a pension (many words) and a short question about unemployment benefit: read
 # whole, the story wins.
-LETTER_EN = ("My father retired last year and his pension is paid every month into his bank. "
-             "My mother also gets her pension, the retirement pension from the city. "
-             "I help them with the pension forms and the pension office letters. "
-             "Now I lost my job. How do I claim unemployment benefit?")
-LETTER_ZH = ("我爸去年退休了，养老金每个月按时发到卡上。我妈也在领养老金，是城乡居民养老保险。"
-             "养老金的材料都是我帮他们跑的，养老金的事我也算熟了。"
-             "我自己在厂里干了十几年，一直交着社保。现在我被公司辞退了，怎么领失业金？")
+LETTER_EN = ("My father retired last year and his pension comes every month into his bank account. "
+             "I help him and my mother with the pension forms at home, and the house is quiet now. "
+             "My own work at the warehouse ended in June when they closed the site. "
+             "How do I claim unemployment benefit?")
+LETTER_ZH = ("我爸去年退休了，养老金每个月按时发到卡上。我这两年一直在家照顾他和我妈，他退休的事情我也都跑熟了。"
+             "我自己在厂里干了十几年，一直交着社保，从来没断过。现在我被公司辞退了，怎么领失业金？")
 
 EXAMPLES = {
     "ask_pension": ["how much pension will I get", "when is the pension paid", "retirement pension age",
@@ -57,7 +56,7 @@ def pipeline(tmp_path_factory):
     words.process_training_data(data)
     classifier.train(data)
     splitter = SentenceSplitter.create({"min_chars": 200, "min_cjk_chars": 80}, storage, Resource("s"), context)
-    focus = QuestionFocus.create({"question_weight": 0.6}, storage, Resource("f"), context)
+    focus = QuestionFocus.create({"question_weight": 0.4}, storage, Resource("f"), context)
 
     def parse(texts: List[str], *, with_focus: bool = True) -> List[Message]:
         messages = normaliser.process([Message({TEXT: text}) for text in texts])
@@ -101,13 +100,26 @@ def test_the_sentences_leave_the_batch_and_short_messages_pass_untouched(pipelin
 
 
 def test_blend_weighs_the_question_and_keeps_a_distribution():
-    whole = [{"name": "ask_pension", "confidence": 0.7}, {"name": "ask_unemployment", "confidence": 0.3}]
+    whole = [{"name": "ask_pension", "confidence": 0.6}, {"name": "ask_unemployment", "confidence": 0.4}]
     question = [{"name": "ask_unemployment", "confidence": 0.9}, {"name": "greet", "confidence": 0.1}]
-    ranking = blend(whole, question, 0.6)
+    ranking = blend(whole, question, 0.4)
     assert [r["name"] for r in ranking] == ["ask_unemployment", "ask_pension", "greet"]
-    assert ranking[0]["confidence"] == pytest.approx(0.4 * 0.3 + 0.6 * 0.9)
+    assert ranking[0]["confidence"] == pytest.approx(0.9, abs=0.05)
     assert sum(r["confidence"] for r in ranking) == pytest.approx(1.0)
     assert blend(whole, question, 0.0)[0]["name"] == "ask_pension"
+    assert blend(whole, question, 1.0)[0]["name"] == "ask_unemployment"
+
+
+def test_a_sure_question_read_without_its_story_does_not_overturn_a_sure_whole():
+    # "Which one should I apply for, can I get both?" read alone can look like any topic while the
+    # letter read whole is sure: an intent must be likely in both readings to win.
+    whole = [{"name": "ask_disability_care", "confidence": 0.97}, {"name": "ask_pension", "confidence": 0.02}]
+    question = [{"name": "ask_pension", "confidence": 0.99}, {"name": "ask_disability_care", "confidence": 0.01}]
+    ranking = blend(whole, question, 0.4)
+    assert ranking[0]["name"] == "ask_disability_care"
+    # Where the whole is unsure, the question decides.
+    unsure = [{"name": "ask_disability_care", "confidence": 0.45}, {"name": "ask_pension", "confidence": 0.40}]
+    assert blend(unsure, question, 0.4)[0]["name"] == "ask_pension"
 
 
 def test_secondary_topics_are_sure_story_topics_other_than_the_one_asked():

@@ -105,7 +105,7 @@ class QuestionFocus(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"question_weight": 0.6, "secondary_min_confidence": 0.5, "max_secondary": 3}
+        return {"question_weight": 0.4, "secondary_min_confidence": 0.5, "max_secondary": 3}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self._config = {**self.get_default_config(), **config}
