@@ -19,15 +19,18 @@ from bot.components.normaliser import TextNormaliser
 from bot.components.question_focus import QUESTION_FOCUS_KEY, SECONDARY_TOPICS_KEY, QuestionFocus, SentenceSplitter
 from bot.components.tokenizer import MixedTokenizer
 from bot.question_rerank import blend, secondary_topics
+from core.settings import ROOT
+
+DICTIONARY = "data/lexicons/jieba_words.txt"
 
 # A story about a pension (many words) and a short question about unemployment benefit: read
 # whole, the story wins.
 LETTER_EN = ("My father retired last year and his pension comes every month into his bank account. "
              "I help him and my mother with the pension forms at home, and the house is quiet now. "
              "My own work at the warehouse ended in June when they closed the site. "
-             "How do I claim unemployment benefit?")
+             "Now I lost my job, how do I claim unemployment benefit?")
 LETTER_ZH = ("我爸去年退休了，养老金每个月按时发到卡上。我这两年一直在家照顾他和我妈，他退休的事情我也都跑熟了。"
-             "我自己在厂里干了十几年，一直交着社保，从来没断过。现在我被公司辞退了，怎么领失业金？")
+             "我自己在厂里干了十几年，一直交着社保，从来没断过。现在我被公司辞退了，失业了怎么领失业金？")
 
 EXAMPLES = {
     "ask_pension": ["how much pension will I get", "when is the pension paid", "retirement pension age",
@@ -47,7 +50,10 @@ def pipeline(tmp_path_factory):
     storage, context = LocalModelStorage(folder), ExecutionContext(GraphSchema({}), "test")
     data = TrainingData([Message({TEXT: text, INTENT: intent}) for intent, texts in EXAMPLES.items() for text in texts])
     normaliser = TextNormaliser.create({"max_chars": 2000}, storage, Resource("n"), context)
-    tokenizer = MixedTokenizer.create({**MixedTokenizer.get_default_config()}, storage, Resource("t"), context)
+    # With the trainers' jieba words, as config.yml has it (jieba's dictionary is the process's:
+    # loaded here, the result does not depend on which test loaded it first).
+    tokenizer = MixedTokenizer.create({**MixedTokenizer.get_default_config(), "dictionary_path": ROOT / DICTIONARY},
+                                      storage, Resource("t"), context)
     words = CountVectorsFeaturizer.create(CountVectorsFeaturizer.get_default_config(), storage, Resource("w"), context)
     classifier = LogisticRegressionClassifier.create(LogisticRegressionClassifier.get_default_config(),
                                                      storage, Resource("c"), context)
