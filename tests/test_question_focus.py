@@ -139,3 +139,15 @@ def test_secondary_topics_are_sure_story_topics_other_than_the_one_asked():
     assert found == [{"intent": "ask_pension", "confidence": 0.9, "start": 11, "end": 20},
                      {"intent": "ask_work_injury", "confidence": 0.6, "start": 51, "end": 60}]
     assert len(secondary_topics(pieces, asked=None, minimum=0.5, most=1)) == 1
+
+
+def test_config_puts_the_splitter_before_the_tokenizer_and_the_focus_right_after_the_classifier():
+    # Between the two, the extra messages must meet only the tokenizer, featurizers and classifier;
+    # after QuestionFocus nothing sees them.
+    import yaml
+
+    names = [step["name"].rsplit(".", 1)[-1] for step in yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]]
+    splitter, focus = names.index("SentenceSplitter"), names.index("QuestionFocus")
+    assert names.index("TextNormaliser") < splitter < names.index("MixedTokenizer")
+    assert names[focus - 1] == "LogisticRegressionClassifier"
+    assert all(name not in names[splitter + 1:focus] for name in ("SignalDetectorComponent", "LanguageDetector"))
