@@ -1,6 +1,7 @@
 """/model/parse latency: Renben's pipeline against Rasa's default pipeline, in the same run.
 
-    make bench      (or: .venv/bin/python bench/nlu_latency.py [--requests 300] [--long 100])
+    make bench      (or: .venv/bin/python bench/nlu_latency.py [--requests 300] [--long 100]
+                     [--model MODEL] [--baseline-dir DIR])
 
 Trains Rasa's default NLU pipeline on the same data (cached in models/bench/ by data hash),
 starts both models in their own `rasa run --enable-api` on loopback, sends the same messages to
@@ -61,8 +62,7 @@ def data_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def baseline_model() -> Path:
-    folder = ROOT / "models" / "bench"
+def baseline_model(folder: Path = ROOT / "models" / "bench") -> Path:
     target = folder / f"default-{data_hash()}.tar.gz"
     if target.exists():
         return target
@@ -169,9 +169,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--long", type=int, default=100, help="2,000-character letters, half Chinese (0: none)")
+    parser.add_argument("--model", type=Path, help="Renben's model to measure (default: the one for today's data)")
+    parser.add_argument("--baseline-dir", type=Path, default=ROOT / "models" / "bench",
+                        help="where the default pipeline's model is kept (trained there once per data change)")
     args = parser.parse_args()
-    ours = model_store.ensure_trained(ROOT / "models")
-    baseline = baseline_model()
+    ours = args.model.resolve() if args.model else model_store.ensure_trained(ROOT / "models")
+    baseline = baseline_model(args.baseline_dir.resolve())
     logs = ROOT / "reports"
     logs.mkdir(exist_ok=True)
     ports = {"renben": embedded_redis.free_port(), "default": embedded_redis.free_port()}

@@ -3,7 +3,8 @@
 `build_brief(tracker, waiting_since=...)` takes the tracker as a dict, shaped like the answer of
 Rasa's `GET /conversations/<id>/tracker` (the action server's `Tracker.current_state()` has the
 same shape), and returns a `Brief`: the whole transcript with who spoke and when, the language
-and channel, the topics recognised with their confidence, the distress and complexity signals
+and channel, the topics recognised with their confidence (and the secondary topics a long
+message's story touched besides its question, `secondary_topics`), the distress and complexity signals
 with their evidence, the slots, what the bot already answered, why the conversation was
 escalated and since when the claimant has been waiting. Identifiers (ID card, bank card and
 phone numbers) are masked unless `mask_identifiers=False`, which only the data-rights export uses.
@@ -69,6 +70,10 @@ class Brief:
     answered: List[Dict[str, Any]]
     active_form: Optional[str]
     masked: bool
+    #: Topics a long message's story was about besides the question it asked (the parse result's
+    #: `secondary_topics`, bot/components/question_focus.py): {"intent", "confidence", "turn",
+    #: "at"}, the surest mention per topic, surest first; none that is also a topic asked.
+    secondary_topics: List[Dict[str, Any]] = field(default_factory=list)
 
     @property
     def highest_distress(self) -> str:
@@ -98,6 +103,7 @@ def build_brief(tracker: Mapping[str, Any], *, waiting_since: float, reason: Opt
 
     transcript: List[Turn] = []
     topics: Dict[str, Dict[str, Any]] = {}
+    secondary: Dict[str, Dict[str, Any]] = {}
     signals: List[Signal] = []
     answered: List[Dict[str, Any]] = []
     last_action: Optional[str] = None
@@ -118,6 +124,10 @@ def build_brief(tracker: Mapping[str, Any], *, waiting_since: float, reason: Opt
                 if best is None or (confidence or 0) > (best["confidence"] or 0):
                     topics[name] = {"intent": name, "confidence": confidence, "at": at,
                                     "turn": len(transcript) - 1}
+            for mention in _secondary(parse):
+                best = secondary.get(mention["intent"])
+                if best is None or mention["confidence"] > best["confidence"]:
+                    secondary[mention["intent"]] = {**mention, "at": at, "turn": len(transcript) - 1}
             language_seen = _language_of(parse) or language_seen
             signals.extend(_signals(parse, len(transcript) - 1, at, hide))
         elif kind == "bot":
@@ -145,7 +155,19 @@ def build_brief(tracker: Mapping[str, Any], *, waiting_since: float, reason: Opt
         answered=answered,
         active_form=loop.get("name") if isinstance(loop, Mapping) else None,
         masked=mask_identifiers,
+        secondary_topics=sorted((t for name, t in secondary.items() if name not in topics),
+                                key=lambda x: -x["confidence"]),
     )
+
+
+def _secondary(parse: Any) -> List[Dict[str, Any]]:
+    """A parse result's `secondary_topics`, as {"intent", "confidence"}; malformed entries dropped."""
+    raw = parse.get("secondary_topics") if isinstance(parse, Mapping) else None
+    found = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, Mapping) and isinstance(item.get("intent"), str) and item["intent"] not in NOT_TOPICS:
+            found.append({"intent": item["intent"], "confidence": _confidence(item.get("confidence")) or 0.0})
+    return found
 
 
 def _signals(parse: Mapping[str, Any], turn: int, at: Optional[float],

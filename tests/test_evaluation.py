@@ -156,3 +156,17 @@ def test_a_run_without_cross_validation_says_so_instead_of_showing_zeros():
               "languages": {"en": {"dev_accuracy": 0.9, "dev": [], "intents": {}, "cv_misses": []}}}
     page = render(report, None)
     assert "not run (--no-cv)" in page and "<td class='n'>0.0%</td>" not in page
+
+
+def test_the_summary_counts_long_dev_messages_apart_per_language():
+    long_en, long_zh = "word " * 60, "字" * 120
+    dev = [evaluation.Outcome(evaluation.Row("en", "topic", ("ask_pension",), long_en), "ask_pension", 0.9),
+           evaluation.Outcome(evaluation.Row("en", "topic", ("ask_pension",), long_en + "x"), "ask_medical", 0.6),
+           evaluation.Outcome(evaluation.Row("en", "topic", ("ask_pension",), "short one"), "ask_pension", 0.9),
+           evaluation.Outcome(evaluation.Row("zh", "topic", ("ask_medical",), long_zh), "ask_medical", 0.8),
+           evaluation.Outcome(evaluation.Row("zh", "topic", ("ask_medical",), "短的"), "greet", 0.8)]
+    report = evaluation.build_report(model="m", fingerprint="f", folds=0, cv=[], dev=dev, signals={}, created="t")
+    lines = evaluation.summary_lines(report, None)
+    assert "en: dev slice, long messages alone: 50.0% (1/2)" in lines
+    assert "zh: dev slice, long messages alone: 100.0% (1/1)" in lines
+    assert "en: dev slice intent accuracy 66.7% (2/3 topic rows)" in lines

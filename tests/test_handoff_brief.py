@@ -117,3 +117,19 @@ def test_a_card_number_with_a_typo_is_masked_in_the_brief_after_its_label():
     text = json.dumps(build_brief(tracker, waiting_since=3.0).as_dict(), ensure_ascii=False)
     assert "6222021234567890124" not in text and "4111 1111 1111 1112" not in text
     assert "6222***********0124" in text
+
+
+def test_a_long_letters_secondary_topics_reach_the_brief_apart_from_the_topics_asked():
+    letter = user("我爸去年退休了，养老金一直没发……现在我被辞退了，怎么领失业金？", "ask_unemployment", 0.8, 130.0)
+    letter["parse_data"]["secondary_topics"] = [
+        {"intent": "ask_pension", "confidence": 0.91, "start": 0, "end": 15},
+        {"intent": "ask_unemployment", "confidence": 0.7, "start": 16, "end": 20},  # also asked: a topic already
+        {"intent": "greet", "confidence": 0.99, "start": 0, "end": 2},  # a move, never a topic
+        "not a mapping"]
+    later = user("医保断了怎么办", "ask_medical", 0.9, 140.0)
+    later["parse_data"]["secondary_topics"] = [{"intent": "ask_pension", "confidence": 0.6}]
+    brief = build_brief({**TRACKER, "events": TRACKER["events"] + [letter, later]}, waiting_since=141.0)
+    assert brief.secondary_topics == [{"intent": "ask_pension", "confidence": 0.91, "at": 130.0, "turn": 6}]
+    assert "ask_unemployment" in [t["intent"] for t in brief.topics]
+    assert json.loads(json.dumps(brief.as_dict()))["secondary_topics"][0]["intent"] == "ask_pension"
+    assert build_brief(TRACKER, waiting_since=121.0).secondary_topics == []

@@ -427,3 +427,19 @@ def test_a_relatives_death_is_a_need_though_it_is_no_distress(detector):
 def test_too_many_pills_and_a_racing_heart_is_a_crisis_but_overeating_is_not(detector):
     assert level(detector, "刚才药吃多了,现在心跳很快") == "crisis"
     assert level(detector, "我昨天吃多了,肚子不舒服,医保能报吗") != "crisis"
+
+
+def test_a_long_letter_whose_story_touches_another_topic_is_complex():
+    # The question outweighed the story in the ranking (bot/components/question_focus.py), so the
+    # story's topic is only in `secondary_topics`: it still counts as a second topic.
+    letter = "我爸去年退休了，养老金一直没发下来。" * 10 + "我自己现在被辞退了，怎么领失业金？"
+    asked = user(letter, "ask_unemployment")
+    asked["parse_data"]["intent_ranking"] = [{"name": "ask_unemployment", "confidence": 0.8},
+                                             {"name": "ask_pension", "confidence": 0.1}]
+    assert assess([asked]).reasons == []
+    asked["parse_data"]["secondary_topics"] = [{"intent": "ask_pension", "confidence": 0.9, "start": 0, "end": 18}]
+    assert assess([asked]).reasons == ["long_message"]
+    # A short message with a secondary topic is not a long letter.
+    short = user("养老金没发，怎么领失业金？", "ask_unemployment")
+    short["parse_data"]["secondary_topics"] = asked["parse_data"]["secondary_topics"]
+    assert assess([short]).reasons == []

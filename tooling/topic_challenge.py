@@ -22,12 +22,9 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from core.language_codes import LANGUAGES
 from core.settings import ROOT
-from tooling.evaluation import Outcome, Row, predict, read_rows
+from tooling.evaluation import Outcome, Row, is_long, predict, read_rows
 
 CHALLENGE = ROOT / "tests" / "nlu" / "challenge"
-#: A long message, where the question tends to come after a story. Chinese says in one character
-#: about what English says in two or three, hence the two lengths.
-LONG_CHARS = {"zh": 100, "en": 250}
 
 
 def rounds(directory: Path = CHALLENGE) -> List[Path]:
@@ -38,10 +35,6 @@ def rounds(directory: Path = CHALLENGE) -> List[Path]:
 
 def read_round(folder: Path) -> List[Row]:
     return [row for path in sorted(folder.glob("*.tsv")) for row in read_rows(path)]
-
-
-def is_long(row: Row) -> bool:
-    return len(row.text) >= LONG_CHARS.get(row.lang, 250)
 
 
 def figures(outcomes: Iterable[Outcome]) -> Dict[str, Dict[str, Dict[str, Any]]]:

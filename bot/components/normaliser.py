@@ -15,6 +15,8 @@ from bot.textnorm import MAX_NLU_CHARS, normalise
 
 #: Parse-result key: {"has_words": bool, "truncated": bool, "original_length": int, "max_chars": int}
 INPUT_KEY = "input"
+#: Message key (not in the parse result): offsets in the text where the claimant began a new line.
+LINE_BREAKS_KEY = "line_breaks"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -57,6 +59,7 @@ class TextNormaliser(GraphComponent):
         for message in messages:
             result = normalise(message.get(TEXT), max_chars=self._max_chars)
             message.set(TEXT, result.text)
+            message.set(LINE_BREAKS_KEY, list(result.breaks))
             message.set(
                 INPUT_KEY,
                 {

@@ -11,7 +11,7 @@ Works on the event dicts both Rasa's tracker (`tracker.current_state()["events"]
 - `appeal_after_decision`: a complaint or appeal after the bot gave a pre-check result, or about
   a decision the claimant describes ("they turned me down", "被驳回");
 - `long_message`: a long message (400+ characters, 150+ Chinese characters) touching two or more
-  needs or topics;
+  needs or topics (its ranking's, and the topics its story touched: `secondary_topics`);
 - `repeated_concern`: distress (concern or above) in the latest message and the one before it:
   one sad message is answered, a second in a row is a person's to hear;
 - `concern_and_complex`: distress in the latest message on top of any reason above.
@@ -129,9 +129,7 @@ def assess(events: Sequence[Mapping[str, Any]]) -> ConversationComplexity:
 
     text = latest.get("text") or ""
     is_long = len(text) >= LONG_CHARS or len(_CJK.findall(text)) >= LONG_CJK_CHARS
-    topics = [r for r in ((latest.get("parse_data") or {}).get("intent_ranking") or [])
-              if (r.get("confidence") or 0) >= 0.15 and r.get("name") not in NOT_A_QUESTION]
-    if is_long and (len(latest_complexity.get("needs") or []) >= 2 or len(topics) >= 2):
+    if is_long and (len(latest_complexity.get("needs") or []) >= 2 or len(_topics(latest)) >= 2):
         reasons.append("long_message")
 
     levels = [(_signals(u).get("distress") or {}).get("level") or "none" for u in users]
@@ -149,6 +147,16 @@ def assess(events: Sequence[Mapping[str, Any]]) -> ConversationComplexity:
                 seen.add(key)
                 evidence.append(dict(item))
     return ConversationComplexity(reasons, all_needs, evidence)
+
+
+def _topics(message: Mapping[str, Any]) -> set:
+    """The topics a message touched: its intent ranking's at 0.15 or more, and the story's
+    `secondary_topics` (bot/components/question_focus.py), which a long letter's question can
+    outweigh in the ranking."""
+    parse = message.get("parse_data") or {}
+    ranked = {r.get("name") for r in parse.get("intent_ranking") or [] if (r.get("confidence") or 0) >= 0.15}
+    secondary = {t.get("intent") for t in parse.get("secondary_topics") or [] if isinstance(t, Mapping)}
+    return {name for name in ranked | secondary if name and name not in NOT_A_QUESTION}
 
 
 def _result_given(events: Iterable[Mapping[str, Any]]) -> bool:

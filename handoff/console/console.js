@@ -215,6 +215,8 @@ function renderBrief(ticket) {
     section("Why", [`${ticket.priority}: ${ticket.reason}`, `waiting since ${new Date(ticket.waiting_since * 1000).toLocaleTimeString()}`]),
     section("Claimant", [`language ${ticket.language}`, `channel ${ticket.channel || "?"}`]),
     section("Topics", (brief.topics || []).map((t) => `${t.intent} (${Math.round((t.confidence || 0) * 100)}%)`)),
+    // A long message's story touched these besides its question (handoff/brief.py secondary_topics).
+    ...((brief.secondary_topics || []).length ? [section("Also mentioned", brief.secondary_topics.map((t) => `${t.intent} (${Math.round((t.confidence || 0) * 100)}%)`))] : []),
     section("Signals", (brief.signals || []).map((s) => {
       const item = el("li", `${s.kind} ${s.level}: `);
       s.evidence.forEach((e) => item.append(el("mark", e.text), ` (${e.rule}) `));
