@@ -48,6 +48,15 @@ HIGH_NEEDS, HIGH_NEEDS_LONG, LONG_LETTER_CHARS = 3, 4, 250
 #: less; a long letter names more people in passing, so it takes one more.
 HIGH_PEOPLE, HIGH_PEOPLE_LONG = 2, 3
 PEOPLE_NEEDS = ("dependants",)
+#: A letter that tells of several situations at once: needs, the people they belong to (at most
+#: three counted), several separate asks (`ask` class words, three or more), and the writer saying
+#: so (`compound` class: "complicated", "how does it all fit together", 情况比较复杂) add up to a
+#: score; this many make complexity high (a long letter spells one question out at length, so it
+#: takes more). Calibrated on the challenge rounds' plain letters (docs/signals.md).
+#: Per language: (score, score in a long letter, characters from which a letter is long). Chinese
+#: letters pack more into fewer characters, and its plain letters scored higher: its bars are higher.
+COMPOUND_BARS = {"en": (4, 6, 400), "zh": (6, 8, 150)}
+COMPOUND_ASKS = 3
 LEVELS = (NONE,) + DISTRESS_LEVELS
 COMPLEXITY_LEVELS = (NONE, "some", "high")
 OTHER_SUFFIX = "@other"
@@ -143,6 +152,8 @@ class SignalDetector:
         self.backstop = backstop
         self._speller = Speller(self.grammar.spelling)
         self._people = People(self.grammar.people)
+        self._compound_words = {language: _word_pattern(classes.get("ask", ()), classes.get("compound", ()), language)
+                                for language, classes in self.grammar.classes.items()}
         self._nlp = {
             "zh": spacy.blank("zh"),  # a vocabulary for the character and context docs; no segmenter runs
             "en": spacy.blank("en"),
@@ -306,7 +317,8 @@ class SignalDetector:
         people = self._people_named(clean, docs) if len(own) >= max(2, many - 1) else {}
         enough = HIGH_PEOPLE_LONG if len(clean) >= LONG_LETTER_CHARS else HIGH_PEOPLE
         spread = len({role for _, role in people}) >= enough
-        if len(need_names) >= many or (len(need_names) >= 2 and ruled) or spread:
+        compound = self._compound(clean, docs, need_names) if need_names and not spread else None
+        if len(need_names) >= many or (len(need_names) >= 2 and ruled) or spread or compound:
             complexity = "high"
         elif need_names:
             complexity = "some"
@@ -317,6 +329,8 @@ class SignalDetector:
         if spread:
             need_evidence += [{"text": word, "rule": f"{language}.people.{role}"}
                               for (language, role), word in sorted(people.items())]
+        elif compound:
+            need_evidence += compound
         distress_part: Dict[str, Any] = {"level": level, "evidence": distress_evidence}
         if someone_else:
             distress_part["about"] = "someone_else"
@@ -326,11 +340,49 @@ class SignalDetector:
         }
 
 
+    def _compound(self, clean: str, docs: Mapping[str, Doc], need_names: Sequence[str]) -> List[Dict[str, str]]:
+        """The evidence that a letter compounds several situations (the people it names, its
+        asks, the writer's own words for it), or [] when its score stays under the bar."""
+        own = [name for name in need_names if name not in PEOPLE_NEEDS]  # dependants are the people counted
+        if len(own) < 2:
+            return []  # one need, however many people and questions, is one situation
+        lowered = clean.lower()
+        asks: List[str] = []
+        cues: List[str] = []
+        for language in docs:
+            ask, cue = self._compound_words.get(language, (None, None))
+            asks += [m.group(0) for m in ask.finditer(lowered)] if ask else []
+            cues += [m.group(0) for m in cue.finditer(lowered)] if cue else []
+        people = self._people_named(clean, docs)
+        many_asks = len(asks) >= COMPOUND_ASKS
+        score = len(own) + min(len({role for _, role in people}), 3) + int(many_asks) + (2 if cues else 0)
+        written_in = "zh" if "zh" in docs and len(_CJK.findall(clean)) * 2 >= len(clean.strip()) else "en"
+        short_bar, long_bar, long_chars = COMPOUND_BARS[written_in]
+        if score < (long_bar if len(clean) >= long_chars else short_bar):
+            return []
+        return ([{"text": word, "rule": f"{language}.people.{role}"} for (language, role), word in sorted(people.items())]
+                + [{"text": cue, "rule": f"{written_in}.compound"} for cue in _unique_words(cues)]
+                + ([{"text": " / ".join(_unique_words(asks)), "rule": f"{written_in}.compound.asks"}] if many_asks else []))
+
     def _people_named(self, clean: str, docs: Mapping[str, Doc]) -> Dict[Tuple[str, str], str]:
         """{(language, role): word} for the people the message names, in the languages it is written in."""
         lowered = clean.lower()
         return {(language, role): word for language in docs
                 for role, word in self._people.named(lowered, language).items()}
+
+
+def _word_pattern(asks: Sequence[str], cues: Sequence[str], language: str) -> Tuple[Optional["re.Pattern[str]"], ...]:
+    """Regular expressions for the `ask` and `compound` classes (whole words in English)."""
+    def compile_(words: Sequence[str]) -> Optional["re.Pattern[str]"]:
+        if not words:
+            return None
+        alternatives = "|".join(re.escape(w.lower()) for w in sorted(words, key=len, reverse=True))
+        return re.compile(alternatives if language == "zh" else rf"(?<![a-z0-9'])(?:{alternatives})(?![a-z0-9'])")
+    return compile_(asks), compile_(cues)
+
+
+def _unique_words(words: Iterable[str]) -> List[str]:
+    return list(dict.fromkeys(words))
 
 
 def empty_signals() -> Dict[str, Any]:
