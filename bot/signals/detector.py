@@ -83,6 +83,7 @@ _CLAUSE_END = {
            "可", "所以", "因为", "而且", "然后", "却", "如果", "要是", "只是", "不过", "\n", " "},
 }
 _SENTENCE_END = {"en": {".", "!", "?", "…", "\n"}, "zh": {"。", "!", "\uff01", "?", "\uff1f", "…", "\n", "."}}
+_COMPLEMENT = {"住", "了", "下", "起", "着", "动", "上", "过", "来", "去", "开", "完"}
 _NEGATION_WINDOW = {"en": 4, "zh": 5}  # Chinese: context words and single characters (_context_doc)
 _INTENSIFIER_GAP = {"en": 2, "zh": 4}
 
@@ -118,6 +119,7 @@ class Hit:
     start: int  # character offsets into the simplified text
     end: int
     text: str
+    head: Optional[int] = None  # a condition rule's consequence, where a negation can deny it
 
 
 _CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
@@ -230,7 +232,7 @@ class SignalDetector:
             found, for_model = _outside(found, ignored), _blank(for_model, ignored)
             for rule_hit in rule_hits:
                 found.append(Hit(self._rule_entries[rule_hit.rule.id], rule_hit.start, rule_hit.end,
-                                 clean[rule_hit.start:rule_hit.end]))
+                                 clean[rule_hit.start:rule_hit.end], _consequence(rule_hit)))
         if has_latin:  # Chinese characters become spaces: "我想kill myself" reads "  kill myself", offsets kept
             doc = docs["en"] = self._nlp["en"].make_doc(_CJK.sub(" ", clean) if has_cjk else clean)
             for matcher in (self._phrases["en"], self._patterns["en"]):
@@ -243,7 +245,7 @@ class SignalDetector:
             found = [h for h in found if h.entry.language != "en"] + english
             for rule_hit in rule_hits:
                 found.append(Hit(self._rule_entries[rule_hit.rule.id], rule_hit.start, rule_hit.end,
-                                 clean[rule_hit.start:rule_hit.end]))
+                                 clean[rule_hit.start:rule_hit.end], _consequence(rule_hit)))
         return clean, for_model, docs, _longest_first(found)
 
     def _hit(self, match_id: int, start: int, end: int, text: str) -> Hit:
@@ -266,7 +268,8 @@ class SignalDetector:
             if hit.entry.category == INTENSIFIER:
                 intensifiers.append(hit)
                 continue
-            if is_negated(doc, hit.start, hit.end, language):
+            if is_negated(doc, hit.start, hit.end, language) or (
+                    hit.head is not None and is_negated(doc, hit.head, hit.end, language)):
                 if hit.entry.is_distress:
                     settled.add("denied")  # "I'm not suicidal": the model may not say otherwise
                 continue
@@ -400,13 +403,13 @@ def _tokens_before(doc: Doc, start: int, limit: int = 20) -> List[str]:
     for i in range(first - 1, max(-1, first - 1 - limit * 2), -1):
         token = doc[i]
         text = token.text[: start - token.idx] if token.idx + len(token.text) > start else token.text
-        if text.strip() or text == "\n":
+        if text.strip() or text in ("\n", " "):  # a space ends a clause in Chinese ("撑不住了 想死")
             words.append(text.lower())
             if len(words) == limit:
                 break
     if first < len(doc) and doc[first].idx < start:  # the match begins inside this token
         words.insert(0, doc[first].text[: start - doc[first].idx].lower())
-    return [w for w in words if w.strip() or w == "\n"]
+    return [w for w in words if w.strip() or w in ("\n", " ")]
 
 
 def _token_at(doc: Doc, start: int) -> int:
@@ -431,11 +434,13 @@ def is_negated(doc: Doc, start: int, end: int, language: str) -> bool:
             return False
         if word in _NEGATION[language]:
             following = window[i - 1] if i > 0 else _first_word(doc, start)
+            if language == "zh" and word == "不" and following in _COMPLEMENT and i > 0:
+                continue  # "撑不住", "受不了", "睡不着": a verb's complement, not a negation of what follows
             if following in _PSEUDO[language]:
                 return False
             if any(w in _PSEUDO[language] for w in window[:i]):
                 return False  # "never been so", "从没这么"
-            if i >= 2 and _in_condition(before[i + 1:i + 8], language):
+            if i >= 2 and _in_condition(before[i + 1:i + 1 + _CONDITION_REACH[language]], language):
                 # "if they don't approve it I'm going to...": the "not" is the condition's (a "not"
                 # right before the words, "如果不行我也不想死", still denies them)
                 return False
@@ -445,6 +450,9 @@ def is_negated(doc: Doc, start: int, end: int, language: str) -> bool:
     return False
 
 
+# A "not" belongs to the condition only when it stands right after it ("if they don't", "要是不给"):
+# in "if the council refuses I'm not going to hurt myself" it is the main clause's, and denies.
+_CONDITION_REACH = {"en": 4, "zh": 5}
 _CONDITION = {"en": {"if", "unless", "when", "once"}, "zh": {"如果", "要是", "若是", "假如", "万一", "只要"}}
 
 
@@ -506,6 +514,12 @@ def _intensified(distress: Sequence[Tuple[str, Hit, str]], intensifiers: Sequenc
                     t.lower_ in _CLAUSE_END[hit.entry.language] for t in between):
                 return booster
     return None
+
+
+def _consequence(rule_hit: Any) -> Optional[int]:
+    """Where a condition rule's consequence begins ("if they refuse, I'm not going to [kill myself]"),
+    for the negation check; None for other rules (their own classes may hold a "not": "never wake up")."""
+    return rule_hit.head if rule_hit.rule.classes[0] == "condition" else None
 
 
 def _outside(hits: List[Hit], spans: Sequence[Tuple[int, int]]) -> List[Hit]:
