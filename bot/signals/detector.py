@@ -154,6 +154,8 @@ class SignalDetector:
         self.backstop = backstop
         self._speller = Speller(self.grammar.spelling)
         self._people = People(self.grammar.people)
+        self._prescribed = {language: _word_pattern((), classes.get("prescribed", ()), language)[1]
+                            for language, classes in self.grammar.classes.items()}
         self._compound_words = {language: _word_pattern(classes.get("ask", ()), classes.get("compound", ()), language)
                                 for language, classes in self.grammar.classes.items()}
         self._nlp = {
@@ -298,6 +300,8 @@ class SignalDetector:
             judged = self.backstop.assess(for_model)
             if judged is not None and (judged.level in settled or "denied" in settled):
                 judged = None  # the words the model reads were denied or were about someone else
+            if judged is not None and judged.level in ("urgent", "crisis") and not distress and self._as_prescribed(clean, docs):
+                judged = None  # "my son will take the pills the doctor gave him": a treatment, not a means
             if judged is not None and judged.evidence and LEVELS.index(judged.level) > LEVELS.index(level):
                 level = judged.level
                 evidence.append((level, {"text": " / ".join(judged.evidence), "rule": judged.rule}))
@@ -342,6 +346,13 @@ class SignalDetector:
             "complexity": {"level": complexity, "needs": need_names, "evidence": need_evidence},
         }
 
+
+    def _as_prescribed(self, clean: str, docs: Mapping[str, Doc]) -> bool:
+        """True when the message names a treatment as prescribed (`prescribed` class): the model
+        alone may then not read its pills as a means."""
+        lowered = clean.lower()
+        return any(self._prescribed.get(language) is not None and self._prescribed[language].search(lowered)
+                   for language in docs)
 
     def _compound(self, clean: str, docs: Mapping[str, Doc], need_names: Sequence[str]) -> List[Dict[str, str]]:
         """The evidence that a letter compounds several situations (the people it names, its
