@@ -119,7 +119,7 @@ class Hit:
     start: int  # character offsets into the simplified text
     end: int
     text: str
-    head: Optional[int] = None  # a condition rule's consequence, where a negation can deny it
+    head: Optional[Tuple[int, int]] = None  # a condition rule's consequence (from, start): a negation there denies it
 
 
 _CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
@@ -271,7 +271,7 @@ class SignalDetector:
                 intensifiers.append(hit)
                 continue
             if is_negated(doc, hit.start, hit.end, language) or (
-                    hit.head is not None and is_negated(doc, hit.head, hit.end, language)):
+                    hit.head is not None and is_negated(doc, hit.head[1], hit.end, language, since=hit.head[0])):
                 if hit.entry.is_distress:
                     settled.add("denied")  # "I'm not suicidal": the model may not say otherwise
                 continue
@@ -436,10 +436,14 @@ def _token_at(doc: Doc, start: int) -> int:
     return low
 
 
-def is_negated(doc: Doc, start: int, end: int, language: str) -> bool:
-    """A negation cue within a few words before the match, in the same clause, not undone."""
+def is_negated(doc: Doc, start: int, end: int, language: str, since: int = 0) -> bool:
+    """A negation cue within a few words before the match, in the same clause, not undone; with
+    `since`, only a cue after that offset counts (the consequence of a condition: in "再不发他就喝农药"
+    the 不 is the condition's, in "if they refuse I'm not going to kill myself" the not is the consequence's)."""
     before = _tokens_before(doc, start)
     window = before[: _NEGATION_WINDOW[language]]
+    if since:
+        window = window[: max(0, _token_at(doc, start) - _token_at(doc, since))]
     for i, word in enumerate(window):
         if word in _CLAUSE_END[language]:
             return False
@@ -527,10 +531,12 @@ def _intensified(distress: Sequence[Tuple[str, Hit, str]], intensifiers: Sequenc
     return None
 
 
-def _consequence(rule_hit: Any) -> Optional[int]:
+def _consequence(rule_hit: Any) -> Optional[Tuple[int, int]]:
     """Where a condition rule's consequence begins ("if they refuse, I'm not going to [kill myself]"),
     for the negation check; None for other rules (their own classes may hold a "not": "never wake up")."""
-    return rule_hit.head if rule_hit.rule.classes[0] == "condition" else None
+    if rule_hit.rule.classes[0] != "condition" or rule_hit.head is None:
+        return None
+    return rule_hit.head_from, rule_hit.head
 
 
 def _outside(hits: List[Hit], spans: Sequence[Tuple[int, int]]) -> List[Hit]:
