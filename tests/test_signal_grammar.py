@@ -104,6 +104,24 @@ RULE_CASES = [
     ("I'm sitting on the railway track now", "crisis", "en.rule.at_the_edge"),
     ("help i drank the bleach", "crisis", "en.rule.took_poison"),
     ("I'm at the end of my tether with all this", "concern", "en.rule.despair"),
+    # round 8's kinds of misses, said in other words
+    ("my brother keeps saying he'll top himself and now his phone is off", "crisis", "en.rule.threat_unreachable"),
+    ("she said she won't be around much longer and the door's locked", "crisis", "en.rule.finality_unreachable"),
+    ("I've made up my mind, I'd rather be dead by spring", "crisis", "en.rule.decided_death"),
+    ("been googling how to go painlessly", "crisis", "en.rule.lethal_dose"),
+    ("would a whole box of sertraline be enough to kill me", "crisis", "en.rule.means_lethal_dose"),
+    ("dad says he will swallow the roundup if the farm payment is cut", "crisis", "en.rule.threat_ingest_poison"),
+    ("got the tablets counted out beside me", "crisis", "en.rule.means_at_hand"),
+    ("how many zopiclone would it take", "crisis", "en.rule.means_dose_needed"),
+    ("thinking of wading into the loch tonight", "crisis", "en.rule.into_water"),
+    ("where is the tallest building round here", "crisis", "en.rule.heading_to_height"),
+    ("他说想死,之后就关机了", "crisis", "zh.rule.death_unreachable"),
+    ("她留了一句永别了,电话打不通", "crisis", "zh.rule.farewell_unreachable"),
+    ("他说自己是累赘,把门反锁了", "crisis", "zh.rule.burden_unreachable"),
+    ("安眠药吃多少粒才能死得了", "crisis", "zh.rule.lethal_dose"),
+    ("跑了好几家药店买的安定,都在抽屉里", "crisis", "zh.rule.pills_at_hand"),
+    ("家里还有一瓶百草枯", "crisis", "zh.rule.means_at_hand"),
+    ("我走了对孩子们是不是更好", "crisis", "zh.rule.better_without_me"),
 ]
 
 
@@ -121,6 +139,13 @@ def test_every_rule_in_the_files_has_a_case_here():
 
 
 HARD_NEGATIVES = [
+    "how many weeks does it take to get the first carer's payment",   # a waiting time, not a dose
+    "we're planning to retire by the lake in Spain, is my pension paid there",
+    "can I walk into the jobcentre without booking",
+    "my nephew will take the tablets the GP prescribed, are they free",  # a treatment (the model too)
+    "if they don't pay I'm not going to kill myself, I just want my money",  # the consequence denied
+    "12333打了一上午都打不通,排到死也没人接",       # an idiom and a busy line
+    "降压药一天吃几片,医保能报吗",
     "我想问一下父亲去世后丧葬费怎么领",           # 想 + 去世: a death benefit
     "失业金等得我急死了,什么时候到账",            # an idiom
     "死亡待遇和抚恤金要交什么材料",

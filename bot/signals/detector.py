@@ -48,6 +48,15 @@ HIGH_NEEDS, HIGH_NEEDS_LONG, LONG_LETTER_CHARS = 3, 4, 250
 #: less; a long letter names more people in passing, so it takes one more.
 HIGH_PEOPLE, HIGH_PEOPLE_LONG = 2, 3
 PEOPLE_NEEDS = ("dependants",)
+#: A letter that tells of several situations at once: needs, the people they belong to (at most
+#: three counted), several separate asks (`ask` class words, three or more), and the writer saying
+#: so (`compound` class: "complicated", "how does it all fit together", 情况比较复杂) add up to a
+#: score; this many make complexity high (a long letter spells one question out at length, so it
+#: takes more). Calibrated on the challenge rounds' plain letters (docs/signals.md).
+#: Per language: (score, score in a long letter, characters from which a letter is long). Chinese
+#: letters pack more into fewer characters, and its plain letters scored higher: its bars are higher.
+COMPOUND_BARS = {"en": (4, 6, 400), "zh": (6, 8, 150)}
+COMPOUND_ASKS = 3
 LEVELS = (NONE,) + DISTRESS_LEVELS
 COMPLEXITY_LEVELS = (NONE, "some", "high")
 OTHER_SUFFIX = "@other"
@@ -74,6 +83,7 @@ _CLAUSE_END = {
            "可", "所以", "因为", "而且", "然后", "却", "如果", "要是", "只是", "不过", "\n", " "},
 }
 _SENTENCE_END = {"en": {".", "!", "?", "…", "\n"}, "zh": {"。", "!", "\uff01", "?", "\uff1f", "…", "\n", "."}}
+_COMPLEMENT = {"住", "了", "下", "起", "着", "动", "上", "过", "来", "去", "开", "完"}
 _NEGATION_WINDOW = {"en": 4, "zh": 5}  # Chinese: context words and single characters (_context_doc)
 _INTENSIFIER_GAP = {"en": 2, "zh": 4}
 
@@ -109,6 +119,7 @@ class Hit:
     start: int  # character offsets into the simplified text
     end: int
     text: str
+    head: Optional[Tuple[int, int]] = None  # a condition rule's consequence (from, start): a negation there denies it
 
 
 _CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
@@ -143,6 +154,10 @@ class SignalDetector:
         self.backstop = backstop
         self._speller = Speller(self.grammar.spelling)
         self._people = People(self.grammar.people)
+        self._prescribed = {language: _word_pattern((), classes.get("prescribed", ()), language)[1]
+                            for language, classes in self.grammar.classes.items()}
+        self._compound_words = {language: _word_pattern(classes.get("ask", ()), classes.get("compound", ()), language)
+                                for language, classes in self.grammar.classes.items()}
         self._nlp = {
             "zh": spacy.blank("zh"),  # a vocabulary for the character and context docs; no segmenter runs
             "en": spacy.blank("en"),
@@ -219,7 +234,7 @@ class SignalDetector:
             found, for_model = _outside(found, ignored), _blank(for_model, ignored)
             for rule_hit in rule_hits:
                 found.append(Hit(self._rule_entries[rule_hit.rule.id], rule_hit.start, rule_hit.end,
-                                 clean[rule_hit.start:rule_hit.end]))
+                                 clean[rule_hit.start:rule_hit.end], _consequence(rule_hit)))
         if has_latin:  # Chinese characters become spaces: "我想kill myself" reads "  kill myself", offsets kept
             doc = docs["en"] = self._nlp["en"].make_doc(_CJK.sub(" ", clean) if has_cjk else clean)
             for matcher in (self._phrases["en"], self._patterns["en"]):
@@ -232,7 +247,7 @@ class SignalDetector:
             found = [h for h in found if h.entry.language != "en"] + english
             for rule_hit in rule_hits:
                 found.append(Hit(self._rule_entries[rule_hit.rule.id], rule_hit.start, rule_hit.end,
-                                 clean[rule_hit.start:rule_hit.end]))
+                                 clean[rule_hit.start:rule_hit.end], _consequence(rule_hit)))
         return clean, for_model, docs, _longest_first(found)
 
     def _hit(self, match_id: int, start: int, end: int, text: str) -> Hit:
@@ -255,7 +270,8 @@ class SignalDetector:
             if hit.entry.category == INTENSIFIER:
                 intensifiers.append(hit)
                 continue
-            if is_negated(doc, hit.start, hit.end, language):
+            if is_negated(doc, hit.start, hit.end, language) or (
+                    hit.head is not None and is_negated(doc, hit.head[1], hit.end, language, since=hit.head[0])):
                 if hit.entry.is_distress:
                     settled.add("denied")  # "I'm not suicidal": the model may not say otherwise
                 continue
@@ -284,6 +300,8 @@ class SignalDetector:
             judged = self.backstop.assess(for_model)
             if judged is not None and (judged.level in settled or "denied" in settled):
                 judged = None  # the words the model reads were denied or were about someone else
+            if judged is not None and judged.level in ("urgent", "crisis") and not distress and self._as_prescribed(clean, docs):
+                judged = None  # "my son will take the pills the doctor gave him": a treatment, not a means
             if judged is not None and judged.evidence and LEVELS.index(judged.level) > LEVELS.index(level):
                 level = judged.level
                 evidence.append((level, {"text": " / ".join(judged.evidence), "rule": judged.rule}))
@@ -306,7 +324,8 @@ class SignalDetector:
         people = self._people_named(clean, docs) if len(own) >= max(2, many - 1) else {}
         enough = HIGH_PEOPLE_LONG if len(clean) >= LONG_LETTER_CHARS else HIGH_PEOPLE
         spread = len({role for _, role in people}) >= enough
-        if len(need_names) >= many or (len(need_names) >= 2 and ruled) or spread:
+        compound = self._compound(clean, docs, need_names) if need_names and not spread else None
+        if len(need_names) >= many or (len(need_names) >= 2 and ruled) or spread or compound:
             complexity = "high"
         elif need_names:
             complexity = "some"
@@ -317,6 +336,8 @@ class SignalDetector:
         if spread:
             need_evidence += [{"text": word, "rule": f"{language}.people.{role}"}
                               for (language, role), word in sorted(people.items())]
+        elif compound:
+            need_evidence += compound
         distress_part: Dict[str, Any] = {"level": level, "evidence": distress_evidence}
         if someone_else:
             distress_part["about"] = "someone_else"
@@ -326,11 +347,56 @@ class SignalDetector:
         }
 
 
+    def _as_prescribed(self, clean: str, docs: Mapping[str, Doc]) -> bool:
+        """True when the message names a treatment as prescribed (`prescribed` class): the model
+        alone may then not read its pills as a means."""
+        lowered = clean.lower()
+        return any(self._prescribed.get(language) is not None and self._prescribed[language].search(lowered)
+                   for language in docs)
+
+    def _compound(self, clean: str, docs: Mapping[str, Doc], need_names: Sequence[str]) -> List[Dict[str, str]]:
+        """The evidence that a letter compounds several situations (the people it names, its
+        asks, the writer's own words for it), or [] when its score stays under the bar."""
+        own = [name for name in need_names if name not in PEOPLE_NEEDS]  # dependants are the people counted
+        if len(own) < 2:
+            return []  # one need, however many people and questions, is one situation
+        lowered = clean.lower()
+        asks: List[str] = []
+        cues: List[str] = []
+        for language in docs:
+            ask, cue = self._compound_words.get(language, (None, None))
+            asks += [m.group(0) for m in ask.finditer(lowered)] if ask else []
+            cues += [m.group(0) for m in cue.finditer(lowered)] if cue else []
+        people = self._people_named(clean, docs)
+        many_asks = len(asks) >= COMPOUND_ASKS
+        score = len(own) + min(len({role for _, role in people}), 3) + int(many_asks) + (2 if cues else 0)
+        written_in = "zh" if "zh" in docs and len(_CJK.findall(clean)) * 2 >= len(clean.strip()) else "en"
+        short_bar, long_bar, long_chars = COMPOUND_BARS[written_in]
+        if score < (long_bar if len(clean) >= long_chars else short_bar):
+            return []
+        return ([{"text": word, "rule": f"{language}.people.{role}"} for (language, role), word in sorted(people.items())]
+                + [{"text": cue, "rule": f"{written_in}.compound"} for cue in _unique_words(cues)]
+                + ([{"text": " / ".join(_unique_words(asks)), "rule": f"{written_in}.compound.asks"}] if many_asks else []))
+
     def _people_named(self, clean: str, docs: Mapping[str, Doc]) -> Dict[Tuple[str, str], str]:
         """{(language, role): word} for the people the message names, in the languages it is written in."""
         lowered = clean.lower()
         return {(language, role): word for language in docs
                 for role, word in self._people.named(lowered, language).items()}
+
+
+def _word_pattern(asks: Sequence[str], cues: Sequence[str], language: str) -> Tuple[Optional["re.Pattern[str]"], ...]:
+    """Regular expressions for the `ask` and `compound` classes (whole words in English)."""
+    def compile_(words: Sequence[str]) -> Optional["re.Pattern[str]"]:
+        if not words:
+            return None
+        alternatives = "|".join(re.escape(w.lower()) for w in sorted(words, key=len, reverse=True))
+        return re.compile(alternatives if language == "zh" else rf"(?<![a-z0-9'])(?:{alternatives})(?![a-z0-9'])")
+    return compile_(asks), compile_(cues)
+
+
+def _unique_words(words: Iterable[str]) -> List[str]:
+    return list(dict.fromkeys(words))
 
 
 def empty_signals() -> Dict[str, Any]:
@@ -348,13 +414,13 @@ def _tokens_before(doc: Doc, start: int, limit: int = 20) -> List[str]:
     for i in range(first - 1, max(-1, first - 1 - limit * 2), -1):
         token = doc[i]
         text = token.text[: start - token.idx] if token.idx + len(token.text) > start else token.text
-        if text.strip() or text == "\n":
+        if text.strip() or text in ("\n", " "):  # a space ends a clause in Chinese ("撑不住了 想死")
             words.append(text.lower())
             if len(words) == limit:
                 break
     if first < len(doc) and doc[first].idx < start:  # the match begins inside this token
         words.insert(0, doc[first].text[: start - doc[first].idx].lower())
-    return [w for w in words if w.strip() or w == "\n"]
+    return [w for w in words if w.strip() or w in ("\n", " ")]
 
 
 def _token_at(doc: Doc, start: int) -> int:
@@ -370,20 +436,26 @@ def _token_at(doc: Doc, start: int) -> int:
     return low
 
 
-def is_negated(doc: Doc, start: int, end: int, language: str) -> bool:
-    """A negation cue within a few words before the match, in the same clause, not undone."""
+def is_negated(doc: Doc, start: int, end: int, language: str, since: int = 0) -> bool:
+    """A negation cue within a few words before the match, in the same clause, not undone; with
+    `since`, only a cue after that offset counts (the consequence of a condition: in "再不发他就喝农药"
+    the 不 is the condition's, in "if they refuse I'm not going to kill myself" the not is the consequence's)."""
     before = _tokens_before(doc, start)
     window = before[: _NEGATION_WINDOW[language]]
+    if since:
+        window = window[: max(0, _token_at(doc, start) - _token_at(doc, since))]
     for i, word in enumerate(window):
         if word in _CLAUSE_END[language]:
             return False
         if word in _NEGATION[language]:
             following = window[i - 1] if i > 0 else _first_word(doc, start)
+            if language == "zh" and word == "不" and following in _COMPLEMENT and i > 0:
+                continue  # "撑不住", "受不了", "睡不着": a verb's complement, not a negation of what follows
             if following in _PSEUDO[language]:
                 return False
             if any(w in _PSEUDO[language] for w in window[:i]):
                 return False  # "never been so", "从没这么"
-            if i >= 2 and _in_condition(before[i + 1:i + 8], language):
+            if i >= 2 and _in_condition(before[i + 1:i + 1 + _CONDITION_REACH[language]], language):
                 # "if they don't approve it I'm going to...": the "not" is the condition's (a "not"
                 # right before the words, "如果不行我也不想死", still denies them)
                 return False
@@ -393,6 +465,9 @@ def is_negated(doc: Doc, start: int, end: int, language: str) -> bool:
     return False
 
 
+# A "not" belongs to the condition only when it stands right after it ("if they don't", "要是不给"):
+# in "if the council refuses I'm not going to hurt myself" it is the main clause's, and denies.
+_CONDITION_REACH = {"en": 4, "zh": 5}
 _CONDITION = {"en": {"if", "unless", "when", "once"}, "zh": {"如果", "要是", "若是", "假如", "万一", "只要"}}
 
 
@@ -454,6 +529,14 @@ def _intensified(distress: Sequence[Tuple[str, Hit, str]], intensifiers: Sequenc
                     t.lower_ in _CLAUSE_END[hit.entry.language] for t in between):
                 return booster
     return None
+
+
+def _consequence(rule_hit: Any) -> Optional[Tuple[int, int]]:
+    """Where a condition rule's consequence begins ("if they refuse, I'm not going to [kill myself]"),
+    for the negation check; None for other rules (their own classes may hold a "not": "never wake up")."""
+    if rule_hit.rule.classes[0] != "condition" or rule_hit.head is None:
+        return None
+    return rule_hit.head_from, rule_hit.head
 
 
 def _outside(hits: List[Hit], spans: Sequence[Tuple[int, int]]) -> List[Hit]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
@@ -29,6 +29,11 @@ class RuleHit:
     rule: Rule
     start: int  # character offsets into the text the docs were made from
     end: int
+    #: where the rule's last class begins (in-order rules): a condition's consequence can be
+    #: denied inside the span ("if they don't pay I'm not going to kill myself")
+    head: Optional[int] = None
+    #: where the class before the last one ends: a negation before it is the condition's
+    head_from: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,9 @@ class RuleMatcher:
                 continue
             span = (_any_order if rule.any_order else _in_order)(rule, found, sentence_of)
             if span:
-                hits.append(RuleHit(rule, _char(doc, span[0]), _char_end(doc, span[1])))
+                head = _char(doc, span[2]) if len(span) > 2 else None
+                head_from = _char_end(doc, span[3]) if len(span) > 2 else None
+                hits.append(RuleHit(rule, _char(doc, span[0]), _char_end(doc, span[1]), head, head_from))
         return hits, [(_char(doc, s), _char_end(doc, e)) for s, e in ignored]
 
     def _asked_about(self, language: str, words: List[_Occurrence], near: List[_Occurrence],
@@ -133,16 +140,16 @@ def _sentence_index(doc: Doc, language: str) -> List[int]:
 def _in_order(rule: Rule, found: Dict[str, List[_Occurrence]], sentence_of: Sequence[int]):
     """The first span where the rule's classes occur in order within its window, or None."""
     for first in found[rule.classes[0]]:
-        end, ok = first.end, True
+        end, head, before_head, ok = first.end, first.start, first.end, True
         for name in rule.classes[1:]:
             occurrences = found[name]
             i = bisect_left([o.start for o in occurrences], end)
             if i >= len(occurrences):
                 ok = False
                 break
-            end = occurrences[i].end
+            before_head, (end, head) = end, (occurrences[i].end, occurrences[i].start)
         if ok and end - first.start <= rule.within and sentence_of[first.start] == sentence_of[end - 1]:
-            return first.start, end
+            return first.start, end, head, before_head
     return None
 
 
