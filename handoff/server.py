@@ -49,7 +49,7 @@ from core.privacy import access
 from core.privacy import exceptions as privacy_errors
 from core.privacy.redaction import find_identifiers
 from core.stream_consumer import StreamConsumer, consumer_name
-from handoff import agents, assist, csat, kb, protocol, relay, report_sources, reports
+from handoff import agent_messages, agents, assist, csat, kb, protocol, relay, report_sources, reports
 from core import redis_keys as k
 from handoff import suggestion as suggestions
 from handoff import tickets as t
@@ -58,7 +58,7 @@ from handoff.csat_store import CsatStore
 from handoff.monitoring import QueueCollector
 from handoff.exceptions import (AuthenticationFailed, DeskError, InvalidRequest, NotHolder, ProtocolError,
                                 QueueUnavailable, RasaUnavailable, TicketNotFound)
-from handoff.outbox import Outbox, message as outbox_message
+from handoff.outbox import PUSH_CHANNELS, Outbox, message as outbox_message
 from handoff.phrases import TOPICS_FILE, Phrases, load as load_phrases
 from handoff.queue import Queue, connect
 from handoff.rasa_api import RasaAPI, agent_message_event, resume_events, survey_events
@@ -114,6 +114,7 @@ class Desk:
         self.titles = self.knowledge.titles()
         self.events = events
         self.csat = CsatStore(queue.redis)
+        self.agent_messages = agent_messages.AgentMessages(queue.redis, maxlen=settings.stream_maxlen)
         self.registry = door.registry_for("desk", QueueCollector(queue))
         self.name = f"desk-{os.getpid()}-{uuid.uuid4().hex[:6]}"  # for leadership; one per run
         self.consumer = consumer_name("desk")
@@ -561,12 +562,30 @@ class Desk:
 
     async def _do_message(self, session: Session, request: protocol.Request) -> Dict[str, Any]:
         ticket = await self._held(session, request, "message")
-        at = time.time()
         text = request["text"].strip()
-        await self.rasa.append(ticket.conversation_id, [agent_message_event(text, session.agent_id, at)])
-        await self._to_claimant(ticket, "agent_message", text=text, agent_id=session.agent_id,
-                                agent_name=session.account.name, at=at)
-        return {"ticket_id": ticket.id, "at": at}
+        message_id = request.get("id")
+        if message_id is None:  # a console that never resends
+            at = time.time()
+            await self.rasa.append(ticket.conversation_id, [agent_message_event(text, session.agent_id, at)])
+            await self._to_claimant(ticket, "agent_message", text=text, agent_id=session.agent_id,
+                                    agent_name=session.account.name, at=at)
+            return {"ticket_id": ticket.id, "at": at}
+        # Once per id (handoff/agent_messages.py): a resend after a desk died writes nothing twice.
+        progress = await self._io(self.agent_messages.begin, ticket.id, message_id, time.time())
+        if not progress.tracker:
+            written = progress.again and agent_messages.in_tracker(
+                (await self.rasa.tracker(ticket.conversation_id)).get("events") or [], message_id)
+            if not written:
+                await self.rasa.append(ticket.conversation_id, [
+                    agent_message_event(text, session.agent_id, progress.at, message_id=message_id)])
+            await self._io(self.agent_messages.in_tracker, ticket.id, message_id)
+        if not progress.outbox and ticket.channel in PUSH_CHANNELS:
+            entry = outbox_message("agent_message", conversation_id=ticket.conversation_id, language=ticket.language,
+                                   text=text, agent_id=session.agent_id, agent_name=session.account.name,
+                                   at=progress.at)
+            if await self._io(self.agent_messages.send_once, ticket.id, message_id, ticket.channel, entry):
+                metrics.sent(channel=ticket.channel, language=ticket.language, sender="agent")
+        return {"ticket_id": ticket.id, "at": progress.at, "id": message_id, "duplicate": progress.outbox}
 
     async def _do_typing(self, session: Session, request: protocol.Request) -> None:
         ticket = await self._held(session, request, "typing")

@@ -52,6 +52,8 @@ class Stack:
     #: bench/turn_probe.py); the service's own arguments follow.
     entry_points: Dict[str, List[str]] = field(default_factory=dict)
     _redis: Optional[embedded_redis.EmbeddedRedis] = None
+    #: The environment the children were started with; a restart gets the same one.
+    environment: Dict[str, str] = field(default_factory=dict)
 
     @property
     def rasa_url(self) -> str:
@@ -75,6 +77,7 @@ class Stack:
         return self.settings.var_dir / "logs"
 
     def start(self, timeout: float = 180.0) -> "Stack":
+        self.environment = dict(os.environ)
         make_private(self.settings.var_dir)
         self.logs.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
@@ -152,7 +155,7 @@ class Stack:
     def _spawn(self, name: str, command: List[str]) -> None:
         log = os.fdopen(os.open(self.logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         # Rasa reports errors to its servers unless told not to; nothing leaves this machine.
-        env = {**os.environ, **self.child_environment(), "PYTHONUNBUFFERED": "1",
+        env = {**(self.environment or os.environ), **self.child_environment(), "PYTHONUNBUFFERED": "1",
                "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "RASA_TELEMETRY_ENABLED": "false"}
         # umask 077: whatever a child writes under var/ (tracker, AOF, review inbox) is private.
         self.processes[name] = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
