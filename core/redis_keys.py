@@ -120,8 +120,9 @@ WECHAT_LANGUAGE = WECHAT_PREFIX + "language:"
 #: `data`, JSON, inbox.py), read in the consumer group WECHAT_INBOX_GROUP, deleted once handled.
 WECHAT_INBOX_STREAM = WECHAT_PREFIX + "inbox"
 WECHAT_INBOX_GROUP = "rasa"
-#: String: who answers one message (handshake.py): "passive:<json texts>" (the gateway replies),
-#: "async" (the Rasa side sends through the API) or "sent". renben:wechat:turn:<dedupe key>
+#: String: who answers one message (handshake.py): "passive:<json texts>" (offered for the
+#: gateway's reply), "collected:<json texts>" (a gateway took it), "async" (the Rasa side sends
+#: through the API) or "sent". renben:wechat:turn:<dedupe key>
 WECHAT_TURN = WECHAT_PREFIX + "turn:"
 #: Pub/sub channel: the dedupe key of a message whose passive answer is ready (wakes the gateway).
 WECHAT_ANSWERS_CHANNEL = WECHAT_PREFIX + "answers"
