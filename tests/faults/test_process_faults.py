@@ -21,7 +21,6 @@ import uuid
 from typing import Dict, List, Tuple
 
 import pytest
-import redis
 
 from core.privacy import identity
 from handoff import agents
