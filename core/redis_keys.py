@@ -62,6 +62,9 @@ EVENTS_STREAM = PREFIX + "events"
 #: renben:outbox:<channel>, channel = the tracker's latest_input_channel (web, wechat): the
 #: channels' readers are WEB_OUTBOX_STREAM and WECHAT_OUTBOX_STREAM below.
 OUTBOX = PREFIX + "outbox:"
+#: Hash: how far an agent's message got (handoff/agent_messages.py: at, tracker, outbox), so a
+#: console's resend writes it once.  renben:agent-message:<ticket_id>:<message id>, 24 h
+AGENT_MESSAGE = PREFIX + "agent-message:"
 #: Hash: the satisfaction survey after one ticket (handoff/csat.py `Survey`: ticket_id,
 #: conversation_id, agent, topic, language, channel, ending, asked_at; score, rated_at, comment,
 #: commented_at once answered).  renben:csat:<ticket_id>
@@ -97,12 +100,15 @@ WEB_MESSAGE_STATE = WEB_PREFIX + "msg:"
 WEB_SESSION_STREAM = WEB_PREFIX + "out:"
 #: String: an outbox entry already copied into its conversation's stream. renben:web:copied:<entry id>
 WEB_OUTBOX_COPIED = WEB_PREFIX + "copied:"
-#: String: the last outbox entry id any web process has copied, where a starting process resumes.
-WEB_OUTBOX_CURSOR = WEB_PREFIX + "outbox-cursor"
+#: Pub/sub channel: the id of a conversation whose stream just got an outbox entry; every web
+#: process flushes its sockets of that conversation.
+WEB_WAKE_CHANNEL = WEB_PREFIX + "wake"
 #: Counter: messages from one client address in one minute. renben:web:address:<ip>:<minute>
 WEB_ADDRESS_LIMIT = WEB_PREFIX + "address:"
 #: Stream the agent desk writes web claimants' messages to (docs/claimant-outbox.md).
 WEB_OUTBOX_STREAM = OUTBOX + "web"
+#: Consumer group of every web process reading WEB_OUTBOX_STREAM (core/stream_consumer.py).
+WEB_OUTBOX_GROUP = "web"
 
 # ----------------------------------------------------------------------------- WeChat (bot/channels/wechat/)
 WECHAT_PREFIX = PREFIX + "wechat:"
@@ -122,8 +128,9 @@ WECHAT_LANGUAGE = WECHAT_PREFIX + "language:"
 #: `data`, JSON, inbox.py), read in the consumer group WECHAT_INBOX_GROUP, deleted once handled.
 WECHAT_INBOX_STREAM = WECHAT_PREFIX + "inbox"
 WECHAT_INBOX_GROUP = "rasa"
-#: String: who answers one message (handshake.py): "passive:<json texts>" (the gateway replies),
-#: "async" (the Rasa side sends through the API) or "sent". renben:wechat:turn:<dedupe key>
+#: String: who answers one message (handshake.py): "passive:<json texts>" (offered for the
+#: gateway's reply), "collected:<json texts>" (a gateway took it), "async" (the Rasa side sends
+#: through the API) or "sent". renben:wechat:turn:<dedupe key>
 WECHAT_TURN = WECHAT_PREFIX + "turn:"
 #: Pub/sub channel: the dedupe key of a message whose passive answer is ready (wakes the gateway).
 WECHAT_ANSWERS_CHANNEL = WECHAT_PREFIX + "answers"

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 
 from handoff import kb
 from handoff import suggestion as suggestions
+from handoff.agent_messages import AgentMessages
 from handoff.csat_store import CsatStore
 from handoff.outbox import Outbox, message as outbox_message
 from handoff.phrases import Phrases
@@ -43,6 +44,7 @@ class DeskContext:
     def __post_init__(self) -> None:
         self.titles = self.knowledge.titles()
         self.csat = CsatStore(self.queue.redis)
+        self.agent_messages = AgentMessages(self.queue.redis, maxlen=self.settings.stream_maxlen)
         self.rasa_writes = RasaWrites(self.queue.redis, self.rasa, self.outbox)
 
     async def io(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

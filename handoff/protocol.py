@@ -17,7 +17,9 @@ Console -> desk (`REQUESTS`, with their fields; all ids are strings):
     transfer    ticket_id, to_agent | to_language
     return      ticket_id                     return to the bot ("anything else?")
     close       ticket_id, reason_code, note?
-    message     ticket_id, text               to the claimant (and into the tracker)
+    message     ticket_id, text, id?          to the claimant (and into the tracker); with `id`
+                                              (the console's, unique per ticket) a resend of
+                                              the same id writes nothing twice (`duplicate`)
     typing      ticket_id, active (bool)
     presence    status: available | away
     flag        ticket_id, text?, suggested_intent?, note?   "the bot should have handled this":
@@ -84,7 +86,7 @@ REQUESTS: Dict[str, Tuple[Dict[str, tuple], Dict[str, tuple]]] = {
     "transfer": ({"ticket_id": _ID}, {"to_agent": _ID, "to_language": _ID}),
     "return": ({"ticket_id": _ID}, {}),
     "close": ({"ticket_id": _ID, "reason_code": _ID}, {"note": _ID}),
-    "message": ({"ticket_id": _ID, "text": _ID}, {}),
+    "message": ({"ticket_id": _ID, "text": _ID}, {"id": _ID}),
     "typing": ({"ticket_id": _ID, "active": (bool,)}, {}),
     "presence": ({"status": _ID}, {}),
     "flag": ({"ticket_id": _ID}, {"text": _ID, "suggested_intent": _ID, "note": _ID}),

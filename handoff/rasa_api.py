@@ -62,9 +62,11 @@ def written(tracker: Dict[str, Any], marker: str) -> bool:
                for e in tracker.get("events") or [])
 
 
-def agent_message_event(text: str, agent_id: str, at: Optional[float] = None) -> Dict[str, Any]:
-    return {"event": "bot", "text": text, "timestamp": time.time() if at is None else at,
-            "metadata": {"agent_id": agent_id}}
+def agent_message_event(text: str, agent_id: str, at: Optional[float] = None, *,
+                        message_id: Optional[str] = None) -> Dict[str, Any]:
+    """`message_id`: the console's id for it (handoff/agent_messages.py finds it by this)."""
+    metadata = {"agent_id": agent_id, **({"message_id": message_id} if message_id else {})}
+    return {"event": "bot", "text": text, "timestamp": time.time() if at is None else at, "metadata": metadata}
 
 
 def resume_events(text: Optional[str], at: Optional[float] = None, *,

@@ -1,8 +1,11 @@
 """The agent console in headless Chromium against a real desk process, Rasa and Redis:
 log in, see the ticket, claim, read a hostile claimant message as text, reply, return to bot;
-and agent assist: the summary, and the suggested answer inserted, edited and sent."""
+agent assist: the summary, and the suggested answer inserted, edited and sent; and a reply whose
+desk died before answering it, sent again after the console logged in again by itself."""
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -174,6 +177,84 @@ def test_agent_assist_the_summary_and_the_suggested_answer_inserted_edited_and_s
     sent = [e for e in Client(desk_stack.rasa_url, desk_stack.settings.token()).tracker(ticket.conversation_id)["events"]
             if e["event"] == "bot" and (e.get("metadata") or {}).get("agent_id") == "assist-agent"]
     assert [e["text"] for e in sent] == [edited]
+
+
+def test_a_reply_the_desk_died_on_is_sent_again_after_the_reconnect_and_shown_once(desk_stack, redis_server):
+    """Issue 17: the agent sends a reply; the desk is killed before it answers (Rasa is stopped,
+    so the desk's tracker write hangs: it may or may not land when Rasa resumes). The console
+    logs in again by itself when a desk is back on its address and sends the reply again with the
+    same id; the claimant's widget shows it once and the tracker holds it once."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    settings = DeskSettings(redis_url=redis_server.url, rasa_url=desk_stack.rasa_url,
+                            rasa_token=desk_stack.settings.token())
+    queue = Queue(connect(redis_server.url), settings)
+    token = agents.add_agent(queue.redis, "resend-agent", languages=["zh"], name="小周")
+    port = free_port()
+    desks = [start_desk_process(settings, port)]
+    queue.agent_online("resend-agent", languages=["zh"])
+    rasa = desk_stack.processes["rasa"]
+    reply = "您好,我是小周,您的材料已经收到。"
+    started = time.time()
+    dialogs = []
+    try:
+        with playwright_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            claimant = browser.new_context(locale="zh-CN", bypass_csp=True).new_page()
+            claimant.goto(f"{desk_stack.rasa_url}/webhooks/web/")
+            claimant.wait_for_function("document.querySelector('.rb-widget') && "
+                                       "!document.querySelector('.rb-status').textContent")
+            widget_says(claimant, "我要转人工")
+            ticket = next(t for t in queue.waiting(["zh"]) if t.created_at >= started - 1)
+
+            console = browser.new_context(locale="en-GB").new_page()
+            for page in (claimant, console):
+                page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            console.goto(f"http://127.0.0.1:{port}/")
+            console.fill("#token", token)
+            console.keyboard.press("Enter")
+            row = console.locator(f'#queue li[data-ticket="{ticket.id}"]')
+            row.wait_for(timeout=15000)
+            row.get_by_role("button", name="Claim").click()
+            console.locator("#transcript li", has_text="我要转人工").wait_for(timeout=15000)
+
+            os.killpg(rasa.pid, signal.SIGSTOP)  # the desk's tracker write now waits
+            try:
+                console.fill("#text", reply)
+                console.press("#text", "Enter")
+                console.locator("#transcript li.agent.sending", has_text=reply).wait_for(timeout=5000)
+                time.sleep(1.5)
+                os.killpg(desks[0].pid, signal.SIGKILL)  # before its ok
+                desks[0].wait(timeout=15)
+            finally:
+                os.killpg(rasa.pid, signal.SIGCONT)
+            console.wait_for_function("document.querySelector('#status').textContent.includes('reconnecting')",
+                                      timeout=15000)
+            assert console.locator("#login").is_hidden()  # no login form: it reconnects by itself
+            assert console.locator("#transcript li.agent.sending", has_text=reply).count() == 1
+
+            desks.append(start_desk_process(settings, port))  # a desk back on the same address
+            sent = console.locator("#transcript li.agent:not(.sending)", has_text=reply)
+            sent.wait_for(timeout=30000)
+            assert console.locator("#transcript li.agent.failed").count() == 0
+            assert console.inner_text("#status") == "Logged in."
+
+            shown = claimant.locator(".rb-agent .rb-text", has_text=reply)
+            shown.wait_for(timeout=30000)
+            time.sleep(2.0)  # room for a second copy, were there one
+            assert shown.count() == 1
+            browser.close()
+    finally:
+        for desk in desks:
+            if desk.poll() is None:
+                desk.terminate()
+                desk.wait(timeout=15)
+        queue.agent_disconnected("resend-agent")
+    assert dialogs == []
+    assert queue.get(ticket.id).state is State.ASSIGNED
+    written = [e for e in Client(desk_stack.rasa_url, desk_stack.settings.token()).tracker(ticket.conversation_id)["events"]
+               if e["event"] == "bot" and e.get("text") == reply]
+    assert len(written) == 1, written
+    assert written[0]["metadata"]["agent_id"] == "resend-agent" and written[0]["metadata"]["message_id"]
 
 
 def widget_says(page, text: str, timeout: float = 90_000) -> None:

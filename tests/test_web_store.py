@@ -3,13 +3,24 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import redis.asyncio as aioredis
 
 from bot.channels.web import constants as keys
 from bot.channels.web.delivery import Store
 from core import redis_keys
+from tooling import embedded_redis
 
 CONVERSATION = "web-store-test"
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    """A Redis of this module's own: a web process of a stack another module left running on the
+    shared one reads the same outbox group, and would copy and acknowledge these tests' entries."""
+    server = embedded_redis.start(tmp_path_factory.mktemp("web-store-redis"), persist=False)
+    yield server
+    server.stop()
 
 
 def run(coroutine):
@@ -174,3 +185,80 @@ def test_a_claim_taken_again_while_a_renewal_is_in_flight_stays_renewed(redis_se
         assert await a.renew_claims() == 1 and r.ttl(key("m")) > 3
         await close(a)
     run(scenario())
+
+
+# --- the desk outbox (core/stream_consumer.py) --------------------------------------------------
+
+def _agent_line(conversation: str, text: str) -> dict:
+    import json
+    import time
+    return {"data": json.dumps({"id": text, "conversation_id": conversation, "type": "agent_message",
+                                "language": "en", "text": text, "agent_name": "Li", "at": time.time()})}
+
+
+def test_the_outbox_is_copied_once_across_processes_and_every_process_is_woken(redis_server, r):
+    """Two web processes: each entry lands once in the conversation's stream, and both processes'
+    sockets of that conversation are woken (the one that did not copy it included)."""
+    async def scenario():
+        a, b = await stores(redis_server, "a", "b")
+        woken = {"a": [], "b": []}
+
+        def waker(name):
+            async def wake(conversation_id):
+                woken[name].append(conversation_id)
+            return wake
+
+        async def nothing():
+            return None
+
+        tasks = [asyncio.ensure_future(store.outbox_reader(consumer=f"web@test-{name}", block_ms=100).run())
+                 for store, name in ((a, "a"), (b, "b"))]
+        tasks += [asyncio.ensure_future(store.listen_wakes(waker(name), nothing)) for store, name in ((a, "a"), (b, "b"))]
+        await asyncio.sleep(0.5)  # the group exists and both listen
+        for n in range(6):
+            r.xadd(redis_keys.WEB_OUTBOX_STREAM, _agent_line(CONVERSATION, f"line {n}"))
+        for _ in range(100):
+            if len(woken["a"]) >= 6 and len(woken["b"]) >= 6:
+                break
+            await asyncio.sleep(0.05)
+        texts = [frame["text"] for frame in await a.after(CONVERSATION, "0-0")]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await close(a, b)
+        return texts, woken
+
+    texts, woken = run(scenario())
+    assert sorted(texts) == [f"line {n}" for n in range(6)]
+    assert woken == {"a": [CONVERSATION] * 6, "b": [CONVERSATION] * 6}
+    assert r.xpending(redis_keys.WEB_OUTBOX_STREAM, redis_keys.WEB_OUTBOX_GROUP)["pending"] == 0
+
+
+def test_entries_written_while_no_web_process_ran_are_copied_at_the_next_start(redis_server, r):
+    """Rasa killed: the desk keeps writing; the restarted process (the group remembers where it
+    was) copies what was written meanwhile, once."""
+    async def scenario():
+        [store] = await stores(redis_server, "a")
+        reader = asyncio.ensure_future(store.outbox_reader(consumer="web@test-a", block_ms=100).run())
+        await asyncio.sleep(0.5)  # the group exists
+        r.xadd(redis_keys.WEB_OUTBOX_STREAM, _agent_line(CONVERSATION, "before"))
+        for _ in range(100):
+            if await store.after(CONVERSATION, "0-0"):
+                break
+            await asyncio.sleep(0.05)
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        r.xadd(redis_keys.WEB_OUTBOX_STREAM, _agent_line(CONVERSATION, "while down"))
+        reader = asyncio.ensure_future(store.outbox_reader(consumer="web@test-a", block_ms=100).run())
+        for _ in range(100):
+            if len(await store.after(CONVERSATION, "0-0")) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        texts = [frame["text"] for frame in await store.after(CONVERSATION, "0-0")]
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await close(store)
+        return texts
+
+    assert run(scenario()) == ["before", "while down"]

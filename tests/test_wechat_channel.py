@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 import urllib.error
 import urllib.parse
@@ -494,3 +495,51 @@ def test_after_a_person_returns_the_conversation_a_numbered_reply_rates_the_help
     assert "谢谢您的评分" in reply and "1. 好的" in reply  # and the offer of a comment, numbered too
     survey = CsatStore(queue.redis).get(ticket.id)
     assert (survey.score, survey.channel, survey.language) == (4, "wechat", "zh")
+
+
+def test_an_answer_handed_to_a_gateway_that_died_goes_through_the_api_after_wechats_last_try(
+        wechat_stack, fake, rclient):
+    """The gateway is stopped while it waits for the bot, so the passive answer the Rasa side
+    hands it is never collected, then killed; no gateway is back before WeChat's last try. The
+    Rasa side takes the answer back and sends it through the customer-service API, once."""
+    from bot.channels.wechat.constants import UNCOLLECTED_AFTER
+
+    account, user, key = Account(wechat_stack), openid("gone"), str(uuid.uuid4().int % 10**18)
+    question, gateway = "失业保险金怎么申请？", wechat_stack.processes["wechat"]
+
+    def wechat_sends() -> object:
+        try:
+            return account.post(text_xml(user, question, msg_id=key))
+        except OSError as error:  # the gateway died under the request
+            return error
+
+    sent_at = time.monotonic()
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            request = pool.submit(wechat_sends)
+            # In the inbox (until handled), the gateway waiting for the answer: stop it there.
+            fake.wait_for(lambda: any(key in fields.get("data", "") for _, fields in
+                                      rclient.xrange(redis_keys.WECHAT_INBOX_STREAM)), timeout=10)
+            os.killpg(gateway.pid, signal.SIGSTOP)
+            offered = fake.wait_for(lambda: (rclient.get(redis_keys.WECHAT_TURN + key) or "").startswith("passive:"),
+                                    timeout=30)
+            assert offered and time.monotonic() - sent_at < 4.5  # handed over in time for a passive reply
+            os.killpg(gateway.pid, signal.SIGKILL)
+            gateway.wait(timeout=10)
+            assert isinstance(request.result(timeout=30), OSError)
+        texts = fake.wait_for(lambda: fake.texts_to(user), timeout=4.5 + UNCOLLECTED_AFTER + 20)
+        arrived = time.monotonic() - sent_at
+        assert arrived >= 4.5 + UNCOLLECTED_AFTER - 1.0, arrived  # only once WeChat's tries were over
+        assert has_chinese(texts[0]) and any("失业" in text for text in texts), texts
+        assert fake.wait_for(lambda: rclient.get(redis_keys.WECHAT_TURN + key) == "sent", timeout=10)
+        time.sleep(2.0)  # room for a second copy, were there one
+        assert fake.texts_to(user) == texts
+        assert user_texts(wechat_stack, identity.wechat_conversation_id(user)) == [question]
+    finally:
+        if gateway.poll() is None:
+            os.killpg(gateway.pid, signal.SIGKILL)
+            gateway.wait(timeout=10)
+        wechat_stack.restart("wechat")
+        deadline = time.monotonic() + 60
+        while not wechat_stack.healthy("wechat") and time.monotonic() < deadline:
+            time.sleep(0.5)

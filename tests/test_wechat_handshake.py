@@ -30,11 +30,13 @@ def test_stored_values_read_back_and_garbage_counts_as_async():
     assert turn_of("passive:{not json") == Turn("async")
     assert turn_of('passive:[1, 2]') == Turn("async")
     assert turn_of("something else") == Turn("async")
+    assert turn_of('collected:["您好"]') == Turn("collected", ["您好"])
 
 
 def test_the_gateway_replies_passively_only_with_an_answer_handed_over_before_it_gave_up():
     assert gateway_reply(True, None) is None  # won "async": success, the Rasa side sends
     assert gateway_reply(False, passive_value(["答案"])) == ["答案"]
+    assert gateway_reply(False, 'collected:["答案"]') == ["答案"]  # a retry after the reply was lost
     assert gateway_reply(False, "async") is None  # the Rasa side decided it was late
     assert gateway_reply(False, "sent") is None
     assert gateway_reply(False, None) is None
@@ -92,6 +94,49 @@ def test_a_second_run_of_a_message_already_answered_does_nothing(aclients):
         await handshake.sent("sent-one")
         assert await handshake.offer("sent-one", ["b"], late=True) == DONE
     asyncio.run(main())
+
+
+def test_a_collected_answer_is_the_gateways_and_an_uncollected_one_is_taken_back(aclients):
+    """The gateway's give-up collects an offer (a retry gets the same texts again); the Rasa side
+    takes back only an offer nobody collected, and then sends it itself."""
+    async def main():
+        bot, gateway = Handshake(aclients[0]), Handshake(aclients[1])
+        assert await bot.offer("collected", ["答案"], late=False) == HANDED
+        assert await gateway.give_up("collected") == ["答案"]
+        assert await bot.turn("collected") == Turn("collected", ["答案"])
+        assert await gateway.collect("collected") == ["答案"]  # WeChat's retry, after a lost reply
+        assert await gateway.collect("undecided") is None and await bot.turn("undecided") is None
+        assert await bot.take_back("collected") is None
+        assert await bot.offer("collected", ["答案"], late=False) == DONE  # a second run
+        assert await bot.offer("orphan", ["answer", "more"], late=False) == HANDED
+        assert await bot.take_back("orphan") == ["answer", "more"]
+        assert await gateway.give_up("orphan") is None  # too late: `success`, the Rasa side sends
+        assert await bot.take_back("orphan") is None
+        assert await bot.take_back("nobody") is None
+    asyncio.run(main())
+
+
+def test_collecting_and_taking_back_never_both_win(aclients):
+    async def one(n: int):
+        key = f"late-{n}"
+        await Handshake(aclients[0]).offer(key, [f"answer {n}"], late=False)
+
+        async def gateway_side():
+            await asyncio.sleep(random.uniform(0, 0.01))
+            return await Handshake(random.choice(aclients)).give_up(key)
+
+        async def bot_side():
+            await asyncio.sleep(random.uniform(0, 0.01))
+            return await Handshake(random.choice(aclients)).take_back(key)
+        return await asyncio.gather(gateway_side(), bot_side())
+
+    async def main():
+        return await asyncio.gather(*(one(n) for n in range(300)))
+    results = asyncio.run(main())
+    for n, (replied, taken) in enumerate(results):
+        assert (replied is None) != (taken is None), (n, replied, taken)
+        assert (replied or taken) == [f"answer {n}"]
+    assert 0 < sum(replied is not None for replied, _ in results) < len(results)  # both orders happened
 
 
 def test_the_handed_over_answer_wakes_the_waiting_request_at_once(aclients):

@@ -53,6 +53,8 @@ class Stack:
     #: bench/turn_probe.py); the service's own arguments follow.
     entry_points: Dict[str, List[str]] = field(default_factory=dict)
     _redis: Optional[embedded_redis.EmbeddedRedis] = None
+    #: The environment the children were started with; a restart gets the same one.
+    environment: Dict[str, str] = field(default_factory=dict)
 
     @property
     def rasa_url(self) -> str:
@@ -76,6 +78,7 @@ class Stack:
         return self.settings.var_dir / "logs"
 
     def start(self, timeout: float = 180.0) -> "Stack":
+        self.environment = dict(os.environ)
         make_private(self.settings.var_dir)
         self.logs.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
@@ -157,7 +160,7 @@ class Stack:
         log = os.fdopen(os.open(self.logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         # Rasa reports errors to its servers unless told not to; nothing leaves this machine.
         env = {
-            **os.environ,
+            **(self.environment or os.environ),
             **self.child_environment(),
             "PYTHONUNBUFFERED": "1",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",

@@ -53,6 +53,8 @@ ERROR_KINDS: Dict[str, str] = {
     "turn_failed": "Rasa: a turn raised an error (Redis, the tracker store, a bug); nothing was saved",
     "not_answered": "Rasa: a claimant was asked to send their message again (the widget after its "
     "retries, WeChat at once)",
+    "wechat_uncollected": "Rasa: a WeChat answer offered for a passive reply that no gateway collected "
+    "before WeChat's last try (the gateway died); sent through the API instead",
     "wechat_refused": "WeChat gateway: a request refused for its signature or body (403, 400)",
     "wechat_rate_limited": "WeChat gateway: a client address over its limit (429)",
     "wechat_unavailable": "WeChat gateway: WeChat answered 503 (no WECHAT_TOKEN, or Redis away); WeChat retries",
@@ -181,7 +183,7 @@ _WECHAT = (WECHAT_REPLIES, WECHAT_RESPONSE_SECONDS, WECHAT_LATE)
 COMPONENTS: Mapping[str, Tuple[Tuple[Any, ...], Tuple[str, ...]]] = {
     "rasa": (
         (MESSAGES_IN, MESSAGES_OUT, TURN_SECONDS, ERRORS) + _WECHAT,
-        ("turn_not_finished", "turn_failed", "not_answered"),
+        ("turn_not_finished", "turn_failed", "not_answered", "wechat_uncollected"),
     ),
     "wechat": (_WECHAT + (ERRORS,), ("wechat_refused", "wechat_rate_limited", "wechat_unavailable")),
     "desk": ((MESSAGES_OUT, ERRORS), ("desk_request_failed", "desk_task_restarted", "metrics_unreadable")),

@@ -5,8 +5,11 @@
 const RANK = { crisis: 0, urgent: 1, complex: 2, requested: 3, callback: 4 };
 const $ = (id) => document.getElementById(id);
 const state = { socket: null, me: null, waiting: new Map(), held: new Map(), current: null,
-                canned: {}, refs: 0, lastTyping: 0, pending: new Map(), suggestion: null };
+                canned: {}, refs: 0, lastTyping: 0, pending: new Map(), suggestion: null,
+                outgoing: new Map(), attempt: 0, reconnectTimer: null };
 const PROTOCOL = 3;
+// Close codes after which logging in again cannot help: the token is refused, a frame too large.
+const FINAL_CLOSE = new Set([4001, 1009]);
 
 function el(tag, text, className) {
   const node = document.createElement(tag);
@@ -22,10 +25,55 @@ function minutesSince(at) {
   return seconds < 60 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`;
 }
 
+function connected() { return state.socket && state.socket.readyState === WebSocket.OPEN; }
+
 function send(type, fields) {
+  // Answered by the desk's ok or error; by a `disconnected` error if the socket is not open or
+  // closes first (the request may or may not have been done: the next snapshot says).
+  if (!connected()) return Promise.resolve({ type: "error", code: "disconnected", message: "not connected" });
   const ref = `c${++state.refs}`;
   state.socket.send(JSON.stringify({ v: PROTOCOL, type, ref, ...fields }));
   return new Promise((resolve) => state.pending.set(ref, resolve));
+}
+
+// ----- messages to claimants: kept until the desk says ok, sent again with the same id ------------
+// A message whose ok never came (the desk died, the socket closed) is sent again after the next
+// login with the same `id`; the desk writes it to the tracker and the claimant once whatever the
+// earlier attempt did (handoff/agent_messages.py). An `unavailable` answer is retried too.
+
+function newMessageId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function sendMessage(ticketId, text) {
+  const message = { id: newMessageId(), ticket_id: ticketId, text, retry: null };
+  state.outgoing.set(message.id, message);
+  const answered = new Promise((resolve) => { message.resolve = resolve; });
+  transmitMessage(message);
+  return answered;
+}
+
+function transmitMessage(message) {
+  if (!connected() || !state.outgoing.has(message.id)) return;  // sent again after the next login
+  if (state.pending.has(message.ref)) return;  // on its way on this socket already
+  const ref = message.ref = `c${++state.refs}`;
+  state.pending.set(ref, (frame) => {
+    if (frame.code === "disconnected") return;  // kept: sent again after the next login
+    if (frame.type === "error" && frame.code === "unavailable") {
+      clearTimeout(message.retry);
+      message.retry = setTimeout(() => transmitMessage(message), 2000);
+      return;
+    }
+    state.outgoing.delete(message.id);
+    message.resolve(frame);
+  });
+  state.socket.send(JSON.stringify({ v: PROTOCOL, type: "message", ref, id: message.id,
+                                     ticket_id: message.ticket_id, text: message.text }));
+}
+
+function resendMessages() {
+  state.outgoing.forEach((message) => transmitMessage(message));
 }
 
 // ----- login and connection ------------------------------------------------------------------
@@ -42,26 +90,51 @@ $("login").addEventListener("submit", (event) => {
 });
 
 function connect(token, language) {
+  clearTimeout(state.reconnectTimer);
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/agent`);
   state.socket = socket;
   socket.addEventListener("open", () => socket.send(JSON.stringify({ v: PROTOCOL, type: "auth", token, language })));
   socket.addEventListener("message", (event) => receive(JSON.parse(event.data)));
   socket.addEventListener("close", (event) => {
-    if (event.code === 4001) say("Login failed: the token is not known.");
-    else if (event.code === 1009) say("A message was too large; the connection was closed. Log in again.");
-    else say(`Disconnected (${event.code}). Log in again to continue; your tickets are kept for a short while.`);
-    $("desk").hidden = true;
-    $("supervisor").hidden = true;
-    $("view-toggle").hidden = true;
-    $("login").hidden = false;
+    if (state.socket !== socket) return;
+    // Requests in flight are answered `disconnected`; messages stay in state.outgoing.
+    const waiting = [...state.pending.values()];
+    state.pending.clear();
+    waiting.forEach((resolve) => resolve({ type: "error", code: "disconnected", message: "disconnected" }));
+    // 1013: the desk could not reach its store at login; it asks to be tried again.
+    if (FINAL_CLOSE.has(event.code) || (!state.me && event.code !== 1013)) {
+      if (event.code === 4001) say("Login failed: the token is not known.");
+      else if (event.code === 1009) say("A message was too large; the connection was closed. Log in again.");
+      else say(`Disconnected (${event.code}). Log in again to continue.`);
+      showLogin();
+      return;
+    }
+    // The desk went away or restarted: log in again with the same token; tickets are kept for a
+    // while, and unanswered messages are sent again once logged in (resendMessages).
+    const unsent = state.outgoing.size ? ` ${state.outgoing.size} message(s) will be sent when it is back.` : "";
+    say(`Connection to the desk lost (${event.code}); reconnecting…${unsent}`);
+    const delay = Math.min(8000, 500 * 2 ** state.attempt++);
+    state.reconnectTimer = setTimeout(() => connect(token, language), delay / 2 + Math.random() * delay / 2);
   });
+}
+
+function showLogin() {
+  // Logging in again may be as someone else: nothing is sent on this login's behalf any more.
+  state.outgoing.forEach((message) => { clearTimeout(message.retry); message.resolve({ type: "error", code: "logged_out" }); });
+  state.outgoing.clear();
+  state.me = null;
+  $("desk").hidden = true;
+  $("supervisor").hidden = true;
+  $("view-toggle").hidden = true;
+  $("login").hidden = false;
 }
 
 function receive(frame) {
   switch (frame.type) {
     case "hello":
       state.me = frame;
+      state.attempt = 0;
       $("me").textContent = `${frame.name || frame.agent_id} (${frame.role}; ${frame.languages.join(", ")})`;
       $("login").hidden = true;
       $("desk").hidden = false;
@@ -77,6 +150,7 @@ function receive(frame) {
       state.me.capacity = frame.capacity;
       (frame.alerts || []).forEach(showAlert);
       renderQueues();
+      resendMessages();  // after a reconnect: what the last desk never answered
       break;
     case "ticket": updateTicket(frame.ticket); break;
     case "claimed": case "brief": openTicket(frame.ticket); break;
@@ -271,6 +345,7 @@ function addTurn(turn, evidence, index) {
   }
   $("transcript").append(item);
   item.scrollIntoView({ block: "nearest" });
+  return item;
 }
 
 function revealButton(turn, n, masked) {
@@ -339,10 +414,17 @@ $("reply").addEventListener("submit", async (event) => {
   event.preventDefault();
   const text = $("text").value.trim();
   if (!text || !state.current) return;
-  const answer = await send("message", { ticket_id: state.current.id, text });
+  // Shown at once as sending; the desk's ok marks it sent (after a reconnect too).
+  const turn = addTurn({ speaker: `agent:${state.me.agent_id}`, text }, []);
+  turn.classList.add("sending");
+  $("text").value = "";
+  const answer = await sendMessage(state.current.id, text);
+  turn.classList.remove("sending");
   if (answer.type === "ok") {
-    addTurn({ speaker: `agent:${state.me.agent_id}`, text, at: answer.at }, []);
-    $("text").value = "";
+    turn.querySelector(".who").textContent = `agent:${state.me.agent_id} ${new Date(answer.at * 1000).toLocaleTimeString()}`;
+  } else {
+    turn.classList.add("failed");
+    turn.querySelector(".who").textContent = `not sent (${answer.code}):`;
   }
 });
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any, Dict
 
-from handoff import agents, endings, protocol
+from core.monitoring import definitions as metrics
+from handoff import agent_messages, agents, endings, protocol
 from handoff import tickets as t
 from handoff.desk_context import DeskContext
 from handoff.exceptions import NotHolder, ProtocolError
+from handoff.outbox import PUSH_CHANNELS, message as outbox_message
 from handoff.rasa_api import agent_message_event
 from handoff.session import Session
 from handoff.ticket_view import full
@@ -100,12 +102,30 @@ async def note(desk: DeskContext, session: Session, request: protocol.Request) -
 
 async def message(desk: DeskContext, session: Session, request: protocol.Request) -> Dict[str, Any]:
     ticket = await held(desk, session, request, "message")
-    at = time.time()
     text = request["text"].strip()
-    await desk.rasa.append(ticket.conversation_id, [agent_message_event(text, session.agent_id, at)])
-    await desk.to_claimant(ticket, "agent_message", text=text, agent_id=session.agent_id,
-                           agent_name=session.account.name, at=at)
-    return {"ticket_id": ticket.id, "at": at}
+    message_id = request.get("id")
+    if message_id is None:  # a console that never resends
+        at = time.time()
+        await desk.rasa.append(ticket.conversation_id, [agent_message_event(text, session.agent_id, at)])
+        await desk.to_claimant(ticket, "agent_message", text=text, agent_id=session.agent_id,
+                               agent_name=session.account.name, at=at)
+        return {"ticket_id": ticket.id, "at": at}
+    # Once per id (handoff/agent_messages.py): a resend after a desk died writes nothing twice.
+    progress = await desk.io(desk.agent_messages.begin, ticket.id, message_id, time.time())
+    if not progress.tracker:
+        written = progress.again and agent_messages.in_tracker(
+            (await desk.rasa.tracker(ticket.conversation_id)).get("events") or [], message_id)
+        if not written:
+            await desk.rasa.append(ticket.conversation_id, [
+                agent_message_event(text, session.agent_id, progress.at, message_id=message_id)])
+        await desk.io(desk.agent_messages.in_tracker, ticket.id, message_id)
+    if not progress.outbox and ticket.channel in PUSH_CHANNELS:
+        entry = outbox_message("agent_message", conversation_id=ticket.conversation_id, language=ticket.language,
+                               text=text, agent_id=session.agent_id, agent_name=session.account.name,
+                               at=progress.at)
+        if await desk.io(desk.agent_messages.send_once, ticket.id, message_id, ticket.channel, entry):
+            metrics.sent(channel=ticket.channel, language=ticket.language, sender="agent")
+    return {"ticket_id": ticket.id, "at": progress.at, "id": message_id, "duplicate": progress.outbox}
 
 
 async def typing(desk: DeskContext, session: Session, request: protocol.Request) -> None:

@@ -40,6 +40,7 @@ from core.monitoring import definitions as metrics
 from core.privacy import period
 from bot.turn_guard import RetrySchedule, TurnNotFinished
 from core import redis_keys
+from core.stream_consumer import consumer_name
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ class WebHub:
         self.connections: Dict[str, Set["Connection"]] = {}
         self.sockets_by_address: Dict[str, int] = {}  # open sockets per client address, this process
         self._pump: Optional[asyncio.Task] = None
+        self._waker: Optional[asyncio.Task] = None
         self._renewer: Optional[asyncio.Task] = None
         self.workers: Set[asyncio.Task] = set()
 
@@ -150,11 +152,13 @@ class WebHub:
         self.store = Store(client, self.instance)
         self.address_limit = rate_limits.WindowLimit(client, prefix=redis_keys.WEB_ADDRESS_LIMIT,
                                                      per_minute=self.settings.address_per_minute)
-        self._pump = asyncio.create_task(self.store.pump_outbox(self.wake))
+        port = getattr(getattr(app, "state", None), "port", None)
+        self._pump = asyncio.create_task(self.store.outbox_reader(consumer=consumer_name("web", port)).run())
+        self._waker = asyncio.create_task(self.store.listen_wakes(self.wake, self.wake_all))
         self._renewer = asyncio.create_task(self.store.keep_claims())
 
     async def stop(self) -> None:
-        for task in (self._pump, self._renewer):
+        for task in (self._pump, self._waker, self._renewer):
             if task:
                 task.cancel()
 
@@ -174,6 +178,10 @@ class WebHub:
     async def wake(self, conversation_id: str) -> None:
         for connection in list(self.connections.get(conversation_id, ())):
             await connection.flush()
+
+    async def wake_all(self) -> None:
+        for conversation_id in list(self.connections):
+            await self.wake(conversation_id)
 
     async def events(self, conversation_id: str) -> Tuple[List[Dict[str, Any]], Optional[str]]:
         """The tracker's events (JSON form) and language slot; ([], None) for no tracker."""

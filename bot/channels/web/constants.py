@@ -9,3 +9,4 @@ PENDING_REFRESH = 5
 SESSION_STREAM_MAXLEN = 1000
 SESSION_STREAM_TTL = 7 * 24 * 3600
 OUTBOX_COPIED_TTL = 24 * 3600
+OUTBOX_CLAIM_IDLE_MS = 15_000  # an outbox entry a dead web process had read is copied by another after this

@@ -18,6 +18,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional
 import redis.asyncio as aioredis
 
 from core import redis_clients
+from core.stream_consumer import BACKOFF, StreamConsumer
 from bot.channels.web import constants as keys
 from bot.channels.web.protocol import encode, outbox_frame
 from core import redis_keys
@@ -193,27 +194,46 @@ class Store:
                                keys.SESSION_STREAM_TTL])
         return conversation_id
 
-    async def pump_outbox(self, wake: Callable[[str], Awaitable[None]], *, block_ms: int = 2000) -> None:
-        """Runs until cancelled: copies new outbox entries and wakes the conversation's local
-        connections. Resumes after the last entry any process copied, so entries written while
-        no web process ran are delivered too."""
-        cursor = await self.redis.get(redis_keys.WEB_OUTBOX_CURSOR) or "$"
-        if cursor == "$":  # first start ever: from now on, but remember where "now" was
-            newest = await self.redis.xrevrange(redis_keys.WEB_OUTBOX_STREAM, count=1)
-            cursor = newest[0][0] if newest else "0-0"
+    def outbox_reader(self, *, consumer: str, block_ms: int = 2000) -> StreamConsumer:
+        """The desk outbox's reader (core/stream_consumer.py, group WEB_OUTBOX_GROUP shared by every
+        web process): each entry copied once into its conversation's stream, acknowledged after
+        the copy, then announced on WEB_WAKE_CHANNEL so every process flushes its sockets of that
+        conversation (`listen_wakes`). The group stays in Redis, so entries written while no web
+        process ran are copied when one starts; a process killed mid-entry has it again on its
+        restart (same consumer name), or another takes it over after OUTBOX_CLAIM_IDLE_MS."""
+
+        async def copy(entry_id: str, fields: Mapping[str, str], again: bool) -> None:
+            conversation_id = await self.copy_outbox_entry(entry_id, fields.get("data", ""))
+            if conversation_id:
+                await self.redis.publish(redis_keys.WEB_WAKE_CHANNEL, conversation_id)
+
+        return StreamConsumer(self.redis, redis_keys.WEB_OUTBOX_STREAM, redis_keys.WEB_OUTBOX_GROUP, consumer,
+                              copy, claim_idle_ms=keys.OUTBOX_CLAIM_IDLE_MS, create_from="$", block_ms=block_ms)
+
+    async def listen_wakes(self, wake: Callable[[str], Awaitable[None]],
+                           wake_all: Callable[[], Awaitable[None]]) -> None:
+        """Runs until cancelled: wakes this process's sockets of each conversation announced on
+        WEB_WAKE_CHANNEL. After every (re)subscription it wakes them all: an announcement sent
+        while Redis was away is not lost, the conversation streams hold what to send."""
+        failures = 0
         while True:
+            pubsub = self.redis.pubsub()
             try:
-                batches = await self.redis.xread({redis_keys.WEB_OUTBOX_STREAM: cursor}, count=100, block=block_ms)
-                for _stream, entries in batches or []:
-                    for entry_id, fields in entries:
-                        conversation_id = await self.copy_outbox_entry(entry_id, fields.get("data", ""))
-                        cursor = entry_id
-                        if conversation_id:
-                            await wake(conversation_id)
-                    await self.redis.set(redis_keys.WEB_OUTBOX_CURSOR, cursor)
+                await pubsub.subscribe(redis_keys.WEB_WAKE_CHANNEL)
+                await wake_all()
+                failures = 0
+                async for item in pubsub.listen():
+                    if item.get("type") == "message":
+                        await wake(item["data"])
             except asyncio.CancelledError:
                 raise
-            except Exception:  # Redis away for a moment: keep the cursor, try again
-                logger.exception("web outbox: reading %s failed; retrying", redis_keys.WEB_OUTBOX_STREAM)
-                await asyncio.sleep(1.0)
-
+            except Exception as error:  # noqa: BLE001 - Redis away: subscribe again after a backoff
+                failures += 1
+                delay = BACKOFF.compute(failures)
+                logger.warning("web channel: wake subscription lost (%s); again in %.1f s", error, delay)
+                await asyncio.sleep(delay)
+            finally:
+                try:
+                    await pubsub.close()
+                except Exception:  # noqa: BLE001 - its connection is gone already
+                    pass

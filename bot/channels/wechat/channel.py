@@ -30,6 +30,7 @@ from sanic.response import HTTPResponse
 from bot.channels.wechat import phrases
 from bot.channels.wechat.api import WeChatApi
 from bot.channels.wechat.config import WeChatSettings
+from bot.channels.wechat.constants import UNCOLLECTED_AFTER
 from core.privacy.identity import wechat_conversation_id as conversation_id, openid_of
 from bot.channels.wechat.delivery import Delivery
 from bot.channels.wechat.handshake import DELIVER, HANDED, Handshake
@@ -177,21 +178,49 @@ class Turns:
         hub = self.hub
         assert hub.handshake is not None and hub.options is not None and hub.languages is not None
         turn = await hub.handshake.turn(job.key)
-        if turn is not None and turn.state in ("passive", "sent"):
+        if turn is not None and turn.state in ("collected", "sent"):
             logger.info("wechat: %s was answered before; not run again", job.key)
             return
         texts = await self._saved_answer(job) if again else None
-        if texts is None:
-            texts = await self._run(job)
-        first, rest = (texts[:1], texts[1:])
-        outcome = await hub.handshake.offer(job.key, first, late=time.time() > job.deadline)
+        if turn is not None and turn.state == "passive":  # offered by a process that stopped
+            offered = turn.texts or []
+            texts = offered + (texts or [])[len(offered):]
+            outcome = HANDED
+        else:
+            if texts is None:
+                texts = await self._run(job)
+            outcome = await hub.handshake.offer(job.key, texts[:1], late=time.time() > job.deadline)
         if outcome == HANDED:
-            if rest:
-                await hub.send(job.openid, rest)
+            await self._collected_or_sent(job, texts)
         elif outcome == DELIVER:
             if texts:
                 await hub.send(job.openid, texts)
             await hub.handshake.sent(job.key)
+
+    async def _collected_or_sent(self, job: Job, texts: List[str]) -> None:
+        """The first text was offered for the passive reply: the rest follows once a gateway
+        collected it. Not collected when WeChat's last try is over (the gateway died holding
+        it): taken back and all of them sent through the API (handshake.py)."""
+        hub = self.hub
+        assert hub.handshake is not None
+        give_up_at, pause = job.deadline + UNCOLLECTED_AFTER, 0.05
+        while time.time() < give_up_at:
+            turn = await hub.handshake.turn(job.key)
+            if turn is None or turn.state != "passive":
+                break
+            await asyncio.sleep(min(pause, max(0.0, give_up_at - time.time())))
+            pause = min(2 * pause, 1.0)
+        else:
+            taken = await hub.handshake.take_back(job.key)
+            if taken is not None:
+                logger.warning("wechat: %s: no gateway replied with its answer before WeChat's last try; "
+                               "sent through the customer-service API", job.key)
+                metrics.error("wechat_uncollected")
+                await hub.send(job.openid, texts)
+                await hub.handshake.sent(job.key)
+                return
+        if texts[1:]:
+            await hub.send(job.openid, texts[1:])
 
     async def _run(self, job: Job) -> List[str]:
         """The bot's rendered answer; a failed run gets the claimant an apology asking them to

@@ -9,6 +9,10 @@ SEEN_TTL = 24 * 3600  # WeChat retries within ~15 s; a day covers clock skew and
 OPTIONS_TTL = 24 * 3600  # a digit answers the options shown within the last day
 LANGUAGE_TTL = 30 * 24 * 3600  # erased with the conversation (core/privacy/retention.py)
 TURN_TTL = 3600  # WeChat's retries come within ~15 s; a late Rasa side finds it gone and sends
+#: Seconds after the gateway's passive deadline (4.5 s after WeChat sent the message) when
+#: WeChat's last try is over (three tries, 5 s apart, each waiting 5 s): an offered answer no
+#: gateway collected by then is taken back and sent through the API (handshake.py).
+UNCOLLECTED_AFTER = 12.0
 TOKEN_MARGIN = 300  # seconds before WeChat's expiry that a token is refreshed
 TOKEN_LOCK_MS = 10_000
 

@@ -8,12 +8,17 @@ side decides first:
   `passive:<json texts>`; it wins, publishes the key on ANSWERS_CHANNEL, and sends nothing itself;
 - the gateway, at its deadline (or woken by that publication), gives up waiting: `async`;
   if it wins it answers `success` and the Rasa side, finding `async`, sends through the API;
-  if it loses, the value is the passive answer it replies with.
+  if it loses to an offer, it turns `passive:` into `collected:` (the same texts) in the same
+  script and replies with them. A retry of the message (WeChat's, to any gateway) collects an
+  offer the same way (`collect`); with no offer yet it answers `success`, as before.
 
 The Rasa side offers `async` itself when it finishes after the deadline (or the key is gone):
 it then sends. After sending it writes `sent`, so a message taken over from a dead Rasa
-process (inbox.py) is not answered twice. The decisions are pure functions below; `Handshake`
-is the Redis I/O around them.
+process (inbox.py) is not answered twice. An offer still not collected when WeChat's last try is
+over (the gateway died holding it, and none came back in time) is taken back (`passive:` →
+`async`, atomically, so a gateway collecting at that moment and the Rasa side never both win)
+and sent through the API. The decisions are pure functions below; `Handshake` is the Redis I/O
+around them.
 """
 from __future__ import annotations
 
@@ -25,8 +30,38 @@ from core.redis_keys import WECHAT_ANSWERS_CHANNEL as ANSWERS_CHANNEL, WECHAT_TU
 from bot.channels.wechat.constants import TURN_TTL
 
 PASSIVE = "passive:"
+COLLECTED = "collected:"  # the gateway took the offered texts for its reply
 ASYNC = "async"
 SENT = "sent"
+
+# KEYS: the turn. ARGV: ttl. The value, an offer turned into `collected:` (the gateway replies
+# with it); nil when nobody decided yet.
+_COLLECT = """
+local value = redis.call('GET', KEYS[1])
+if value and string.sub(value, 1, 8) == 'passive:' then
+  value = 'collected:' .. string.sub(value, 9)
+  redis.call('SET', KEYS[1], value, 'EX', ARGV[1])
+end
+return value
+"""
+
+# The gateway gives up waiting: nil when it set `async` (it answers `success`); else as _COLLECT.
+_GIVE_UP = """
+if redis.call('SET', KEYS[1], 'async', 'NX', 'EX', ARGV[1]) then
+  return false
+end
+""" + _COLLECT
+
+# KEYS: the turn. ARGV: ttl. The Rasa side takes an offer nobody collected back: the offered
+# texts' JSON when it did (it now sends them), nil when the offer was collected or is gone.
+_TAKE_BACK = """
+local value = redis.call('GET', KEYS[1])
+if value and string.sub(value, 1, 8) == 'passive:' then
+  redis.call('SET', KEYS[1], 'async', 'EX', ARGV[1])
+  return string.sub(value, 9)
+end
+return false
+"""
 
 #: What the Rasa side does after offering: nothing more (the gateway has the answer), send it
 #: through the API, or nothing at all (answered already, by an earlier run of this message).
@@ -35,8 +70,8 @@ HANDED, DELIVER, DONE = "handed", "deliver", "done"
 
 @dataclass(frozen=True)
 class Turn:
-    state: str  # PASSIVE (without the colon: "passive"), ASYNC or SENT
-    texts: Optional[List[str]] = None  # for "passive"
+    state: str  # "passive" (offered), "collected" (taken by a gateway), ASYNC or SENT
+    texts: Optional[List[str]] = None  # for "passive" and "collected"
 
 
 def passive_value(texts: List[str]) -> str:
@@ -48,15 +83,20 @@ def turn_of(value: Optional[str]) -> Optional[Turn]:
     A value that cannot be read counts as `async`: the Rasa side then sends, nothing is lost."""
     if value is None:
         return None
-    if value.startswith(PASSIVE):
-        try:
-            texts = json.loads(value[len(PASSIVE):])
-        except ValueError:
-            texts = None
-        if isinstance(texts, list) and all(isinstance(text, str) for text in texts):
-            return Turn("passive", texts)
-        return Turn(ASYNC)
+    for prefix in (PASSIVE, COLLECTED):
+        if value.startswith(prefix):
+            texts = texts_of(value[len(prefix):])
+            return Turn(prefix[:-1], texts) if texts is not None else Turn(ASYNC)
     return Turn(SENT if value == SENT else ASYNC)
+
+
+def texts_of(encoded: str) -> Optional[List[str]]:
+    """The texts of an offer's JSON; None when it cannot be read."""
+    try:
+        texts = json.loads(encoded)
+    except ValueError:
+        return None
+    return texts if isinstance(texts, list) and all(isinstance(text, str) for text in texts) else None
 
 
 def gateway_reply(won: bool, current: Optional[str]) -> Optional[List[str]]:
@@ -65,7 +105,7 @@ def gateway_reply(won: bool, current: Optional[str]) -> Optional[List[str]]:
     if won:
         return None
     turn = turn_of(current)
-    return turn.texts if turn is not None and turn.state == "passive" else None
+    return turn.texts if turn is not None and turn.state in ("passive", "collected") else None
 
 
 def bot_next(offered_passive: bool, won: bool, current: Optional[str]) -> str:
@@ -83,15 +123,27 @@ class Handshake:
 
     def __init__(self, redis: Any, *, ttl: int = TURN_TTL) -> None:
         self.redis, self.ttl = redis, ttl
+        self._give_up = redis.register_script(_GIVE_UP)
+        self._collect = redis.register_script(_COLLECT)
+        self._take_back = redis.register_script(_TAKE_BACK)
 
     async def give_up(self, key: str) -> Optional[List[str]]:
-        """The gateway stops waiting: the texts to reply passively, or None for `success`."""
+        """The gateway stops waiting: the texts to reply passively, now marked collected, or
+        None for `success`."""
         # One round trip: the gateway is at its deadline.
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.set(TURN + key, ASYNC, nx=True, ex=self.ttl)
-        pipe.get(TURN + key)
-        won, current = await pipe.execute()
-        return gateway_reply(bool(won), current)
+        current = await self._give_up(keys=[TURN + key], args=[self.ttl])
+        return gateway_reply(current is None, current)
+
+    async def collect(self, key: str) -> Optional[List[str]]:
+        """A retry of the message (its first request may have died): the offered texts, now
+        marked collected; None when there is no offer (yet, or the Rasa side sends)."""
+        return gateway_reply(False, await self._collect(keys=[TURN + key], args=[self.ttl]))
+
+    async def take_back(self, key: str) -> Optional[List[str]]:
+        """The Rasa side's offer nobody collected: its texts, now the Rasa side's to send (then
+        call `sent`); None when a gateway collected it (or it is gone)."""
+        encoded = await self._take_back(keys=[TURN + key], args=[self.ttl])
+        return None if encoded is None else (texts_of(encoded) or [])
 
     async def offer(self, key: str, texts: List[str], *, late: bool) -> str:
         """The Rasa side's answer is ready: HANDED (the gateway replies with `texts`), DELIVER

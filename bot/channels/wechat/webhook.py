@@ -178,9 +178,10 @@ class Webhook:
             if seen.state == "reply":
                 return Answered(seen.texts[0] if seen.texts else None, "repeat")
             if seen.state == PENDING:  # the request that took it may have died holding the answer
-                turn = await self.handshake.turn(key)
-                if turn is not None and turn.state == "passive" and turn.texts:
-                    return Answered(turn.texts[0], "repeat")
+                # An offered answer is collected for this reply; none yet: `success`, and one
+                # offered later and never collected is sent by the Rasa side (handshake.py).
+                texts = await self.handshake.collect(key)
+                return Answered(texts[0] if texts else None, "repeat")
             return Answered(None, "repeat")
         try:
             return await self._answer(inbound, time.monotonic() if arrived is None else arrived)
