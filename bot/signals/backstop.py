@@ -35,9 +35,9 @@ LEVELS = ("none", "concern", "urgent", "crisis")
 PLAIN_RATE = {"concern": 0.04, "urgent": 0.01, "crisis": 0.005}
 #: The lowest threshold per level: a concern is only offered a person, but an offer out of the
 #: blue after "明天天气怎么样" helps nobody (0.65 keeps distress recall, measured by cross-validation).
-#: Urgent and crisis at 0.4: at 0.5 the floor, not the plain-question rate, set both thresholds, and
-#: blind round 9 showed crisis messages the rules missed at 0.4-0.5 (crisis recall en 79.8 -> 83.6%,
-#: zh 85.5 -> 88.8%, false escalation en 0.8%, zh 3.1%); missing a crisis is the worst error here.
+#: Urgent and crisis at 0.4: at 0.5 the floor, not the plain-question rate, set both thresholds.
+#: Measured by `make eval-signals`: blind round 9 crisis recall zh 85.5 -> 87.2% (en unchanged at
+#: 79.8%), false escalation zh 2.8 -> 3.1%, en 0.8%. Missing a crisis is the worst error here.
 FLOORS = {"concern": 0.65, "urgent": 0.4, "crisis": 0.4}
 #: A sentence window is at most this many characters; longer texts are read window by window.
 WINDOW_CHARS = 240
