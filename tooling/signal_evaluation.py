@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from bot.signals.detector import SignalDetector, detector_for
+from core.language_codes import LANGUAGES
 from core.settings import current
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,7 +146,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--misses", type=int, default=15, help="misses to list per language (newest round)")
     args = parser.parse_args(argv)
     detector = detector_for(LEXICONS)
-    languages = ("zh", "en")
+    languages = LANGUAGES
     found = rounds()
     if found:
         newest = found[-1]

@@ -28,6 +28,8 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+from core.language_codes import LANGUAGES
+
 logger = logging.getLogger(__name__)
 
 LEVELS = ("none", "concern", "urgent", "crisis")
@@ -164,7 +166,7 @@ class Backstop:
             except Exception as error:  # a stale or broken cache is retrained, never trusted
                 logger.warning("signal backstop cache %s unreadable (%s); training again", path, error)
         models = {}
-        for language in ("zh", "en"):
+        for language in LANGUAGES:
             rows = read_corpus([f for f in files if f.name.startswith(f"{language}-")])
             if len({level for level, _ in rows}) == len(LEVELS):
                 models[language] = train(language, rows)

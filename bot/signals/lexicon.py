@@ -26,7 +26,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-LANGUAGES = ("zh", "en")
+from core.language_codes import LANGUAGES
+
 DISTRESS_LEVELS = ("concern", "urgent", "crisis")  # in rising order
 INTENSIFIER = "intensifier"
 #: Files in a language folder that are the grammar (bot/signals/grammar.py), not lexicons.
