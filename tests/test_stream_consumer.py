@@ -239,3 +239,29 @@ async def _until(predicate, timeout: float = 10.0) -> None:  # noqa: ANN001
     while not predicate():
         assert time.monotonic() < deadline
         await asyncio.sleep(0.05)
+
+
+def test_a_reader_told_to_stop_stops_even_when_its_step_swallows_the_cancellation(redis_server, r):
+    """A step cancelled inside the Redis client may never finish; the reader's run() must still
+    end at once when cancelled, or its owner's shutdown waits for ever."""
+    reader = consumer(redis_server.url, Recorder("stuck"))
+
+    async def step_that_ignores_cancellation() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await asyncio.sleep(3600)  # what a misbehaving client does: the first cancel is lost
+
+    reader.step = step_that_ignores_cancellation  # type: ignore[method-assign]
+
+    async def scenario() -> Tuple[bool, float]:
+        task = asyncio.ensure_future(reader.run())
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        await reader.redis.close()
+        return bool(done), time.monotonic() - started
+
+    stopped, seconds = asyncio.run(scenario())
+    assert stopped and seconds < 1.0
