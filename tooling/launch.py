@@ -78,7 +78,8 @@ class Stack:
         return self.settings.var_dir / "logs"
 
     def start(self, timeout: float = 180.0) -> "Stack":
-        self.environment = dict(os.environ)
+        # handed on to every child, and again as it was now when one is restarted
+        self.environment = {**os.environ}
         make_private(self.settings.var_dir)
         self.logs.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
@@ -160,7 +161,8 @@ class Stack:
         log = os.fdopen(os.open(self.logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         # Rasa reports errors to its servers unless told not to; nothing leaves this machine.
         env = {
-            **(self.environment or os.environ),
+            **os.environ,
+            **(self.environment or {}),
             **self.child_environment(),
             "PYTHONUNBUFFERED": "1",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
