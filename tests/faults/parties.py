@@ -18,7 +18,30 @@ from typing import Any, Dict, List, Optional
 import websockets
 
 
-class Claimant:
+class _Connection:
+    """A party's reconnecting socket loop (`_run`, set `_up` once connected), started and stopped."""
+
+    def __init__(self) -> None:
+        self.connects = 0
+        self._ws: Any = None
+        self._up = asyncio.Event()
+        self._task: Optional[asyncio.Task] = None
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+    async def _start(self, timeout: float) -> Any:
+        self._task = asyncio.ensure_future(self._run())
+        await asyncio.wait_for(self._up.wait(), timeout)
+        return self
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+class Claimant(_Connection):
     def __init__(self, url: str, language: str) -> None:
         self.url, self.language = url, language
         self.token: Optional[str] = None
@@ -29,20 +52,10 @@ class Claimant:
         self.errors: Dict[str, List[str]] = defaultdict(list)
         self.seqs: Counter = Counter()
         self.received: List[Dict[str, Any]] = []  # server messages (with a seq), first copy only
-        self.connects = 0
-        self._ws: Any = None
-        self._up = asyncio.Event()
-        self._task: Optional[asyncio.Task] = None
+        super().__init__()
 
     async def start(self, timeout: float = 60.0) -> "Claimant":
-        self._task = asyncio.ensure_future(self._run())
-        await asyncio.wait_for(self._up.wait(), timeout)
-        return self
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        return await self._start(timeout)
 
     async def say(self, text: str) -> str:
         message_id = uuid.uuid4().hex[:16]
@@ -122,7 +135,7 @@ class Claimant:
                         self._send(i, self.unacked[i], resend=True)))
 
 
-class Agent:
+class Agent(_Connection):
     """A console on the desk at `port`: logs in again whenever its socket closes."""
 
     def __init__(self, port: int, token: str) -> None:
@@ -131,20 +144,10 @@ class Agent:
         self.unanswered: Dict[str, Dict[str, Any]] = {}  # ref -> request, sent again after a reconnect
         self.answers: Dict[str, List[Dict[str, Any]]] = defaultdict(list)
         self.answered_at: Dict[str, float] = {}
-        self.connects = 0
-        self._ws: Any = None
-        self._up = asyncio.Event()
-        self._task: Optional[asyncio.Task] = None
+        super().__init__()
 
     async def start(self, timeout: float = 30.0) -> "Agent":
-        self._task = asyncio.ensure_future(self._run())
-        await asyncio.wait_for(self._up.wait(), timeout)
-        return self
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        return await self._start(timeout)
 
     async def ask(self, kind: str, timeout: float = 60.0, **fields: Any) -> Dict[str, Any]:
         """Sends a request (again after each reconnect, and after an `unavailable` answer) until
